@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs everything symbackprop, its examples and its tests need on a fresh Debian machine:
+# system packages (Graphviz's dot, a LaTeX engine with Cyrillic support, headless Chromium)
+# and the package itself with its test extra plus PyTorch (the tests' reference, CPU build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+need=()
+command -v dot >/dev/null || need+=(graphviz)
+command -v pdflatex >/dev/null || need+=(texlive-latex-base texlive-latex-recommended texlive-fonts-recommended texlive-lang-cyrillic)
+command -v chromium >/dev/null || need+=(chromium)
+if [ ${#need[@]} -gt 0 ]; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+python3 -m pip install -q --disable-pip-version-check -e ".[test]" "torch==2.13.0"

@@ -1,0 +1,51 @@
+"""The ``symbackprop`` command line: one subcommand per module in ``symbackprop.commands``.
+
+Each command module has ``add_parser(subparsers)`` (which registers its arguments and sets
+``run``, a function ``args → exit code``). Exit codes: 0 success, 1 a user error (one line on
+stderr, no traceback), 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from . import __version__
+from .errors import SymbackpropError
+
+# The order in which ``symbackprop --help`` lists them.
+COMMANDS = ("derive", "paths")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="symbackprop",
+        description="Backpropagation derived symbolically: path sums, adjoints, handouts, training.")
+    parser.add_argument("--version", action="version", version=f"symbackprop {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers.required = True
+    for name in COMMANDS:
+        importlib.import_module(f".commands.{name}", __package__).add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args) or 0
+    except SymbackpropError as error:
+        print(f"symbackprop: error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"symbackprop: error: {error.strerror or error}"
+              + (f": {error.filename}" if error.filename else ""), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("symbackprop: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
