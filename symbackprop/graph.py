@@ -81,11 +81,13 @@ class Graph:
     them explicitly, in which case the rest are held constant (``constants``). ``output``
     defaults to the unique node that nothing else uses. ``predictions`` are the nodes a model
     predicts with (the network's outputs before the loss); they default to ``(output,)``.
+    ``metadata`` carries what a model file adds (declared functions, example values, a data
+    file); the graph keeps a read-only copy and never interprets it.
     """
 
     def __init__(self, definitions: Definitions, inputs: Iterable = (), targets: Iterable = (),
                  parameters: Iterable | None = None, output: sp.Symbol | None = None,
-                 predictions: Iterable | None = None):
+                 predictions: Iterable | None = None, metadata: Mapping | None = None):
         pairs = as_definitions(definitions)
         if not pairs:
             raise GraphError("a graph needs at least one definition")
@@ -144,6 +146,7 @@ class Graph:
         self._nodes = tuple(order)
         self._leaves = tuple(leaves)
         self._structure = structure
+        self._metadata = MappingProxyType(dict(metadata or {}))
         self._cache: dict = {}
 
     # -- validation helpers -------------------------------------------------------------------
@@ -216,6 +219,10 @@ class Graph:
     @property
     def predictions(self) -> tuple[sp.Symbol, ...]:
         return self._predictions
+
+    @property
+    def metadata(self) -> Mapping:
+        return self._metadata
 
     def networkx(self) -> nx.DiGraph:
         """A copy of the structure: an edge ``u → v`` for each symbol ``u`` used by node ``v``.
