@@ -70,7 +70,7 @@ def _function_derivative(app: sp.Function, index: int) -> sp.Expr:
 
 
 def local_partials(expr: sp.Expr, wrt, value: sp.Symbol | None = None) -> dict[sp.Symbol, sp.Expr]:
-    """``{u: ∂expr/∂u}`` for every symbol ``u`` in ``wrt`` that ``expr`` uses.
+    """``{u: ∂expr/∂u}`` for every symbol ``u`` in ``wrt`` that ``expr`` uses, in ``wrt``'s order.
 
     One reverse pass over the expression tree, carrying the derivative of ``expr`` with respect
     to the subexpression being visited (reverse mode inside a single node). If ``value`` names
@@ -82,7 +82,8 @@ def local_partials(expr: sp.Expr, wrt, value: sp.Symbol | None = None) -> dict[s
     >>> local_partials(w * x + b, [w, b])
     {w: x, b: 1}
     """
-    wrt = set(wrt)
+    order = list(wrt)
+    wrt = set(order)
     found: dict[sp.Symbol, list[sp.Expr]] = {}
 
     def visit(e: sp.Expr, seed: sp.Expr) -> None:
@@ -111,7 +112,7 @@ def local_partials(expr: sp.Expr, wrt, value: sp.Symbol | None = None) -> dict[s
         visit(expr.args[0], from_output(value))
     else:
         visit(expr, sp.S.One)
-    return {u: sp.Add(*seeds) for u, seeds in found.items()}
+    return {u: sp.Add(*found[u]) for u in order if u in found}
 
 
 # -- 2. the reverse sweep --------------------------------------------------------------------------
