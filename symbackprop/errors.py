@@ -42,3 +42,35 @@ def did_you_mean(name: str, known) -> str:
 def names(symbols) -> str:
     """Symbols as a comma-separated list, for messages."""
     return ", ".join(str(s) for s in symbols)
+
+
+class ParseError(SymbackpropError):
+    """Text that cannot be read, with the 1-based ``line`` and ``column`` of the problem.
+
+    ``str(error)`` is ``line 3, column 14: unexpected ')'`` followed, when the source is known,
+    by the source line and a caret under the column (long lines are shown around the caret).
+    """
+
+    def __init__(self, message: str, line: int = 1, column: int = 1, source: str | None = None,
+                 source_column: int | None = None):
+        self.message, self.line, self.column, self.source = message, line, column, source
+        self.source_column = column if source_column is None else source_column
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        head = f"line {self.line}, column {self.column}: {self.message}"
+        if not self.source:
+            return head
+        shown, caret = _window(self.source.rstrip("\r\n"), self.source_column - 1)
+        return f"{head}\n  {shown}\n  {' ' * caret}^"
+
+
+def _window(line: str, index: int, width: int = 60) -> tuple[str, int]:
+    """At most ``2·width`` characters of ``line`` around ``index`` (tabs as spaces), and the
+    caret's offset in them."""
+    line = line.replace("\t", " ")
+    start = max(0, index - width)
+    shown = line[start:index + width]
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if index + width < len(line) else ""
+    return prefix + shown + suffix, len(prefix) + index - start
