@@ -23,6 +23,18 @@ class UnknownSymbolError(SymbackpropError):
     """A name that the graph does not know."""
 
 
+class CompileError(SymbackpropError):
+    """A graph that cannot be turned into numeric code (an unbound activation, an unknown function)."""
+
+
+class DataError(SymbackpropError):
+    """Numbers that do not fit the model: wrong shapes or column counts, NaN or inf in the data."""
+
+
+class SymbackpropWarning(UserWarning):
+    """Base class of the package's warnings (a suspicious but legal request)."""
+
+
 class PathLimitError(SymbackpropError):
     """Too many paths to enumerate; ``count`` says how many there are."""
 
