@@ -11,6 +11,10 @@ class GraphError(SymbackpropError):
     """A network definition that is not a valid computation graph."""
 
 
+class NotDenseError(GraphError):
+    """A graph that is not a stack of dense layers with one of the known losses (no matrix view)."""
+
+
 class CycleError(GraphError):
     """Definitions that depend on each other in a circle; ``cycle`` lists the nodes in order."""
 
