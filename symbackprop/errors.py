@@ -60,6 +60,10 @@ def names(symbols) -> str:
     return ", ".join(str(s) for s in symbols)
 
 
+class ModelFileError(SymbackpropError):
+    """A model file that cannot be read at all: missing, a directory, too large."""
+
+
 class ParseError(SymbackpropError):
     """Text that cannot be read, with the 1-based ``line`` and ``column`` of the problem.
 
