@@ -15,6 +15,7 @@ from .errors import (CycleError, GraphError, ParseError, PathLimitError, Symback
 from .functions import (ACTIVATIONS, identity, logsumexp, prime, primes_from_derivatives, relu,
                         sigmoid, softplus, substitute_functions, tanh)
 from .graph import Graph
+from .layers import LayerDerivation, dense_structure, derive_layers
 from .parse import parse_expression
 from .printing import latex, text
 
