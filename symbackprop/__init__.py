@@ -16,6 +16,7 @@ from .functions import (ACTIVATIONS, identity, logsumexp, prime, primes_from_der
                         sigmoid, softplus, substitute_functions, tanh)
 from .graph import Graph
 from .layers import LayerDerivation, dense_structure, derive_layers
+from .modelfile import load
 from .parse import parse_expression
 from .printing import latex, text
 

@@ -156,7 +156,7 @@ class Graph:
         if isinstance(symbol, str):
             symbol = sp.Symbol(symbol)
         if symbol in defined:
-            raise GraphError(f"{symbol} is defined by {symbol} = {defined[symbol]}, so it cannot be a {role}")
+            raise GraphError(f"{symbol} is defined by {symbol} = {defined[symbol]}, so it cannot be listed as {role}")
         if symbol not in leaves:
             raise UnknownSymbolError(f"the {role} {symbol} is not used by any definition"
                                      f"{did_you_mean(symbol, leaves)}; leaves: {names(leaves)}")
@@ -286,6 +286,21 @@ class Graph:
                 expanded[node] = definition.xreplace(expanded)
             self._cache["expanded"] = expanded
         return sp.sympify(expr).xreplace(self._cache["expanded"])
+
+    # -- model files (see modelfile.py) --------------------------------------------------------
+
+    @classmethod
+    def from_text(cls, text: str, base_dir: str | None = None) -> "Graph":
+        """A graph from the text of a model file (``inputs: x`` then ``name = expression`` lines)."""
+        from .modelfile import graph_from_text
+
+        return graph_from_text(text, base_dir=base_dir)
+
+    def to_text(self) -> str:
+        """The model-file text of this graph; ``Graph.from_text`` reads it back."""
+        from .modelfile import graph_to_text
+
+        return graph_to_text(self)
 
     # -- conveniences ---------------------------------------------------------------------------
 
