@@ -19,5 +19,8 @@ from .layers import LayerDerivation, dense_structure, derive_layers
 from .modelfile import load
 from .parse import parse_expression
 from .printing import latex, text
+from . import optim
+from .compile import Model, compile
+from .train import EarlyStopping, GradNorm, MaxEpochs, StepLength, TrainResult, train
 
 __version__ = "0.1.0"
