@@ -19,6 +19,7 @@ from .layers import LayerDerivation, dense_structure, derive_layers
 from .modelfile import load
 from .parse import parse_expression
 from .printing import latex, text
+from .verify import Verdict, verify
 from . import optim
 from .compile import Model, compile
 from .train import EarlyStopping, GradNorm, MaxEpochs, StepLength, TrainResult, train

@@ -12,9 +12,9 @@ NumPy: no code is generated and nothing is executed.
 >>> import sympy as sp
 >>> from symbackprop import lecture_network
 >>> g = lecture_network()
->>> samples = Samples(g, per_group=2)
->>> len(samples), samples.stand_ins[0]
-(6, {'f': 'tanh'})
+>>> samples = Samples(g, count=6)
+>>> len(samples), samples.stand_ins[1]
+(6, {'f': 'sin'})
 >>> m1, s1 = g.symbol("m1"), g.symbol("s1")
 >>> bool(samples.equal(samples.vector(m1 * s1), samples.vector(s1 * m1)).all())
 True
@@ -62,14 +62,14 @@ def undefined_function_names(graph: Graph) -> tuple[str, ...]:
 
 
 class Samples:
-    """Random points for every leaf of ``graph``, in groups: within a group each undefined
-    function has one stand-in, and the groups rotate through ``STAND_INS``.
+    """At least ``count`` random points for every leaf of ``graph``, in groups: within a group
+    each undefined function has one stand-in, and the groups rotate through ``STAND_INS``.
 
     ``vector(expr)`` is the value of ``expr`` (over leaves and nodes of the graph) at every
     point, ``nan`` where it is undefined or not real.
     """
 
-    def __init__(self, graph: Graph, per_group: int = 4, seed: int = 0):
+    def __init__(self, graph: Graph, count: int = 12, seed: int = 0):
         rng = np.random.default_rng(seed)
         self.graph = graph
         functions = undefined_function_names(graph)
@@ -78,8 +78,9 @@ class Samples:
                           for k in range(groups)]
         self._concrete = [{name: dict(STAND_INS)[chosen] for name, chosen in group.items()}
                           for group in self.stand_ins]
-        # Two-decimal values in ±[0.2, 1.5]: away from 0, where steps and log misbehave.
+        per_group = -(-count // groups)
         count = groups * per_group
+        # Two-decimal values in ±[0.2, 1.5]: away from 0, where steps and log misbehave.
         self.values: dict[sp.Symbol, list[Fraction]] = {
             leaf: [Fraction(int(rng.choice((-1, 1)) * rng.integers(20, 151)), 100) for _ in range(count)]
             for leaf in graph.leaves}
