@@ -169,12 +169,10 @@ def primes_from_derivatives(expr: sp.Expr) -> sp.Expr:
         return prime(inner.func, len(d.variables))(var)
 
     def rewrite(e):
-        if isinstance(e, sp.Subs) and isinstance(e.expr, sp.Derivative):
-            d = as_prime(e.expr)
-            return d.xreplace(dict(zip(e.variables, e.point)))
-        if isinstance(e, sp.Derivative):
-            return as_prime(e)
-        return e
+        # replace() works bottom-up: by the time a Subs is reached, its derivative is a prime.
+        if isinstance(e, sp.Subs):
+            return e if e.expr.has(sp.Derivative) else e.expr.xreplace(dict(zip(e.variables, e.point)))
+        return as_prime(e)
 
     return expr.replace(lambda e: isinstance(e, (sp.Subs, sp.Derivative)), rewrite)
 

@@ -1,0 +1,174 @@
+"""Model files: the examples against the Python builders, round trips, every section, errors."""
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+import sympy as sp
+from hypothesis import HealthCheck, given, settings
+
+import symbackprop as sbp
+from symbackprop import Graph, ParseError, SymbackpropError, load
+from symbackprop.errors import CycleError, GraphError, ModelFileError
+from symbackprop.modelfile import MAX_FILE_BYTES
+
+from strategies import model_graphs, roles
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+MODEL_FILES = sorted(EXAMPLES.glob("*.sbp"))
+
+
+def test_the_lecture_file_is_the_lecture_network():
+    from_file, built = load(EXAMPLES / "lecture.sbp"), sbp.lecture_network()
+    assert roles(from_file)[:8] == roles(built)[:8]
+    assert from_file.metadata["functions"] == ("f",)
+    assert from_file.metadata["bind"] == {"f": "tanh"}
+    assert from_file.metadata["values"]["w21"] == -0.2
+    assert from_file.metadata["source"] == str(EXAMPLES / "lecture.sbp")
+
+
+def test_the_loss_file_is_the_lecture_network_with_its_loss():
+    from_file, built = load(EXAMPLES / "lecture_loss.sbp"), sbp.lecture_network(loss="squared_error")
+    assert roles(from_file)[:8] == roles(built)[:8]
+    # three 'values:' lines add up
+    assert set(from_file.metadata["values"]) == {str(s) for s in from_file.leaves}
+
+
+@pytest.mark.parametrize("path", MODEL_FILES, ids=lambda p: p.name)
+def test_examples_round_trip(path):
+    graph = load(path)
+    again = Graph.from_text(graph.to_text(), base_dir=path.parent)
+    assert roles(again) == roles(graph)
+    assert again.to_text() == graph.to_text()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(model_graphs())
+def test_random_graphs_round_trip(graph):
+    text = graph.to_text()
+    again = Graph.from_text(text)
+    assert roles(again) == roles(graph)
+    assert again.to_text() == text
+
+
+def test_builder_networks_round_trip():
+    for graph in (sbp.mlp((2, 3, 2), loss="softmax_cross_entropy"),
+                  sbp.mlp((3, 2, 1), activation=sbp.relu, loss="binary_cross_entropy"),
+                  sbp.lecture_network(sbp.sigmoid, loss="squared_error")):
+        assert roles(Graph.from_text(graph.to_text()))[:8] == roles(graph)[:8]
+
+
+def test_the_format_in_full():
+    graph = Graph.from_text("""\ufeff# a comment line
+        a = s*h + c        # the output, defined before what it uses
+        h = g(w*x + b)\r
+        inputs: x          # sections may come after the definitions
+        targets:
+        functions: g
+        parameters: w, s, b   # c is then a constant
+        values: x = 2, w = -1/4, b = 1e-3
+        values: s = sqrt(4)
+        bind: g = sigmoid
+        data: data/xor.csv
+    """, base_dir="/tmp/models")
+    x, w, b, s, c, h, a = sp.symbols("x w b s c h a")
+    g = sp.Function("g")
+    assert dict(graph.definitions) == {h: g(w * x + b), a: s * h + c}
+    assert (graph.inputs, graph.parameters, graph.constants, graph.output) == ((x,), (w, s, b), (c,), a)
+    assert graph.metadata == {"functions": ("g",), "bind": {"g": "sigmoid"},
+                              "values": {"x": 2.0, "w": -0.25, "b": 0.001, "s": 2.0},
+                              "data": os.path.join("/tmp/models", "data", "xor.csv")}
+
+
+def test_data_paths_are_relative_to_the_model_file(tmp_path):
+    model = tmp_path / "sub" / "m.sbp"
+    model.parent.mkdir()
+    model.write_text("inputs: x\ndata: ../xor.csv\na = w*x\n")
+    graph = load(model)
+    assert graph.metadata["data"] == str(tmp_path / "xor.csv")
+    assert "data: ../xor.csv" in graph.to_text()
+
+
+def _error(text: str, kind=ParseError):
+    with pytest.raises(kind) as caught:
+        Graph.from_text(text)
+    return caught.value
+
+
+@pytest.mark.parametrize("text, line, column, message", [
+    ("inputs: x\nz = w*x\nz = 2*x\n", 3, 1, "z is defined twice (first on line 2)"),
+    ("inputs: x\na = b + x\nb = a*w\n", 2, 1, "cycle: a → b → a"),
+    ("inputs: x\noutput: aa\na = w*x\n", 2, 9, "'aa' is not a defined node (did you mean 'a'?)"),
+    ("inputs: x1, x22\na = w*x1 + v*x2\n", 1, 13, "input 'x22' is not used by any definition (did you mean 'x2'?)"),
+    ("inputs: a\na = w*x\n", 1, 9, "a is defined on line 2, so it cannot be one of the inputs"),
+    ("inputs: x\na = tanhh(w*x)\n", 2, 5, "unknown function 'tanhh' (did you mean 'tanh'?)"),
+    ("inputs: x\na = g(w*x)\n", 2, 5, "unknown function 'g'"),
+    ("a = w*x\n", 1, 1, "no 'inputs:' section"),
+    ("inputs: x\n", 1, 1, "no definitions"),
+    ("", 1, 1, "the model file is empty"),
+    ("# only a comment\n\n", 1, 1, "the model file is empty"),
+    ("inputs: x\noutputs: a\na = w*x\n", 2, 1, "unknown section 'outputs' (did you mean 'output'?)"),
+    ("inputs: x\nfunctions: f\nbind: f = tahn\na = f(w*x)\n", 3, 11, "unknown activation 'tahn' (did you mean 'tanh'?)"),
+    ("inputs: x\nfunctions: f\nbind: g = tanh\na = f(w*x)\n", 3, 7, "'g' is not a declared function"),
+    ("inputs: x\nvalues: x = 1, v = 2\na = w*x\n", 2, 16, "'v' is not an input, target or parameter (did you mean 'w'?)"),
+    ("inputs: x\nvalues: x = w\na = w*x\n", 2, 13, "unknown name 'w'"),
+    ("inputs: x\nvalues: x = 1,, w = 2\na = w*x\n", 2, 15, "an empty item between commas"),
+    ("inputs: x\nfunctions: tanh\na = tanh(w*x)\n", 2, 12, "tanh is built in"),
+    ("inputs: x\ntanh = w*x\n", 2, 1, "tanh is a function, not a node name"),
+    ("inputs: x\n2a = w*x\n", 2, 1, "must be a name"),
+    ("inputs: x\na = \n", 2, 4, "has no expression"),
+    ("inputs: x\na = w*x)\n", 2, 8, "unexpected ')'"),
+    ("inputs: x\njust words\n", 2, 1, "expected a definition 'name = expression'"),
+    ("inputs: x\noutput: a\noutput: a\na = w*x\n", 3, 1, "'output:' is given twice (first on line 2)"),
+    ("inputs: x, x\na = w*x\n", 1, 12, "x is listed twice in 'inputs:'"),
+])
+def test_errors_name_the_line_and_column(text, line, column, message):
+    error = _error(text)
+    assert message in error.message
+    assert (error.line, error.column) == (line, column)
+    first, shown, caret = (str(error).splitlines() + ["", ""])[:3] if error.source else (str(error), "", "")
+    assert first.startswith(f"line {line}, column {column}: ")
+    if error.source:   # the caret sits under the column of the file's own line
+        assert shown.strip() == text.splitlines()[line - 1].strip()
+        assert caret.index("^") - 2 == column - 1
+
+
+def test_cycles_are_cycle_errors_too():
+    assert isinstance(_error("inputs: x\na = b + x\nb = a*w\n"), (ParseError, CycleError))
+
+
+def test_several_outputs_need_an_output_line():
+    error = _error("inputs: x\na = w*x\nb = v*x\n", GraphError)
+    assert "2 outputs (a, b)" in str(error) and "output: b" in str(error)
+    assert Graph.from_text("inputs: x\noutput: a\na = w*x\nb = v*x\n").output == sp.Symbol("a")
+
+
+def test_unreadable_files(tmp_path):
+    with pytest.raises(ModelFileError, match="no such file"):
+        load(tmp_path / "missing.sbp")
+    with pytest.raises(ModelFileError, match="a directory"):
+        load(tmp_path)
+    (tmp_path / "latin1.sbp").write_bytes("inputs: x\na = w*x  # größe\n".encode("latin-1"))
+    with pytest.raises(ParseError, match=r"line 2, column 15: .* is not UTF-8 text \(byte 0xf6\)"):
+        load(tmp_path / "latin1.sbp")
+    (tmp_path / "garbage.sbp").write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(ParseError, match="binary file"):
+        load(tmp_path / "garbage.sbp")
+
+
+def test_a_huge_file_is_refused_before_it_is_read(tmp_path):
+    big = tmp_path / "big.sbp"
+    with big.open("wb") as stream:          # a sparse 10 MB file: cheap to make, costly to read
+        stream.truncate(10 * 1024 * 1024)
+    start = time.perf_counter()
+    with pytest.raises(ModelFileError, match="too large"):
+        load(big)
+    assert time.perf_counter() - start < 1.0
+    with pytest.raises(ModelFileError, match="too long"):
+        Graph.from_text("#" * (MAX_FILE_BYTES + 1))
+
+
+def test_every_model_file_error_is_a_symbackprop_error():
+    for kind in (ParseError, ModelFileError):
+        assert issubclass(kind, SymbackpropError)

@@ -1,0 +1,51 @@
+"""PyTorch references for the compiled models: the graph's output, expanded to leaves and
+evaluated by torch (float64), differentiated by ``torch.autograd``, trained by ``torch.optim``.
+
+Nothing here uses the package's derivation: only the graph's definitions, which SymPy expands
+and ``lambdify`` turns into torch calls.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+import torch
+from sympy.printing.lambdarepr import LambdaPrinter
+
+import symbackprop as sbp
+
+TORCH_FUNCTIONS = {
+    "sigmoid": torch.sigmoid,
+    "relu": torch.relu,
+    "softplus": lambda u: torch.logaddexp(torch.zeros_like(u), u),
+    "logsumexp": lambda *args: torch.logsumexp(torch.stack(torch.broadcast_tensors(*args)), 0),
+    "math": torch,  # the printer writes math.tanh, math.exp, math.log: torch has them all
+}
+
+
+def torch_loss(graph: sbp.Graph):
+    """``(P, X, Y) → batch mean of the output`` in torch, for a graph with concrete functions."""
+    symbols = [*graph.parameters, *graph.inputs, *graph.targets]
+    expanded = graph.expand(graph.definitions[graph.output])
+    # Plain Python printing, names resolved in torch's namespace (SymPy's TorchPrinter does not
+    # know the package's own functions).
+    printer = LambdaPrinter({"allow_unknown_functions": True})
+    function = sp.lambdify(symbols, expanded, modules=[TORCH_FUNCTIONS, torch], printer=printer)
+
+    def loss(P: torch.Tensor, X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+        value = function(*P.unbind(), *X.T.unbind(), *Y.T.unbind())
+        return torch.broadcast_to(value, (X.shape[0],)).mean()
+
+    return loss
+
+
+def torch_loss_and_gradient(graph: sbp.Graph, params, X, Y) -> tuple[float, np.ndarray]:
+    P = torch.tensor(params, dtype=torch.float64, requires_grad=True)
+    value = torch_loss(graph)(P, torch.tensor(X, dtype=torch.float64), torch.tensor(Y, dtype=torch.float64))
+    value.backward()
+    return value.item(), P.grad.numpy()
+
+
+def relative_error(a, b) -> float:
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300))
