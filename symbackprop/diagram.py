@@ -133,8 +133,10 @@ class Drawing:
 
     def __init__(self, graph: Graph, wrt=None, of=None, edge_labels: bool = False,
                  values: Mapping | None = None, summary: int | None = None,
-                 functions: Mapping | None = None, max_paths: int = DEFAULT_MAX_PATHS):
+                 functions: Mapping | None = None, max_paths: int = DEFAULT_MAX_PATHS,
+                 legend_title: str | None = None):
         self.graph = graph
+        self.legend_title = legend_title
         self.bp = backprop(graph, of)
         self.wrt = graph.symbol(wrt) if wrt is not None else None
         self.edge_labels = edge_labels
@@ -340,9 +342,10 @@ class Drawing:
         if len(legend) > LEGEND_LIMIT:
             rows.append(f'<TR><TD></TD><TD ALIGN="LEFT">… {len(legend) - LEGEND_LIMIT} more</TD></TR>')
         total = sum(count for _, count, _ in legend)
-        title = f"{total} path{'s' if total != 1 else ''} from {html_name(self.wrt.name)}"
+        title = (html.escape(self.legend_title) if self.legend_title is not None
+                 else f"{total} path{'s' if total != 1 else ''} from {html_name(self.wrt.name)}")
         table = (f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="2"><TR><TD COLSPAN="2" ALIGN="LEFT">'
-                 f"<B>{title}</B></TD></TR>{''.join(rows)}</TABLE>")
+                 f"{title}</TD></TR>{''.join(rows)}</TABLE>")
         with dot.subgraph(name="legend") as legend_graph:
             legend_graph.attr(rank="sink")
             legend_graph.node("legend", label=f"<{table}>", shape="plain", fontsize="11")
@@ -350,15 +353,17 @@ class Drawing:
 
 def draw(graph: Graph, wrt=None, of=None, edge_labels: bool = False, values: Mapping | None = None,
          summary: int | None = None, functions: Mapping | None = None,
-         max_paths: int = DEFAULT_MAX_PATHS) -> graphviz.Digraph:
+         max_paths: int = DEFAULT_MAX_PATHS, legend_title: str | None = None) -> graphviz.Digraph:
     """A ``graphviz.Digraph`` of ``graph`` in the lecture's convention.
 
     ``wrt`` highlights every path from that symbol to ``of`` (one colour per path, legend);
     ``edge_labels`` adds each arrow's local partials; ``values`` (leaf → number, or a
     ``Point``) annotates every box with its forward value and adjoint δ; ``summary=k`` collapses
-    layers wider than ``k`` states into one box. Render with ``render(dot, "net.svg")``.
+    layers wider than ``k`` states into one box; ``legend_title`` replaces the legend's
+    "N paths from …" (a translation). Render with ``render(dot, "net.svg")``.
     """
-    return Drawing(graph, wrt, of, edge_labels, values, summary, functions, max_paths).digraph()
+    return Drawing(graph, wrt, of, edge_labels, values, summary, functions, max_paths,
+                   legend_title).digraph()
 
 
 def _pipe(dot: graphviz.Digraph, fmt: str) -> bytes:

@@ -1,0 +1,127 @@
+"""Derivation handouts: HTML (MathML, inline SVG) and LaTeX/PDF, in English and Russian.
+
+>>> from symbackprop import lecture_network
+>>> h = handout(lecture_network(), wrt=["w11"], optimizers=[])
+>>> "<math" in h.html() and r"\\begin{align*}" in h.tex()
+True
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+import sympy as sp
+
+from ..atomic import write_atomic
+from ..diagram import render, svg
+from ..errors import SymbackpropError
+from ..graph import Graph
+from ..point import Point, evaluate
+from .build import Context, build
+from .html import document_html
+from .model import Document
+from .strings import LANGUAGES
+from .tex import ENGINES, build_pdf, document_tex
+
+__all__ = ["handout", "Handout"]
+
+
+class Handout:
+    """A rendered handout (or, in exercise mode, a worksheet whose ``answers`` is the key)."""
+
+    def __init__(self, document: Document, answers: "Handout | None" = None, is_answer_key: bool = False):
+        self.document = document
+        self.answers = answers
+        self._is_answer_key = is_answer_key
+
+    @cached_property
+    def _svgs(self) -> dict[str, str]:
+        """Every figure as SVG, drawn in parallel (each is one ``dot`` process)."""
+        figures = self.document.figures()
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+            return dict(zip((f.name for f in figures), pool.map(lambda f: svg(f.digraph), figures)))
+
+    def html(self) -> str:
+        """The self-contained HTML page."""
+        return document_html(self.document, self._svgs, answers=self._is_answer_key)
+
+    def tex(self, stem: str = "handout") -> str:
+        """The LaTeX source; it includes the figures as ``<stem>-<figure>.pdf`` (``save`` writes them)."""
+        names = {f.name: f"{stem}-{f.name}.pdf" for f in self.document.figures()}
+        return document_tex(self.document, names, answers=self._is_answer_key)
+
+    def save(self, target: str | os.PathLike, pdf: bool | None = None) -> list[Path]:
+        """Write ``<stem>.html``, ``<stem>.tex``, the figures (``<stem>-<figure>.svg`` and
+        ``.pdf``) and, when a LaTeX engine is installed (or ``pdf=True``), ``<stem>.pdf``.
+
+        ``target`` is a directory (files named ``handout.*`` inside it) or a path stem such as
+        ``build/handout``. An answer key is saved beside, as ``<stem>-answers.*``.
+        """
+        target = Path(target)
+        stem = target / "handout" if target.is_dir() or str(target).endswith(os.sep) else target
+        if stem.suffix in (".html", ".tex", ".pdf"):
+            stem = stem.with_suffix("")
+        written = [write_atomic(stem.with_suffix(".html"), self.html())]
+        for figure in self.document.figures():
+            written.append(write_atomic(stem.parent / f"{stem.name}-{figure.name}.svg", self._svgs[figure.name]))
+            written.append(render(figure.digraph, stem.parent / f"{stem.name}-{figure.name}.pdf"))
+        written.append(write_atomic(stem.with_suffix(".tex"), self.tex(stem.name)))
+        if pdf is None:
+            pdf = any(_which(engine) for engine in ENGINES)
+        if pdf:
+            written.append(build_pdf(stem.with_suffix(".tex")))
+        if self.answers is not None:
+            written += self.answers.save(stem.parent / f"{stem.name}-answers", pdf=pdf)
+        return written
+
+    def _repr_html_(self) -> str:
+        return self.html()
+
+
+def _which(program: str) -> bool:
+    import shutil
+
+    return shutil.which(program) is not None
+
+
+def _symbols(graph: Graph, wrt) -> tuple[sp.Symbol, ...]:
+    if wrt is None:
+        return graph.parameters
+    if isinstance(wrt, (str, sp.Symbol)):
+        wrt = [wrt]
+    chosen = tuple(dict.fromkeys(graph.symbol(w) for w in wrt))
+    for symbol in chosen:
+        if symbol in graph.definitions:
+            raise SymbackpropError(f"{symbol} is a node, not a parameter; choose among "
+                                   + ", ".join(map(str, graph.parameters)))
+    if not chosen:
+        raise SymbackpropError("choose at least one parameter (or none, for all of them)")
+    return chosen
+
+
+def handout(graph: Graph, wrt: Iterable | str | None = None, of=None, lang: str = "en",
+            exercises: bool = False, values: Mapping | Point | None = None,
+            functions: Mapping | None = None, optimizers: Sequence | None = None,
+            summary: int | None = None) -> Handout:
+    """A derivation handout for ``graph``.
+
+    ``wrt``: the parameters to derive (default: all); ``lang``: ``"en"`` or ``"ru"``;
+    ``exercises``: a worksheet with blanks, its answer key in ``.answers``; ``values``: the
+    worked example's point (leaf → number; default the model file's values, else a fixed
+    example); ``functions``: how undefined activations are bound for the numbers (default the
+    model file's ``bind``, else tanh); ``optimizers``: the update rules to show one step of
+    (default GD, Momentum, AdaGrad, Adam from ``symbackprop.optim``; ``[]`` for none);
+    ``summary``: collapse layers wider than this in the diagrams (default: automatic).
+    """
+    if lang not in LANGUAGES:
+        raise SymbackpropError(f"unknown language {lang!r}; choose one of {', '.join(LANGUAGES)}")
+    chosen = _symbols(graph, wrt)
+    point = values if isinstance(values, Point) else evaluate(graph, values, of=of, functions=functions)
+    context = Context(graph, chosen, lang, point, functions is not None, optimizers, summary, of)
+    document, answers = build(context, exercises=exercises)
+    key = Handout(answers, is_answer_key=True) if answers is not None else None
+    return Handout(document, key)

@@ -1,0 +1,153 @@
+"""Aligned equations, written once and printed twice: as a LaTeX ``align*`` and as a MathML table.
+
+A ``Row`` is one line ``lhs = term + term + …``; each term is a product whose factors are kept
+whole and in the order given (the chain rule's order, ``∂a/∂m1 · ∂m1/∂z1 · ∂z1/∂w11``), which
+SymPy's own ``Mul`` would reorder. ``Adjoint(v)`` is the symbol ``δ_v``.
+
+>>> import sympy as sp
+>>> from symbackprop.derive import Partial
+>>> a, m1, s1 = sp.symbols("a m1 s1")
+>>> rows = [Row(Adjoint(m1), ((Adjoint(a), Partial(a, m1)),)), Row(None, ((sp.S.One, s1),))]
+>>> print(rows_latex(rows))
+\\begin{align*}
+\\delta_{m_{1}} &= \\delta_{a} \\cdot \\frac{\\partial a}{\\partial m_{1}} \\\\
+&= 1 \\cdot s_{1}
+\\end{align*}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import sympy as sp
+from sympy.printing.precedence import PRECEDENCE
+
+from ..mathml import MathMLPrinter
+from ..printing import LaTeXPrinter
+
+__all__ = ["Adjoint", "SumOver", "Row", "rows_latex", "rows_mathml", "number", "LATEX", "MATHML"]
+
+LATEX = LaTeXPrinter()
+MATHML = MathMLPrinter()
+
+
+class Adjoint(sp.Expr):
+    """``δ_v = ∂out/∂v``, the quantity the backward pass stores at node ``v``."""
+
+    is_commutative = True
+
+    def __new__(cls, node: sp.Symbol):
+        return sp.Expr.__new__(cls, node)
+
+    @property
+    def node(self) -> sp.Symbol:
+        return self.args[0]
+
+    def _latex(self, printer) -> str:
+        return rf"\delta_{{{printer._print(self.node)}}}"
+
+    def _mathml_presentation(self, printer):
+        return printer.element("msub", printer.element("mi", text="δ"), printer._print(self.node))
+
+    def _sympystr(self, printer) -> str:
+        return f"δ_{printer._print(self.node)}"
+
+
+class SumOver(sp.Expr):
+    """``Σ_w term``: a sum over the children ``w`` of a node, as the recursion is written."""
+
+    is_commutative = True
+
+    def __new__(cls, term: sp.Expr, index: sp.Symbol):
+        return sp.Expr.__new__(cls, term, index)
+
+    def _latex(self, printer) -> str:
+        return rf"\sum_{{{printer._print(self.args[1])}}} {printer._print(self.args[0])}"
+
+    def _mathml_presentation(self, printer):
+        sigma = printer.element("munder", printer.element("mo", text="∑"), printer._print(self.args[1]))
+        return printer.element("mrow", sigma, printer._print(self.args[0]))
+
+    def _sympystr(self, printer) -> str:
+        return f"Σ_{printer._print(self.args[1])} {printer._print(self.args[0])}"
+
+
+def number(value: float, digits: int = 4) -> sp.Float:
+    """A float printed with ``digits`` significant digits in both LaTeX and MathML."""
+    return sp.Float(float(f"{value:.{digits}g}"), digits)
+
+
+Term = Sequence[sp.Expr]
+
+
+@dataclass(frozen=True)
+class Row:
+    """``lhs relation term₁ + term₂ + …``; ``lhs=None`` continues the previous line, and
+    ``continued=True`` starts it with ``+`` (the rest of a long sum) instead of the relation."""
+
+    lhs: sp.Expr | None
+    terms: tuple[Term, ...]
+    relation: str = "="
+    continued: bool = False
+
+
+def _factor_precedence(term: Term, first: bool) -> tuple[int, bool] | None:
+    """How to parenthesize the factors of one term: a lone first factor prints bare
+    (``a = s1·m1 + s2·m2``), a lone later one like an addend (``+ (−0.45)``), the factors of a
+    product each whole (``f'(u)·(1 − z²)``)."""
+    if len(term) == 1:
+        return None if first else (PRECEDENCE["Add"], False)
+    return PRECEDENCE["Mul"], True
+
+
+def _factors(term: Term, first: bool, printer):
+    how = _factor_precedence(term, first)
+    if how is None:
+        return [printer._print(term[0])]
+    return [printer.parenthesize(f, how[0], strict=how[1]) for f in term]
+
+
+def _terms_latex(terms: Sequence[Term]) -> str:
+    products = [r" \cdot ".join(_factors(term, i == 0, LATEX)) or "1" for i, term in enumerate(terms)]
+    return " + ".join(products) if products else "0"
+
+
+def rows_latex(rows: Sequence[Row]) -> str:
+    """An ``align*`` environment, one line per row, aligned at the relation."""
+    lines = []
+    for row in rows:
+        lhs = LATEX.doprint(row.lhs) + " " if row.lhs is not None else ""
+        lead = r"&\quad + " if row.continued else f"&{row.relation} "
+        lines.append(lhs + lead + _terms_latex(row.terms))
+    return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}"
+
+
+def _terms_mathml(terms: Sequence[Term]):
+    row = MATHML.element("mrow")
+    for i, term in enumerate(terms):
+        if i:
+            row.appendChild(MATHML.element("mo", text="+"))
+        for j, factor in enumerate(_factors(term, i == 0, MATHML)):
+            if j:
+                row.appendChild(MATHML.element("mo", text="·"))
+            row.appendChild(factor)
+        if not term:
+            row.appendChild(MATHML.element("mn", text="1"))
+    if not terms:
+        row.appendChild(MATHML.element("mn", text="0"))
+    return row
+
+
+def rows_mathml(rows: Sequence[Row]) -> str:
+    """A display ``<math>`` holding an ``mtable``: left sides right-aligned, right sides left."""
+    # Cells of a table are not in display style by default: fractions would shrink.
+    table = MATHML.element("mtable", displaystyle="true")
+    for row in rows:
+        lhs = MATHML.element("mtd", MATHML._print(row.lhs) if row.lhs is not None else MATHML.element("mrow"),
+                             **{"class": "lhs"})
+        lead = MATHML.element("mrow", MATHML.element("mspace", width="1em"), MATHML.element("mo", text="+")) \
+            if row.continued else MATHML.element("mo", text=row.relation)
+        rhs = MATHML.element("mtd", lead, _terms_mathml(row.terms), **{"class": "rhs"})
+        table.appendChild(MATHML.element("mtr", lhs, rhs))
+    return f'<math display="block">{table.toxml()}</math>'

@@ -1,0 +1,178 @@
+"""The handout as a LaTeX document, and its PDF when a LaTeX engine is installed.
+
+The preamble works with ``pdflatex`` (``babel`` with T2A for Russian, the Debian package
+``texlive-lang-cyrillic``) and with ``xelatex``/``lualatex`` (``fontspec`` with DejaVu).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Mapping
+
+from ..atomic import write_atomic
+from ..errors import SymbackpropError
+from .equations import LATEX, rows_latex
+from .model import Document, Equations, Figure, Formula, Math, Question, Section, Table, Text
+
+__all__ = ["document_tex", "build_pdf", "LatexError", "ENGINES", "INSTALL_LATEX"]
+
+ENGINES = ("pdflatex", "xelatex", "lualatex")
+INSTALL_LATEX = ("no LaTeX engine found (pdflatex, xelatex or lualatex); install one with "
+                 "`apt-get install texlive-latex-recommended texlive-lang-cyrillic`")
+LATEX_TIMEOUT = 300
+
+
+class LatexError(SymbackpropError):
+    """LaTeX stopped on an error; ``log`` is where its log was kept."""
+
+    def __init__(self, message: str, log: Path | None = None):
+        super().__init__(message)
+        self.log = log
+
+
+_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
+            "^": r"\^{}", "_": r"\_", "%": r"\%", "~": r"\~{}"}
+# Characters that the text fonts lack, written as math.
+_UNICODE = {"→": r"$\to$", "…": r"\dots{}", "δ": r"$\delta$", "η": r"$\eta$", "ε": r"$\varepsilon$",
+            "θ₀": r"$\theta_0$", "×": r"$\times$", "−": "-", "∂": r"$\partial$", "σ": r"$\sigma$",
+            "Σ": r"$\Sigma$", "α": r"$\alpha$", "β": r"$\beta$", "γ": r"$\gamma$", "λ": r"$\lambda$"}
+_ESCAPE = re.compile("|".join(re.escape(k) for k in sorted({**_SPECIAL, **_UNICODE}, key=len, reverse=True)))
+
+
+def escape(text: str) -> str:
+    r"""Plain text for LaTeX: specials escaped, symbols the text font lacks as math.
+
+    >>> escape("50% of x_1 → y")
+    '50\\% of x\\_1 $\\to$ y'
+    """
+    return _ESCAPE.sub(lambda m: _SPECIAL.get(m.group(0)) or _UNICODE[m.group(0)], text)
+
+
+def _preamble(document: Document) -> str:
+    language = "russian" if document.lang == "ru" else "english"
+    return rf"""\documentclass[a4paper,11pt]{{article}}
+\usepackage{{iftex}}
+\ifPDFTeX
+  \usepackage[T2A,T1]{{fontenc}}
+  \usepackage[utf8]{{inputenc}}
+\else
+  \usepackage{{fontspec}}
+  \setmainfont{{DejaVu Serif}}
+\fi
+\usepackage[{language}]{{babel}}
+\usepackage[margin=18mm]{{geometry}}
+\usepackage{{amsmath,amssymb,graphicx,longtable,array}}
+\allowdisplaybreaks
+\setlength{{\parindent}}{{0pt}}
+\setlength{{\parskip}}{{0.5em}}
+\title{{{escape(document.title)}}}
+\author{{{escape(document.subtitle)}}}
+\date{{}}
+"""
+
+
+class _Writer:
+    def __init__(self, figures: Mapping[str, str]):
+        self.figures = figures
+
+    def text(self, text: Text) -> str:
+        return "".join(f"${LATEX.doprint(part.expr)}$" if isinstance(part, Math) else escape(part)
+                       for part in text.parts)
+
+    def cell(self, cell) -> str:
+        if isinstance(cell, Math):
+            return f"${LATEX.doprint(cell.expr)}$"
+        if isinstance(cell, Text):
+            return self.text(cell)
+        return escape(cell) if cell else r"\rule{0pt}{1.6em}"
+
+    def block(self, block) -> str:
+        if isinstance(block, Text):
+            return self.text(block) + "\n"
+        if isinstance(block, Equations):
+            return rows_latex(block.rows) + "\n"
+        if isinstance(block, Formula):
+            source = block.latex.strip()
+            return (source if source.startswith("\\begin") else rf"\[ {source} \]") + "\n"
+        if isinstance(block, Figure):
+            return ("\\begin{center}\n"
+                    rf"\includegraphics[width=\linewidth,height=0.32\textheight,keepaspectratio]"
+                    f"{{{self.figures[block.name]}}}\n\n"
+                    rf"{{\small {self.text(block.caption)}}}" "\n\\end{center}\n")
+        if isinstance(block, Table):
+            columns = "|".join("l" for _ in block.header)
+            head = " & ".join(rf"\textbf{{{self.cell(c)}}}" for c in block.header)
+            body = "".join(" & ".join(self.cell(c) for c in row) + r" \\ \hline" "\n" for row in block.rows)
+            return (rf"\begin{{longtable}}{{|{columns}|}}\hline" "\n"
+                    rf"{head} \\ \hline\endhead" "\n" f"{body}\\end{{longtable}}\n")
+        if isinstance(block, Question):
+            return (rf"\textbf{{{block.number}.}} {self.text(block.prompt)}" "\n\n"
+                    + "\\vspace{1.6em}\\hrule\n" * block.blank_lines)
+        raise TypeError(f"no LaTeX for {type(block).__name__}")
+
+    def answer(self, q: Question) -> str:
+        return (rf"\textbf{{{q.number}.}} {self.text(q.prompt)}" "\n\n"
+                + "\n".join(self.block(b) for b in q.answer))
+
+    def section(self, section: Section, answers: bool) -> str:
+        head = r"\clearpage" "\n" if section.new_page else ""
+        if section.title:
+            head += rf"\section*{{{escape(section.title)}}}" "\n"
+        return head + "\n".join(self.answer(b) if answers and isinstance(b, Question) else self.block(b)
+                                for b in section.blocks)
+
+
+def document_tex(document: Document, figures: Mapping[str, str], answers: bool = False) -> str:
+    """The LaTeX source. ``figures`` maps each figure's name to the file ``\\includegraphics``
+    reads (a PDF beside the .tex); with ``answers`` questions print with their answers."""
+    writer = _Writer(figures)
+    body = "\n".join(writer.section(s, answers) for s in document.sections)
+    return _preamble(document) + "\\begin{document}\n\\maketitle\n" + body + "\n\\end{document}\n"
+
+
+def _engine() -> str:
+    for engine in ENGINES:
+        if shutil.which(engine):
+            return engine
+    raise SymbackpropError(INSTALL_LATEX)
+
+
+def _first_error(log: str) -> str:
+    lines = log.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("!"):
+            context = next((l.strip() for l in lines[i + 1:i + 4] if l.startswith("l.")), "")
+            return f"{line[1:].strip()} {context}".strip()
+    return "LaTeX stopped without an error message"
+
+
+def build_pdf(tex_path: Path, engine: str | None = None) -> Path:
+    """Compile ``tex_path`` (its figures beside it) into the PDF beside it, atomically.
+
+    Runs in a scratch directory with shell escape off; on failure the log is kept as
+    ``<stem>.log`` beside the source and the first LaTeX error is reported.
+    """
+    engine = engine or _engine()
+    tex_path = Path(tex_path).resolve()
+    with tempfile.TemporaryDirectory(prefix="symbackprop-tex-") as scratch:
+        for sibling in tex_path.parent.glob(f"{tex_path.stem}*"):
+            if sibling.is_file() and sibling.suffix in (".tex", ".pdf", ".png"):
+                shutil.copy2(sibling, scratch)
+        command = [engine, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
+                   tex_path.name]
+        try:
+            subprocess.run(command, cwd=scratch, capture_output=True, timeout=LATEX_TIMEOUT, check=False,
+                           stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise LatexError(f"{engine} did not finish within {LATEX_TIMEOUT} s") from None
+        log_path = Path(scratch) / f"{tex_path.stem}.log"
+        produced = Path(scratch) / f"{tex_path.stem}.pdf"
+        log = log_path.read_text(errors="replace") if log_path.exists() else ""
+        if not produced.exists() or "\n!" in "\n" + log:
+            kept = write_atomic(tex_path.with_suffix(".log"), log)
+            raise LatexError(f"LaTeX failed: {_first_error(log)} (log: {kept})", kept)
+        return write_atomic(tex_path.with_suffix(".pdf"), produced.read_bytes())
