@@ -40,7 +40,7 @@ class MathMLPrinter(MathMLPresentationPrinter):
 
     # -- small element builders ---------------------------------------------------------------
 
-    def _element(self, tag: str, *children, text: str | None = None, **attributes):
+    def element(self, tag: str, *children, text: str | None = None, **attributes):
         element = self.dom.createElement(tag)
         if text is not None:
             # SymPy's MathML printer writes text raw; names may come from a model file, so escape.
@@ -52,15 +52,15 @@ class MathMLPrinter(MathMLPresentationPrinter):
         return element
 
     def _mo(self, operator: str):
-        return self._element("mo", text=operator)
+        return self.element("mo", text=operator)
 
     def _row(self, *children):
-        return self._element("mrow", *children)
+        return self.element("mrow", *children)
 
     def _call(self, name_element, expr, exp=None):
         """``name(args)``, optionally raised to a power: ``σ²(u)``."""
         if exp is not None:
-            name_element = self._element("msup", name_element, self._print(exp))
+            name_element = self.element("msup", name_element, self._print(exp))
         return self._row(name_element, self._paren_comma_separated(*expr.args))
 
     # -- names ------------------------------------------------------------------------------------
@@ -71,18 +71,18 @@ class MathMLPrinter(MathMLPresentationPrinter):
             letter, layer, *indices = layered.groups()
             indices = [i for i in indices if i is not None]
             joiner = "," if any(len(i) > 1 for i in indices) else ""
-            layer_row = self._row(self._mo("("), self._element("mn", text=layer), self._mo(")"))
-            return self._element("msubsup", self._element("mi", text=letter),
-                                 self._element("mn", text=joiner.join(indices)), layer_row)
+            layer_row = self._row(self._mo("("), self.element("mn", text=layer), self._mo(")"))
+            return self.element("msubsup", self.element("mi", text=letter),
+                                 self.element("mn", text=joiner.join(indices)), layer_row)
         lecture = _LECTURE_NAME.match(sym.name)
         if lecture:
             letter, index = lecture.groups()
-            return self._element("msub", self._element("mi", text=_GREEK.get(letter, letter)),
-                                 self._element("mn", text=index))
+            return self.element("msub", self.element("mi", text=_GREEK.get(letter, letter)),
+                                 self.element("mn", text=index))
         if sym.name in _GREEK:
-            return self._element("mi", text=_GREEK[sym.name])
+            return self.element("mi", text=_GREEK[sym.name])
         if "_" not in sym.name and "^" not in sym.name:
-            return self._element("mi", text=sym.name)
+            return self.element("mi", text=sym.name)
         return super()._print_Symbol(sym, style)
 
     # -- products and partials ------------------------------------------------------------------
@@ -91,8 +91,8 @@ class MathMLPrinter(MathMLPresentationPrinter):
         if not expr.is_commutative:
             return super()._print_Mul(expr)
         sign, numerator, denominator = split_product(expr)
-        top = self._join_product(numerator) if numerator else self._element("mn", text="1")
-        body = (self._element("mfrac", top, self._join_product(denominator)) if denominator else top)
+        top = self._join_product(numerator) if numerator else self.element("mn", text="1")
+        body = (self.element("mfrac", top, self._join_product(denominator)) if denominator else top)
         return self._row(self._mo("-"), body) if sign else body
 
     def _join_product(self, factors):
@@ -104,7 +104,7 @@ class MathMLPrinter(MathMLPresentationPrinter):
         return row
 
     def _print_Partial(self, expr):
-        return self._element("mfrac",
+        return self.element("mfrac",
                              self._row(self._mo("∂"), self._print(expr.of)),
                              self._row(self._mo("∂"), self._print(expr.wrt)))
 
@@ -115,23 +115,23 @@ class MathMLPrinter(MathMLPresentationPrinter):
         base = self._print(sp.Symbol(name.rstrip("'")))
         primes = name.count("'")
         if primes:
-            base = self._element("msup", base, self._mo("′" * primes))
+            base = self.element("msup", base, self._mo("′" * primes))
         return self._call(base, expr, exp)
 
     def _print_sigmoid(self, expr, exp=None):
-        return self._call(self._element("mi", text="σ"), expr, exp)
+        return self._call(self.element("mi", text="σ"), expr, exp)
 
     def _print_relu(self, expr, exp=None):
-        return self._call(self._element("mi", text="ReLU"), expr, exp)
+        return self._call(self.element("mi", text="ReLU"), expr, exp)
 
     def _print_softplus(self, expr, exp=None):
-        return self._call(self._element("mi", text="softplus"), expr, exp)
+        return self._call(self.element("mi", text="softplus"), expr, exp)
 
     def _print_logsumexp(self, expr, exp=None):
-        return self._call(self._element("mi", text="LSE"), expr, exp)
+        return self._call(self.element("mi", text="LSE"), expr, exp)
 
     def _print_Heaviside(self, expr, exp=None):
-        return self._call(self._element("mi", text="H"), sp.Function("H")(expr.args[0]), exp)
+        return self._call(self.element("mi", text="H"), sp.Function("H")(expr.args[0]), exp)
 
     def _print_Pow(self, e):
         # σ(u)² prints as σ²(u), as the LaTeX printer does for functions.
