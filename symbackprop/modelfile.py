@@ -409,7 +409,8 @@ def graph_to_text(graph: Graph) -> str:
     if meta.get("bind"):
         lines.append("bind: " + ", ".join(f"{k} = {v}" for k, v in meta["bind"].items()))
     if meta.get("values"):
-        lines.append("values: " + ", ".join(f"{k} = {float(v)!r}" for k, v in meta["values"].items()))
+        # + 0.0 writes -0.0 as 0.0, the number the parser reads back
+        lines.append("values: " + ", ".join(f"{k} = {float(v) + 0.0!r}" for k, v in meta["values"].items()))
     if meta.get("data"):
         lines.append(f"data: {_data_path(meta)}")
     lines += [f"{_names([node])} = {_MODEL.doprint(expr)}" for node, expr in graph.definitions.items()]

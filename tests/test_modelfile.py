@@ -111,7 +111,7 @@ def _error(text: str, kind=ParseError):
     ("inputs: x\noutputs: a\na = w*x\n", 2, 1, "unknown section 'outputs' (did you mean 'output'?)"),
     ("inputs: x\nfunctions: f\nbind: f = tahn\na = f(w*x)\n", 3, 11, "unknown activation 'tahn' (did you mean 'tanh'?)"),
     ("inputs: x\nfunctions: f\nbind: g = tanh\na = f(w*x)\n", 3, 7, "'g' is not a declared function"),
-    ("inputs: x\nvalues: x = 1, v = 2\na = w*x\n", 2, 16, "'v' is not an input, target or parameter (did you mean 'w'?)"),
+    ("inputs: x\nvalues: x = 1, ww = 2\na = w*x\n", 2, 16, "'ww' is not an input, target or parameter (did you mean 'w'?)"),
     ("inputs: x\nvalues: x = w\na = w*x\n", 2, 13, "unknown name 'w'"),
     ("inputs: x\nvalues: x = 1,, w = 2\na = w*x\n", 2, 15, "an empty item between commas"),
     ("inputs: x\nfunctions: tanh\na = tanh(w*x)\n", 2, 12, "tanh is built in"),
@@ -150,7 +150,7 @@ def test_unreadable_files(tmp_path):
     with pytest.raises(ModelFileError, match="a directory"):
         load(tmp_path)
     (tmp_path / "latin1.sbp").write_bytes("inputs: x\na = w*x  # größe\n".encode("latin-1"))
-    with pytest.raises(ParseError, match=r"line 2, column 15: .* is not UTF-8 text \(byte 0xf6\)"):
+    with pytest.raises(ParseError, match=r"line 2, column 14: .* is not UTF-8 text \(byte 0xf6\)"):
         load(tmp_path / "latin1.sbp")
     (tmp_path / "garbage.sbp").write_bytes(bytes(range(256)) * 4)
     with pytest.raises(ParseError, match="binary file"):
