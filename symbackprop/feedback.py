@@ -166,7 +166,7 @@ def _order_change(wrong) -> str:
 
 def _counterexample(example, say: dict, d: str) -> str:
     functions = "".join(f"{name} = {chosen}; " for name, chosen in example.functions.items())
-    values = ", ".join(f"{leaf} = {float(v):g}" for leaf, v in sorted(example.values.items(), key=lambda kv: kv[0].name))
+    values = ", ".join(f"{leaf} = {float(v):g}" for leaf, v in example.values.items())
     return say["counterexample"].format(functions=functions, values=values, answer=example.answer,
                                         expected=example.expected, d=d)
 

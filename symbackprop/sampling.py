@@ -4,7 +4,8 @@ Two formulas are compared by their values at the same points rather than by trus
 simplifier. An undefined activation ``f`` takes several different smooth stand-ins in turn
 (tanh, sin, arctan), so a formula that writes ``f`` where ``f'`` belongs cannot agree with the
 truth by luck. Values are exact two-decimal rationals of both signs, so a point where two
-formulas differ can be shown to a reader and checked by hand.
+formulas differ can be shown to a reader and checked by hand; the first point is the model
+file's example (``values:``) where it has one.
 
 Evaluation walks the SymPy tree once per group of points, vectorized over the points with
 NumPy: no code is generated and nothing is executed.
@@ -84,6 +85,10 @@ class Samples:
         self.values: dict[sp.Symbol, list[Fraction]] = {
             leaf: [Fraction(int(rng.choice((-1, 1)) * rng.integers(20, 151)), 100) for _ in range(count)]
             for leaf in graph.leaves}
+        for name, value in (graph.metadata.get("values") or {}).items():
+            leaf = next((s for s in graph.leaves if s.name == name), None)
+            if leaf is not None:    # the model file's own example is the first point
+                self.values[leaf][0] = Fraction(str(value))
         self.per_group = per_group
         self._forward = [self._forward_pass(k) for k in range(groups)]
 

@@ -123,8 +123,36 @@ class Verdict:
 
         return mistakes(self, lang or self.lang)
 
+    def as_dict(self) -> dict:
+        """The verdict as JSON-ready data (expressions as text)."""
+        from .printing import text
+
+        def shown(expr):
+            return None if expr is None else text(expr)
+
+        example = self.counterexample
+        return {
+            "wrt": str(self.wrt), "of": str(self.of), "correct": self.correct, "method": self.method,
+            "answer": text(self.answer), "expected": text(self.derivation.closed_form),
+            "present": [str(p) for p in self.present],
+            "missing": [{"path": str(p), "term": text(p.term)} for p in self.missing],
+            "extra": [text(t) for t in self.extra],
+            "wrong_factors": [{"path": str(w.path), "kind": w.kind, "found": shown(w.found),
+                               "expected": shown(w.expected), "context": shown(w.context)}
+                              for w in self.wrong_factors],
+            "counterexample": None if example is None else {
+                "values": {str(k): float(v) for k, v in example.values.items()},
+                "functions": dict(example.functions), "answer": _json_number(example.answer),
+                "expected": _json_number(example.expected)},
+            "mistakes": list(self.mistakes()), "message": self.message}
+
     def __str__(self) -> str:
         return self.message
+
+
+def _json_number(x: float) -> float | None:
+    """JSON has no NaN or infinity: an undefined value is ``null``."""
+    return x if np.isfinite(x) else None
 
 
 # -- reading the answer -------------------------------------------------------------------------
@@ -284,8 +312,9 @@ def _expansion_size(expr: sp.Expr) -> int:
 def _counterexample(truth: _Truth, values: np.ndarray, agree: np.ndarray) -> Counterexample:
     index = int(np.flatnonzero(~agree)[0])
     leaves, functions = truth.samples.point(index)
-    used = truth.derivation.expanded().free_symbols
-    shown = {leaf: value for leaf, value in leaves.items() if leaf in used}
+    graph, used = truth.derivation.graph, truth.derivation.expanded().free_symbols
+    order = graph.inputs + graph.targets + graph.parameters + graph.constants
+    shown = {leaf: leaves[leaf] for leaf in order if leaf in used}
     return Counterexample(shown, functions, float(values[index]), float(truth.vector[index]))
 
 
