@@ -482,4 +482,6 @@ def compile(graph: Graph, functions: Mapping | None = None, dtype=np.float64) ->
     the model file's ``bind``); ``dtype`` is ``numpy.float64`` or ``numpy.float32``.
     """
     graph, dtype = bind_functions(graph, functions), _float_dtype(dtype)
-    return compile_scalar(graph, dtype=dtype)
+    from .compile_layers import compile_dense  # dense layers: the matrix view, one matmul per layer
+
+    return compile_dense(graph, dtype) or compile_scalar(graph, dtype=dtype)
