@@ -20,9 +20,11 @@ import html
 import os
 import subprocess
 from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
-from typing import Mapping
+from types import MappingProxyType
+from typing import Mapping, Sequence
 
 import graphviz
 import sympy as sp
@@ -33,7 +35,7 @@ from .errors import SymbackpropError
 from .graph import Graph
 from .printing import _LAYERED_NAME, text
 
-__all__ = ["draw", "Drawing", "weight_edges", "depths", "render", "svg", "html_name",
+__all__ = ["draw", "Drawing", "weight_edges", "depths", "render", "svg", "svgs", "html_name",
            "PATH_COLOURS", "FORMATS"]
 
 # Colour-blind-friendly (Okabe–Ito), then a few more; paths beyond these reuse them in turn.
@@ -43,6 +45,7 @@ FORMATS = ("svg", "png", "pdf", "dot", "gv")
 # Layers with more states than this are wrapped in clusters so that a large drawing stays legible.
 CLUSTER_THRESHOLD = 16
 LEGEND_LIMIT = 12
+DOT_TIMEOUT = 300
 INSTALL_GRAPHVIZ = "Graphviz's dot program is not installed; install it with `apt-get install graphviz`"
 
 
@@ -68,8 +71,8 @@ def _number(value: float) -> str:
     return f"{value:.4g}".replace("-", "−")
 
 
-def weight_edges(graph: Graph) -> dict[sp.Symbol, tuple[sp.Symbol, sp.Symbol]]:
-    """``{parameter: (state, node)}`` for the parameters drawn as a labelled arrow.
+def weight_edges(graph: Graph) -> Mapping[sp.Symbol, tuple[sp.Symbol, sp.Symbol]]:
+    """``{parameter: (state, node)}`` for the parameters drawn as a labelled arrow (cached).
 
     A parameter qualifies when it appears exactly once in the whole graph, as a term
     ``parameter · state`` of the sum that defines ``node`` (or that ``node``'s single-argument
@@ -80,19 +83,22 @@ def weight_edges(graph: Graph) -> dict[sp.Symbol, tuple[sp.Symbol, sp.Symbol]]:
     >>> len(edges), edges[sp.Symbol("w11")]
     (10, (x1, z1))
     """
+    key = ("diagram", "weight_edges")
+    if key not in graph._cache:
+        graph._cache[key] = MappingProxyType(_find_weight_edges(graph))
+    return graph._cache[key]
+
+
+def _find_weight_edges(graph: Graph) -> dict[sp.Symbol, tuple[sp.Symbol, sp.Symbol]]:
     states = set(graph.nodes) | set(graph.inputs) | set(graph.targets)
+    single_use = {p for p in graph.parameters if len(graph.children(p)) == 1}
     claims: dict[tuple, list[sp.Symbol]] = {}
-    for p in graph.parameters:
-        users = graph.children(p)
-        if len(users) != 1:
-            continue
-        node = users[0]
-        expr = graph.definitions[node]
-        if expr.count(p) != 1:
-            continue
+    for node, expr in graph.definitions.items():
         inner = expr.args[0] if expr.is_Function and len(expr.args) == 1 else expr
-        for term in sp.Add.make_args(inner):
-            factors = sp.Mul.make_args(term)
+        terms = sp.Add.make_args(inner)
+        for p in single_use & inner.free_symbols:
+            using = [t for t in terms if p in t.free_symbols]
+            factors = sp.Mul.make_args(using[0]) if len(using) == 1 else ()
             if len(factors) == 2 and p in factors:
                 other = factors[0] if factors[1] == p else factors[1]
                 if other in states:
@@ -103,6 +109,13 @@ def weight_edges(graph: Graph) -> dict[sp.Symbol, tuple[sp.Symbol, sp.Symbol]]:
 def depths(graph: Graph) -> dict[sp.Symbol, int]:
     """The rank of every state: inputs 0, a node one more than its deepest state parent, a
     target one less than the first node that uses it (so ``y`` sits beside ``a``)."""
+    key = ("diagram", "depths")
+    if key not in graph._cache:
+        graph._cache[key] = MappingProxyType(_find_depths(graph))
+    return graph._cache[key]
+
+
+def _find_depths(graph: Graph) -> dict[sp.Symbol, int]:
     depth: dict[sp.Symbol, int] = {x: 0 for x in graph.inputs}
     for node in graph.nodes:
         parents = [depth[u] for u in graph.parents(node) if u in depth]
@@ -366,20 +379,47 @@ def draw(graph: Graph, wrt=None, of=None, edge_labels: bool = False, values: Map
                    legend_title).digraph()
 
 
-def _pipe(dot: graphviz.Digraph, fmt: str) -> bytes:
+def _run_dot(source: str, fmt: str) -> bytes:
+    """``dot -T<fmt>`` on ``source``; a missing or failing Graphviz is a one-line error."""
     try:
-        return dot.pipe(format=fmt)
-    except graphviz.ExecutableNotFound:
+        completed = subprocess.run(["dot", f"-T{fmt}"], input=source.encode("utf-8"), capture_output=True,
+                                   check=False, timeout=DOT_TIMEOUT)
+    except FileNotFoundError:
         raise SymbackpropError(INSTALL_GRAPHVIZ) from None
-    except (graphviz.CalledProcessError, subprocess.CalledProcessError) as error:
-        message = (error.stderr or b"").decode(errors="replace").strip().splitlines()
-        raise SymbackpropError(f"Graphviz failed: {message[0] if message else error}") from None
+    except subprocess.TimeoutExpired:
+        raise SymbackpropError(f"Graphviz did not finish within {DOT_TIMEOUT} s") from None
+    if completed.returncode != 0:
+        message = completed.stderr.decode(errors="replace").strip().splitlines()
+        raise SymbackpropError(f"Graphviz failed: {message[0] if message else completed.returncode}")
+    return completed.stdout
 
 
 def svg(dot: graphviz.Digraph) -> str:
     """The drawing as SVG text (without the XML prolog, ready to inline in HTML)."""
-    source = _pipe(dot, "svg").decode("utf-8")
-    return source[source.index("<svg"):]
+    return svgs([dot])[0]
+
+
+def svgs(digraphs: Sequence[graphviz.Digraph]) -> list[str]:
+    """Several drawings as SVG with one ``dot`` process per core: dot lays out every graph of
+    its input in turn, and starting it costs more than laying out a small graph."""
+    if not digraphs:
+        return []
+    workers = max(1, min(os.cpu_count() or 1, len(digraphs)))
+    chunks = [list(digraphs[i::workers]) for i in range(workers)]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        outputs = list(pool.map(_svg_batch, chunks))
+    result: list[str] = [""] * len(digraphs)
+    for i, output in enumerate(outputs):
+        result[i::workers] = output
+    return result
+
+
+def _svg_batch(digraphs: Sequence[graphviz.Digraph]) -> list[str]:
+    text_out = _run_dot("\n".join(d.source for d in digraphs), "svg").decode("utf-8")
+    pieces = [p[:p.rindex("</svg>") + 6] for p in text_out.split("<svg")[1:]]
+    if len(pieces) != len(digraphs):
+        raise SymbackpropError(f"Graphviz returned {len(pieces)} drawings for {len(digraphs)} graphs")
+    return ["<svg" + p for p in pieces]
 
 
 def render(dot: graphviz.Digraph, path: str | os.PathLike) -> Path:
@@ -389,5 +429,5 @@ def render(dot: graphviz.Digraph, path: str | os.PathLike) -> Path:
     if fmt not in FORMATS:
         raise SymbackpropError(f"cannot draw to '{path.name}': the file name must end in "
                                + ", ".join(f".{f}" for f in FORMATS))
-    data = dot.source if fmt in ("dot", "gv") else _pipe(dot, fmt)
+    data = dot.source if fmt in ("dot", "gv") else _run_dot(dot.source, fmt)
     return write_atomic(path, data)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import re
+from functools import lru_cache
 
 import sympy as sp
 from sympy.printing.mathml import MathMLPresentationPrinter
@@ -145,9 +146,14 @@ class MathMLPrinter(MathMLPresentationPrinter):
 _PRINTER = MathMLPrinter()
 
 
+@lru_cache(maxsize=8192)
+def _cached(expr: sp.Basic) -> str:
+    return _PRINTER.doprint(expr)
+
+
 def mathml_element(expr) -> str:
     """The MathML of ``expr`` without the ``<math>`` wrapper (to place inside a larger formula)."""
-    return _PRINTER.doprint(sp.sympify(expr))
+    return _cached(sp.sympify(expr))
 
 
 def mathml(expr, display: bool = False) -> str:

@@ -9,7 +9,6 @@ True
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
@@ -17,7 +16,7 @@ from typing import Iterable, Mapping, Sequence
 import sympy as sp
 
 from ..atomic import write_atomic
-from ..diagram import render, svg
+from ..diagram import render, svgs
 from ..errors import SymbackpropError
 from ..graph import Graph
 from ..point import Point, evaluate
@@ -40,10 +39,9 @@ class Handout:
 
     @cached_property
     def _svgs(self) -> dict[str, str]:
-        """Every figure as SVG, drawn in parallel (each is one ``dot`` process)."""
+        """Every figure as SVG (laid out in batches, see ``diagram.svgs``)."""
         figures = self.document.figures()
-        with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-            return dict(zip((f.name for f in figures), pool.map(lambda f: svg(f.digraph), figures)))
+        return dict(zip((f.name for f in figures), svgs([f.digraph for f in figures])))
 
     def html(self) -> str:
         """The self-contained HTML page."""

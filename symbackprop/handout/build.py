@@ -47,18 +47,28 @@ def multiplication_counts(bp: Backprop) -> tuple[dict[sp.Symbol, int], int]:
         for u in graph.parents(v):
             counts[u] = counts.get(u, 0) + counts[v]
             edges[u] = edges.get(u, 0) + edges[v] + counts[v]
-    enumerate_cost = {u: edges[u] - counts[u] for u in counts}
+    enumerate_cost = {u: max(0, edges[u] - counts[u]) for u in counts}
     needed = set(bp.nodes) | set(graph.parameters)
     sweep = sum(1 for v in bp.nodes if v != bp.of for u in graph.parents(v) if u in needed)
     return enumerate_cost, sweep
 
 
+def downstream(bp: Backprop, symbol: sp.Symbol) -> set[sp.Symbol]:
+    """The nodes on the paths from ``symbol`` to the output (``symbol`` excluded)."""
+    found: set[sp.Symbol] = set()
+    frontier = list(bp.children(symbol))
+    while frontier:
+        v = frontier.pop()
+        if v not in found:
+            found.add(v)
+            frontier.extend(bp.children(v))
+    return found
+
+
 def _sweep_cost(bp: Backprop, p: sp.Symbol) -> int:
     """Multiplications of the sweep restricted to the arrows on ``p``'s paths."""
-    on_paths = {p} | {v for v in bp.nodes if v in bp.graph.ancestors(bp.of) and p in bp.graph.ancestors(v)}
-    on_paths |= {bp.of}
-    return sum(1 for v in on_paths if v != bp.of and v in bp.graph.definitions
-               for u in bp.graph.parents(v) if u in on_paths)
+    on_paths = downstream(bp, p) | {p}
+    return sum(1 for v in on_paths - {bp.of, p} for u in bp.graph.parents(v) if u in on_paths)
 
 
 @dataclass
@@ -189,7 +199,8 @@ def parameter_section(ctx: Context, p: sp.Symbol, index: int) -> Section:
     shared = (ctx.text("shared_text", formula=formula, delta=Math(Adjoint(children[0])),
                        others=ctx.math_list(sharers))
               if sharers and len(children) == 1 else ctx.text("shared_none", formula=formula))
-    upstream = [v for v in bp.nodes if v == of or p in g.ancestors(v)]
+    on_paths = downstream(bp, p)
+    upstream = [v for v in bp.nodes if v in on_paths]
     inline = len(upstream) <= INLINE_SWEEP_LIMIT
     enumerate_cost, _ = multiplication_counts(bp)
     return Section(title_text, blocks(

@@ -17,7 +17,9 @@ SymPy's own ``Mul`` would reorder. ``Adjoint(v)`` is the symbol ``δ_v``.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
 
 import sympy as sp
@@ -123,31 +125,33 @@ def rows_latex(rows: Sequence[Row]) -> str:
     return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}"
 
 
-def _terms_mathml(terms: Sequence[Term]):
-    row = MATHML.element("mrow")
+@lru_cache(maxsize=8192)
+def _mathml_factor(factor: sp.Expr, how: tuple[int, bool] | None) -> str:
+    """One factor's MathML (cached: a handout repeats the same partials many times, and
+    building SymPy's DOM is the slow part of writing MathML)."""
+    element = MATHML._print(factor) if how is None else MATHML.parenthesize(factor, *how)
+    return element.toxml()
+
+
+def _terms_mathml(terms: Sequence[Term]) -> str:
+    parts = []
     for i, term in enumerate(terms):
         if i:
-            row.appendChild(MATHML.element("mo", text="+"))
-        for j, factor in enumerate(_factors(term, i == 0, MATHML)):
-            if j:
-                row.appendChild(MATHML.element("mo", text="·"))
-            row.appendChild(factor)
-        if not term:
-            row.appendChild(MATHML.element("mn", text="1"))
-    if not terms:
-        row.appendChild(MATHML.element("mn", text="0"))
-    return row
+            parts.append("<mo>+</mo>")
+        how = _factor_precedence(term, i == 0)
+        parts.append("<mo>·</mo>".join(_mathml_factor(f, how) for f in term) or "<mn>1</mn>")
+    return "<mrow>" + ("".join(parts) or "<mn>0</mn>") + "</mrow>"
 
 
 def rows_mathml(rows: Sequence[Row]) -> str:
-    """A display ``<math>`` holding an ``mtable``: left sides right-aligned, right sides left."""
-    # Cells of a table are not in display style by default: fractions would shrink.
-    table = MATHML.element("mtable", displaystyle="true")
+    """A display ``<math>`` holding an ``mtable``: left sides right-aligned, right sides left.
+    Cells of a table are not in display style by default, so the table asks for it (else
+    fractions shrink)."""
+    lines = []
     for row in rows:
-        lhs = MATHML.element("mtd", MATHML._print(row.lhs) if row.lhs is not None else MATHML.element("mrow"),
-                             **{"class": "lhs"})
-        lead = MATHML.element("mrow", MATHML.element("mspace", width="1em"), MATHML.element("mo", text="+")) \
-            if row.continued else MATHML.element("mo", text=row.relation)
-        rhs = MATHML.element("mtd", lead, _terms_mathml(row.terms), **{"class": "rhs"})
-        table.appendChild(MATHML.element("mtr", lhs, rhs))
-    return f'<math display="block">{table.toxml()}</math>'
+        lhs = _mathml_factor(row.lhs, None) if row.lhs is not None else "<mrow></mrow>"
+        lead = ('<mrow><mspace width="1em"></mspace><mo>+</mo></mrow>' if row.continued
+                else f"<mo>{html.escape(row.relation)}</mo>")
+        lines.append(f'<mtr><mtd class="lhs">{lhs}</mtd>'
+                     f'<mtd class="rhs">{lead}{_terms_mathml(row.terms)}</mtd></mtr>')
+    return f'<math display="block"><mtable displaystyle="true">{"".join(lines)}</mtable></math>'
