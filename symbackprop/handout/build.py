@@ -21,7 +21,7 @@ from ..point import Point, undefined_functions
 from .equations import Adjoint, Row, SumOver, number
 from .model import (Document, Equations, Figure, Formula, Math, Question, Section, Table, Text,
                     blocks, paragraph)
-from .strings import plural, say, template
+from .strings import has_string, plural, say, template
 
 __all__ = ["Context", "build", "multiplication_counts", "SUMMARY_THRESHOLD"]
 
@@ -302,12 +302,13 @@ def optimizer_section(ctx: Context) -> Section | None:
     rows = [("θ₀",) + tuple(Math(number(params[i])) for i in chosen)]
     for optimizer in optimizers:
         name = type(optimizer).__name__
+        shown = say(ctx.lang, f"opt_{name}") if has_string(ctx.lang, f"opt_{name}") else name
         stepped, _ = optimizer.step(params.copy(), grad.copy(), optimizer.init(params.copy()))
-        parts.append(Text((f"{name}: ",)))
+        parts.append(Text((f"{shown}:",)))
         parts.append(Formula(optimizer.latex()))
         if name in _OPTIMIZER_NOTES:
             parts.append(ctx.text(_OPTIMIZER_NOTES[name]))
-        rows.append((name,) + tuple(Math(number(stepped[i])) for i in chosen))
+        rows.append((shown,) + tuple(Math(number(stepped[i])) for i in chosen))
     parts += [ctx.text("optimizer_after"), Table(header, tuple(rows))]
     return Section(ctx.word("optimizers"), blocks(parts))
 

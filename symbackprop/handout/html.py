@@ -27,6 +27,8 @@ math { font-size: 1.08em; }
 math[display="block"] { margin: 0.8em 0; overflow-x: auto; overflow-y: hidden; }
 mtd.lhs { text-align: right; padding: 0.25em 0; }
 mtd.rhs { text-align: left; padding: 0.25em 0; }
+mtd[columnalign="right"] { text-align: right; }
+mtd[columnalign="left"] { text-align: left; }
 figure { margin: 1em 0; text-align: center; }
 figure svg { max-width: 100%; height: auto; }
 figcaption { color: #444; font-size: 0.92em; }

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ..errors import SymbackpropError
 
-__all__ = ["LANGUAGES", "say", "plural", "template"]
+__all__ = ["LANGUAGES", "say", "plural", "template", "has_string"]
 
 LANGUAGES = ("en", "ru")
 
@@ -103,7 +103,10 @@ _EN = {
     "are": ("is", "are"),
     "parameters_count": ("{n} parameter", "{n} parameters"),
     "and": "and",
-    "figure": "Figure",
+    "opt_GD": "Gradient descent",
+    "opt_Momentum": "Momentum",
+    "opt_AdaGrad": "AdaGrad",
+    "opt_Adam": "Adam",
 }
 
 _RU = {
@@ -193,7 +196,10 @@ _RU = {
     "are": ("", ""),
     "parameters_count": ("{n} параметр", "{n} параметра", "{n} параметров"),
     "and": "и",
-    "figure": "Рисунок",
+    "opt_GD": "Градиентный спуск",
+    "opt_Momentum": "Momentum (метод импульса)",
+    "opt_AdaGrad": "AdaGrad",
+    "opt_Adam": "Adam",
 }
 
 _STRINGS = {"en": _EN, "ru": _RU}
@@ -217,6 +223,10 @@ def template(lang: str, key: str):
     if lang not in _STRINGS:
         raise SymbackpropError(f"unknown language {lang!r}; choose one of {', '.join(LANGUAGES)}")
     return _STRINGS[lang][key]
+
+
+def has_string(lang: str, key: str) -> bool:
+    return key in _STRINGS.get(lang, {})
 
 
 def say(lang: str, key: str, n: int | None = None) -> str:
