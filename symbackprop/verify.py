@@ -266,7 +266,7 @@ def verify(graph: Graph, wrt, answer: str | sp.Expr | None = None, of=None, lang
     if agree.all():
         method = "symbolic" if _symbolically_equal(truth, expr) else "numeric"
         return Verdict(correct=True, method=method, present=truth.derivation.paths, **common)
-    counterexample = _counterexample(truth, values, agree)
+    counterexample = _counterexample(truth, expr, values, agree)
     findings = _diagnose(truth, expr, values, deadline) if time.monotonic() < deadline else {}
     return Verdict(correct=False, method="numeric", counterexample=counterexample, **findings, **common)
 
@@ -309,10 +309,11 @@ def _expansion_size(expr: sp.Expr) -> int:
     return 1 + sum(_expansion_size(a) - 1 for a in expr.args if not a.is_Atom)
 
 
-def _counterexample(truth: _Truth, values: np.ndarray, agree: np.ndarray) -> Counterexample:
+def _counterexample(truth: _Truth, expr: sp.Expr, values: np.ndarray, agree: np.ndarray) -> Counterexample:
     index = int(np.flatnonzero(~agree)[0])
     leaves, functions = truth.samples.point(index)
-    graph, used = truth.derivation.graph, truth.derivation.expanded().free_symbols
+    graph = truth.derivation.graph
+    used = truth.derivation.expanded().free_symbols | graph.expand(expr).free_symbols
     order = graph.inputs + graph.targets + graph.parameters + graph.constants
     shown = {leaf: leaves[leaf] for leaf in order if leaf in used}
     return Counterexample(shown, functions, float(values[index]), float(truth.vector[index]))
@@ -376,23 +377,27 @@ class _Piece:
 
 
 def _term_by_term(truth: _Truth, expr: sp.Expr, deadline: float) -> dict:
-    """Match the answer's terms to the paths' terms: first as written (the answer's top-level
-    terms against whole path terms), then both fully expanded; keep the view that explains
-    more of the answer."""
+    """Match the answer's terms to the paths' terms in several views, and keep the view that
+    leaves the fewest terms unexplained and paths missing: the answer as one term (a single
+    path written ``(a - y)``), its terms as written against whole path terms, then both
+    expanded into monomials."""
     paths = truth.derivation.paths
-    views = [(sp.Add.make_args(truth.normal(expr)), [(i, p.term) for i, p in enumerate(paths)])]
-    expanded = sp.expand(truth.normal(expr)) if _expansion_size(truth.normal(expr)) <= MAX_MONOMIALS else None
-    if expanded is not None:
-        views.append((sp.Add.make_args(expanded),
-                      [(i, m) for i, p in enumerate(paths) for m in sp.Add.make_args(sp.expand(p.term))]))
-    best = None
+    whole = [(i, p.term) for i, p in enumerate(paths)]
+    views = [([expr], whole)] if expr.is_Add else []
+    views.append((sp.Add.make_args(expr), whole))
+    normal = truth.normal(expr)
+    if _expansion_size(normal) <= MAX_MONOMIALS:
+        monomials = [(i, m) for i, p in enumerate(paths) for m in sp.Add.make_args(sp.expand(truth.normal(p.term)))]
+        views.append((sp.Add.make_args(sp.expand(normal)), monomials))
+    best, best_score = {}, None
     for answer_terms, path_terms in views:
         if time.monotonic() > deadline:
             break
         result = _match(truth, answer_terms, path_terms)
-        if best is None or len(result["extra"]) < len(best["extra"]):
-            best = result
-    return best or {}
+        score = len(result["extra"]) + len(result["missing"])
+        if best_score is None or score < best_score:
+            best, best_score = result, score
+    return best
 
 
 def _match(truth: _Truth, answer_terms, path_terms) -> dict:
