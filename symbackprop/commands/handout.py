@@ -1,0 +1,55 @@
+"""``symbackprop handout MODEL --wrt w11 -o build/handout``: a derivation handout.
+
+Writes ``<stem>.html`` (self-contained: MathML and inline SVG), ``<stem>.tex``, the figures
+(``<stem>-<figure>.svg``/``.pdf``) and ``<stem>.pdf`` when a LaTeX engine is installed. With
+``--exercises`` the handout is a worksheet and ``<stem>-answers.*`` its answer key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+
+from ..handout import handout
+from ..handout.strings import LANGUAGES
+from ..handout.tex import ENGINES, INSTALL_LATEX
+from ._common import add_model_argument, load_model, selected_output, selected_parameters
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "handout", help="a derivation handout (HTML, LaTeX, PDF) in English or Russian",
+        description="Write a handout: the network and its forward pass, every path from each chosen "
+                    "parameter, the path sums, the backward pass that shares them, a worked example "
+                    "and one step of each optimizer.",
+        epilog="examples:\n"
+               "  symbackprop handout examples/lecture.sbp --wrt w11 --wrt p11 -o build/handout\n"
+               "  symbackprop handout examples/lecture.sbp --all --lang ru --exercises -o build/ru",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_model_argument(parser)
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--wrt", action="append", metavar="NAME", help="a parameter to derive; repeatable")
+    which.add_argument("--all", action="store_true", help="every parameter")
+    parser.add_argument("--of", metavar="NODE", help="the output node (default: the model's output)")
+    parser.add_argument("--lang", choices=LANGUAGES, default="en", help="en (default) or ru")
+    parser.add_argument("--exercises", action="store_true",
+                        help="a worksheet with blanks, and its answer key as <stem>-answers.*")
+    parser.add_argument("--summary", type=int, metavar="K",
+                        help="collapse layers wider than K states in the diagrams (default: automatic)")
+    parser.add_argument("--no-pdf", action="store_true", help="do not run LaTeX (write .html and .tex only)")
+    parser.add_argument("-o", "--output", metavar="STEM", default="handout",
+                        help="a path stem (build/handout → build/handout.html, .tex, .pdf) or a directory")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    graph = load_model(args)
+    document = handout(graph, wrt=selected_parameters(graph, args), of=selected_output(graph, args),
+                       lang=args.lang, exercises=args.exercises, summary=args.summary)
+    pdf = not args.no_pdf and any(shutil.which(engine) for engine in ENGINES)
+    if not args.no_pdf and not pdf:
+        print(f"symbackprop: note: no PDF: {INSTALL_LATEX}", file=sys.stderr)
+    for path in document.save(args.output, pdf=pdf):
+        print(f"symbackprop: wrote {path}", file=sys.stderr)
+    return 0
