@@ -72,11 +72,12 @@ def bind_functions(graph: Graph, functions: Mapping | None = None) -> Graph:
     tanh(w11*x1 + w21*x2)
     """
     undefined = _undefined_functions(graph)
-    if functions is None:
+    from_file = functions is None  # a model file's bind stays in the metadata of the bound graph
+    if from_file:
         functions = graph.metadata.get("bind") or {}
     chosen = {getattr(key, "__name__", str(key)): value for key, value in functions.items()}
     unused = [name for name in chosen if name not in undefined]
-    if unused:
+    if unused and not from_file:
         raise CompileError(f"the graph has no undefined function {unused[0]}"
                            f"{did_you_mean(unused[0], undefined)}; it has: {', '.join(undefined) or 'none'}")
     unbound = [name for name in undefined if name not in chosen]
@@ -109,6 +110,11 @@ class NumPyCodePrinter(NumPyPrinter):
     def __init__(self, names: Mapping[sp.Symbol, str]):
         # order="none": terms as SymPy stores them (already canonical), without re-sorting them.
         super().__init__({"strict": True, "fully_qualified_modules": True, "order": "none"})
+        # Only numpy's functions: the generated code runs where nothing else (not math) exists.
+        for name, path in list(self.known_functions.items()):
+            if not (isinstance(path, str) and path.startswith("numpy.")):
+                del self.known_functions[name]
+                setattr(self, f"_print_{name}", self._print_not_supported)
         self._names = names  # shared: the code generator keeps adding names
 
     def _print_Symbol(self, symbol):
@@ -203,12 +209,16 @@ class _Source:
         try:
             return self.printer.doprint(expr.xreplace(self.constants))
         except PrintMethodNotImplementedError:
-            unknown = sorted({type(f).__name__ for f in expr.atoms(sp.Function)
-                              if not hasattr(self.printer, f"_print_{type(f).__name__}")
-                              and type(f).__name__.lower() not in self.printer._kf
-                              and f"numpy.{type(f).__name__}" not in self.printer._kf.values()})
-            raise CompileError(f"cannot compile {_comment(expr, 60)}: NumPy code for "
-                               f"{', '.join(unknown) or 'one of its functions'} is unknown") from None
+            unknown = sorted({type(f).__name__ for f in expr.atoms(sp.Function) if not self._printable(f)})
+            raise CompileError(f"cannot compile {_comment(expr, 60)}: no NumPy code for "
+                               f"{', '.join(unknown) or 'one of its functions'}") from None
+
+    def _printable(self, expr: sp.Expr) -> bool:
+        try:
+            self.printer.doprint(expr)
+        except PrintMethodNotImplementedError:
+            return False
+        return True
 
     # -- pieces
 

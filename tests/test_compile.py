@@ -1,5 +1,9 @@
 """The compiled model against independent references: torch.autograd, central finite
-differences, SymPy's evaluation of the expanded graph; and its handling of bad input."""
+differences, SymPy's evaluation of the expanded graph; and its handling of bad input.
+
+Dense networks go to the layer path through ``compile``; these tests call ``compile_scalar``
+(the per-node code generated from the backward pass) directly, except where they test
+``compile`` itself."""
 
 import numpy as np
 import pytest
@@ -27,7 +31,7 @@ def data(model, rows=9, seed=1, one_hot=False):
 @pytest.mark.parametrize("activation", ACTIVATIONS, ids=lambda f: f.__name__)
 @pytest.mark.parametrize("loss", LOSSES)
 def test_gradient_agrees_with_torch_autograd(activation, loss):
-    model = sbp.compile(sbp.mlp((3, 4, 3), activation=activation, loss=loss))
+    model = compile_scalar(sbp.mlp((3, 4, 3), activation=activation, loss=loss))
     params = model.init_params(seed=0)
     X, Y = data(model, one_hot=loss == "softmax_cross_entropy")
     value, grad = model.loss_and_gradient(params, X, Y)
@@ -46,7 +50,7 @@ def test_lecture_network_with_a_bound_activation_agrees_with_torch():
 
 def test_loss_and_forward_match_the_expanded_definitions():
     graph = sbp.mlp((2, 3, 2), activation=sbp.sigmoid, loss="squared_error")
-    model = sbp.compile(graph)
+    model = compile_scalar(graph)
     params = model.init_params(seed=4)
     X, Y = data(model, rows=4)
     point = dict(zip(graph.parameters, params))
@@ -72,7 +76,8 @@ def central_differences(model, params, X, Y, h=1e-6):
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(graph=graphs(max_nodes=5), seed=st.integers(0, 10_000))
 def test_gradient_agrees_with_central_differences_on_random_graphs(graph, seed):
-    model = sbp.compile(graph, functions={"f": sbp.tanh})
+    uses_f = any(expr.atoms(sp.Function("f")) for expr in graph.definitions.values())
+    model = sbp.compile(graph, functions={"f": sbp.tanh} if uses_f else None)
     rng = np.random.default_rng(seed)
     params = rng.uniform(-1, 1, len(model.parameters))
     X = rng.uniform(-1, 1, (6, len(model.inputs)))
@@ -83,7 +88,7 @@ def test_gradient_agrees_with_central_differences_on_random_graphs(graph, seed):
 
 def test_float32_computes_in_float32_and_close_to_float64():
     graph = sbp.mlp((3, 5, 2), loss="binary_cross_entropy")
-    wide, narrow = sbp.compile(graph), sbp.compile(graph, dtype=np.float32)
+    wide, narrow = compile_scalar(graph), compile_scalar(graph, dtype=np.float32)
     params = wide.init_params(seed=0)
     X, Y = data(wide)
     _, grad64 = wide.loss_and_gradient(params, X, Y)
@@ -102,7 +107,7 @@ def test_compile_and_the_scalar_path_agree():
 
 
 def test_extreme_logits_stay_finite_and_correct():
-    model = sbp.compile(sbp.mlp((1, 3), loss="softmax_cross_entropy"))
+    model = compile_scalar(sbp.mlp((1, 3), loss="softmax_cross_entropy"))
     values = {"w1_1_1": 400.0, "w1_1_2": 0.0, "w1_1_3": -400.0, "b1_1": 1.0, "b1_2": 2.0, "b1_3": 3.0}
     params = np.array([values[p.name] for p in model.parameters])
     X, Y = np.array([[2.0], [-2.0]]), np.array([[0, 0, 1], [1, 0, 0]], dtype=float)
@@ -115,15 +120,16 @@ def test_extreme_logits_stay_finite_and_correct():
 
 
 def test_binary_cross_entropy_and_sigmoid_are_stable_far_from_zero():
-    model = sbp.compile(sbp.mlp((1, 1), loss="binary_cross_entropy"))
+    model = compile_scalar(sbp.mlp((1, 1), loss="binary_cross_entropy"))
     X, Y = np.array([[800.0], [-800.0]]), np.array([0.0, 1.0])
-    value, grad = model.loss_and_gradient(np.array([1.0, 0.0]), X, Y)
+    params = np.array([{"w1_1_1": 1.0, "b1_1": 0.0}[p.name] for p in model.parameters])
+    value, grad = model.loss_and_gradient(params, X, Y)
     assert value == pytest.approx(800.0) and np.all(np.isfinite(grad))
-    assert model.forward(np.array([1.0, 0.0]), X)[:, 0] == pytest.approx([1.0, 0.0])
+    assert model.forward(params, X)[:, 0] == pytest.approx([1.0, 0.0])
 
 
 def test_relu_derivative_at_zero_is_zero_like_pytorch():
-    model = sbp.compile(sbp.mlp((2, 2, 1), activation=sbp.relu, loss="squared_error"))
+    model = compile_scalar(sbp.mlp((2, 2, 1), activation=sbp.relu, loss="squared_error"))
     params = np.zeros(len(model.parameters))
     params[[6, 7]] = 1.0  # output weights, so that the hidden units would matter
     X, Y = data(model, rows=3)
@@ -132,7 +138,7 @@ def test_relu_derivative_at_zero_is_zero_like_pytorch():
 
 
 def test_init_params_zero_or_seeded_uniform_by_fan_in():
-    model = sbp.compile(sbp.mlp((4, 3, 1), loss="squared_error"))
+    model = compile_scalar(sbp.mlp((4, 3, 1), loss="squared_error"))
     assert not model.init_params().any()
     a, b = model.init_params(seed=7), model.init_params(seed=7)
     assert np.array_equal(a, b) and a.any()
@@ -179,11 +185,11 @@ def test_unknown_function_and_bad_dtype_are_errors():
     with pytest.raises(CompileError, match="dtype"):
         sbp.compile(sbp.Graph({a: x}, inputs=[x]), dtype=np.int64)
     with pytest.raises(CompileError, match="cannot compile"):
-        sbp.compile(sbp.Graph({a: sp.besselj(0, x) * sp.Symbol("w")}, inputs=[x]))
+        sbp.compile(sbp.Graph({a: sp.erf(sp.Symbol("w") * x)}, inputs=[x]))
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda m: m.forward(np.zeros(17), np.zeros((4, 3))), "3 columns"),
+    (lambda m: m.forward(np.zeros(17), np.zeros((4, 3))), "one row per sample and 2 columns"),
     (lambda m: m.forward(np.zeros(16), np.zeros((4, 2))), "expected 17 parameters"),
     (lambda m: m.loss(np.zeros(17), np.zeros((4, 2)), np.zeros((5, 1))), "y has 5 rows but X has 4"),
     (lambda m: m.loss(np.zeros(17), np.zeros((4, 2)), np.zeros((4, 2))), "1 columns"),
@@ -191,13 +197,13 @@ def test_unknown_function_and_bad_dtype_are_errors():
     (lambda m: m.loss(np.zeros(17), [["a", "b"]], [1.0]), "not an array of numbers"),
 ])
 def test_bad_shapes_are_clear_errors(call, message):
-    model = sbp.compile(sbp.mlp((2, 4, 1), loss="squared_error"))
+    model = compile_scalar(sbp.mlp((2, 4, 1), loss="squared_error"))
     with pytest.raises(DataError, match=message):
         call(model)
 
 
 def test_wide_layers_compile_past_the_flat_sum_limit():
-    model = sbp.compile(sbp.mlp((150, 1), loss="squared_error"))
+    model = compile_scalar(sbp.mlp((150, 1), loss="squared_error"))
     params = model.init_params(seed=0)
     X, Y = data(model, rows=3)
     _, grad = model.loss_and_gradient(params, X, Y)
