@@ -15,6 +15,8 @@ from .errors import (CycleError, GraphError, ParseError, PathLimitError, Symback
 from .functions import (ACTIVATIONS, identity, logsumexp, prime, primes_from_derivatives, relu,
                         sigmoid, softplus, substitute_functions, tanh)
 from .graph import Graph
+from .diagram import draw
+from .handout import Handout, handout  # the function shadows the subpackage's name on purpose
 from .layers import LayerDerivation, dense_structure, derive_layers
 from .modelfile import load
 from .parse import parse_expression
