@@ -45,7 +45,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from typing import Callable, Iterator, Mapping
 
 import sympy as sp
 from sympy.core.function import UndefinedFunction
@@ -106,8 +106,10 @@ class _Token:
     start: int     # 0-based index in the expression
 
 
-def _tokens(text: str, fail: Callable[[str, int], ParseError]) -> list[_Token]:
-    tokens, i, spaced = [], 0, False
+def _tokens(text: str, fail: Callable[[str, int], ParseError]) -> Iterator[_Token]:
+    """The tokens of ``text``, made on demand so that a problem early in a long text is found
+    without reading the rest."""
+    previous, i, spaced = None, 0, False
     while i < len(text):
         space = _SPACE.match(text, i)
         if space:
@@ -120,7 +122,7 @@ def _tokens(text: str, fail: Callable[[str, int], ParseError]) -> list[_Token]:
             kind, end = "number", number.end()
         elif name:
             kind, end = "name", name.end()
-        elif char == "'" and tokens and tokens[-1].kind in ("name", "prime") and not spaced:
+        elif char == "'" and previous in ("name", "prime") and not spaced:
             # a prime touches its name (f'); any other quote would start a string
             kind, end = "prime", i + 1
         elif text.startswith("**", i):
@@ -134,10 +136,9 @@ def _tokens(text: str, fail: Callable[[str, int], ParseError]) -> list[_Token]:
             raise fail(_REFUSED[char], i)
         else:
             raise fail(f"unexpected character {char!r}", i)
-        tokens.append(_Token(kind, text[i:end], i))
-        i, spaced = end, False
-    tokens.append(_Token("end", "", len(text)))
-    return tokens
+        yield _Token(kind, text[i:end], i)
+        previous, i, spaced = kind, end, False
+    yield _Token("end", "", len(text))
 
 
 def _short(expr: sp.Expr, width: int = 30) -> str:
@@ -159,21 +160,24 @@ class _Parser:
         self.functions = {**BUILTIN_FUNCTIONS, **(functions or {})}
         self.create = unknown_symbols == "create"
         self.tokens = _tokens(text, self.error)
-        self.position = 0
+        self.token = next(self.tokens)
         self.depth = 0
 
     # -- errors and tokens -------------------------------------------------------------------
 
     def error(self, message: str, index: int) -> ParseError:
-        return ParseError(message, self.line, self.offset + index + 1, self.text, index + 1)
-
-    @property
-    def token(self) -> _Token:
-        return self.tokens[self.position]
+        """An error at ``index`` of the text, which may span several lines (an answer)."""
+        line_start = self.text.rfind("\n", 0, index) + 1
+        line = self.text.count("\n", 0, index)
+        line_end = self.text.find("\n", index)
+        source = self.text[line_start:line_end if line_end >= 0 else len(self.text)]
+        column = index - line_start + 1 + (self.offset if line == 0 else 0)
+        return ParseError(message, self.line + line, column, source, index - line_start + 1)
 
     def advance(self) -> _Token:
         token = self.token
-        self.position += 1
+        if token.kind != "end":
+            self.token = next(self.tokens)
         return token
 
     def expect(self, kind: str, context: str) -> _Token:
