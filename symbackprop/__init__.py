@@ -10,8 +10,8 @@
 from .builders import LOSSES, lecture_network, mlp
 from .derive import (DEFAULT_MAX_PATHS, Backprop, Derivation, Partial, Path, adjoints, backprop,
                      count_paths, derive, gradient, gradients, local_partials, paths)
-from .errors import (CycleError, GraphError, ParseError, PathLimitError, SymbackpropError,
-                     UnknownSymbolError)
+from .errors import (CycleError, GraphError, ModelFileError, ParseError, PathLimitError,
+                     SymbackpropError, UnknownSymbolError)
 from .functions import (ACTIVATIONS, identity, logsumexp, prime, primes_from_derivatives, relu,
                         sigmoid, softplus, substitute_functions, tanh)
 from .graph import Graph
