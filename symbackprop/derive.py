@@ -319,6 +319,15 @@ class Derivation:
     def __str__(self) -> str:
         return self.text()
 
+    # Notebook display: LaTeX for MathJax front ends, MathML (native in browsers) for HTML ones.
+    def _repr_latex_(self) -> str:
+        return self.latex()
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
+        from .handout.equations import derivation_mathml
+
+        return {"text/plain": self.text(), "text/latex": self.latex(), "text/html": derivation_mathml(self)}
+
 
 def derive(graph: Graph, wrt, of=None, max_paths: int = DEFAULT_MAX_PATHS) -> Derivation:
     """The ``Derivation`` of ``∂of/∂wrt`` (``of`` defaults to the graph's output)."""

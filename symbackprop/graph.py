@@ -18,7 +18,7 @@ from typing import Iterable, Mapping
 import networkx as nx
 import sympy as sp
 
-from .errors import CycleError, GraphError, UnknownSymbolError, did_you_mean, names
+from .errors import CycleError, GraphError, SymbackpropError, UnknownSymbolError, did_you_mean, names
 
 __all__ = ["Graph", "as_definitions"]
 
@@ -310,3 +310,12 @@ class Graph:
 
     def __str__(self) -> str:
         return "\n".join(f"{node} = {expr}" for node, expr in self._definitions.items())
+
+    def _repr_svg_(self) -> str | None:
+        """The drawing, for notebooks (None, i.e. text only, when Graphviz is missing)."""
+        from .diagram import draw, svg
+
+        try:
+            return svg(draw(self))
+        except SymbackpropError:
+            return None

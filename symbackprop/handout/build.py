@@ -18,7 +18,7 @@ from ..derive import Backprop, Partial, backprop, derive
 from ..diagram import draw
 from ..graph import Graph
 from ..point import Point, undefined_functions
-from .equations import Adjoint, Row, SumOver, number
+from .equations import Adjoint, Row, SumOver, closed_rows, leibniz_rows, number
 from .model import (Document, Equations, Figure, Formula, Math, Question, Section, Table, Text,
                     blocks, paragraph)
 from .strings import has_string, plural, say, template
@@ -173,12 +173,6 @@ def backward_section(ctx: Context) -> Section:
                  saved=ctx.count("multiplications", paths_total - sweep))))
 
 
-def _leibniz_rows(head: sp.Expr, groups: Sequence[Sequence[sp.Expr]], one_line: bool) -> list[Row]:
-    if one_line:
-        return [Row(head, tuple(tuple(group) for group in groups))]
-    return [Row(head if i == 0 else None, (tuple(group),), continued=i > 0) for i, group in enumerate(groups)]
-
-
 def parameter_section(ctx: Context, p: sp.Symbol, index: int) -> Section:
     bp, g = ctx.bp, ctx.graph
     of = bp.of
@@ -190,9 +184,7 @@ def parameter_section(ctx: Context, p: sp.Symbol, index: int) -> Section:
         return Section(title_text, blocks(ctx.text("no_paths", of=Math(of), p=Math(p))))
     n = len(d.paths)
     figure = ctx.figure(f"paths_{index:02d}_{p.name}", ctx.text("paths_caption", p=Math(p), of=Math(of)), wrt=p)
-    leibniz = _leibniz_rows(head, [path.partials for path in d.paths], one_line=n <= 2)
-    closed = _leibniz_rows(head, [[f for f in path.factors if f != 1] or [sp.S.One] for path in d.paths],
-                           one_line=False)
+    leibniz, closed = leibniz_rows(d), closed_rows(d)
     children = bp.children(p)
     formula = Math(sp.Add(*[Adjoint(v) * Partial(v, p) for v in children]))
     sharers = [q for q in g.parameters if q != p and set(bp.children(q)) & set(children)]
@@ -343,12 +335,8 @@ def exercise_questions(ctx: Context) -> list[Question]:
         ask(ctx.text("q_paths", p=Math(p), of=Math(bp.of)),
             [Text((ctx.count("paths_count", len(d.paths)),))] + route, lines=2)
         if d.paths:
-            groups = [path.partials for path in d.paths]
-            ask(ctx.text("q_leibniz", d=Math(Partial(bp.of, p))),
-                Equations(tuple(_leibniz_rows(Partial(bp.of, p), groups, len(groups) <= 2))), lines=3)
-            closed = [[f for f in path.factors if f != 1] or [sp.S.One] for path in d.paths]
-            ask(ctx.text("q_closed"), Equations(tuple(_leibniz_rows(Partial(bp.of, p), closed, False))),
-                lines=3)
+            ask(ctx.text("q_leibniz", d=Math(Partial(bp.of, p))), Equations(tuple(leibniz_rows(d))), lines=3)
+            ask(ctx.text("q_closed"), Equations(tuple(closed_rows(d))), lines=3)
     ask(ctx.text("q_forward"), _forward_table(ctx), lines=0)
     ask(ctx.text("q_backward"), _backward_table(ctx), lines=0)
     ask(ctx.text("q_gradient", of=Math(bp.of)), Equations(tuple(_gradient_rows(ctx))), lines=2)

@@ -25,10 +25,11 @@ from typing import Sequence
 import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
 
+from ..derive import Partial
 from ..mathml import MathMLPrinter
 from ..printing import LaTeXPrinter
 
-__all__ = ["Adjoint", "SumOver", "Row", "rows_latex", "rows_mathml", "number", "LATEX", "MATHML"]
+__all__ = ["Adjoint", "SumOver", "Row", "leibniz_rows", "closed_rows", "derivation_mathml", "rows_latex", "rows_mathml", "number", "LATEX", "MATHML"]
 
 LATEX = LaTeXPrinter()
 MATHML = MathMLPrinter()
@@ -92,6 +93,37 @@ class Row:
     terms: tuple[Term, ...]
     relation: str = "="
     continued: bool = False
+
+
+def _path_rows(head: sp.Expr, groups: Sequence[Sequence[sp.Expr]], one_line: bool) -> list[Row]:
+    if one_line:
+        return [Row(head, tuple(tuple(group) for group in groups))]
+    return [Row(head if i == 0 else None, (tuple(group),), continued=i > 0) for i, group in enumerate(groups)]
+
+
+def leibniz_rows(d) -> list[Row]:
+    """``∂a/∂w = Σ_paths Π ∂v/∂u`` for a ``Derivation``: one line for up to two paths (as the
+    lecture writes it), else one path per line."""
+    head = Partial(d.of, d.wrt)
+    if not d.paths:
+        return [Row(head, ((sp.S.Zero,),))]
+    return _path_rows(head, [path.partials for path in d.paths], one_line=len(d.paths) <= 2)
+
+
+def closed_rows(d) -> list[Row]:
+    """Each path's product of local partials written out, one path per line."""
+    head = Partial(d.of, d.wrt)
+    if not d.paths:
+        return [Row(head, ((sp.S.Zero,),))]
+    return _path_rows(head, [[f for f in path.factors if f != 1] or [sp.S.One] for path in d.paths],
+                      one_line=False)
+
+
+def derivation_mathml(d) -> str:
+    """A ``Derivation`` as display MathML: the Leibniz path sum, then each path's closed form."""
+    closed = closed_rows(d)
+    closed[0] = Row(None, closed[0].terms)
+    return rows_mathml(leibniz_rows(d) + (closed if d.paths else []))
 
 
 def _factor_precedence(term: Term, first: bool) -> tuple[int, bool] | None:
