@@ -324,30 +324,31 @@ def _check_unique_sink(definitions: Mapping[sp.Symbol, sp.Expr]) -> None:
                          f"a line 'output: {sinks[-1]}'")
 
 
+def _assignments(model: _ModelText, key: str, allowed, description: str, label: str):
+    """The ``name = value`` items of section ``key``, each name checked against ``allowed``."""
+    for item in model.items(key):
+        left, right = _assignment(item)
+        name = _name(left, f"a name in '{key}:'")
+        if name not in allowed:
+            raise left.error(f"'{name}' is not {description}{did_you_mean(name, allowed)}; "
+                             f"{label}: {', '.join(allowed) or 'none'}")
+        yield name, right
+
+
 def _metadata(model: _ModelText, functions: Mapping, leaves: list, base_dir) -> dict:
     metadata: dict = {}
     if "functions" in model.sections:
         metadata["functions"] = tuple(functions)
     if "bind" in model.sections:
         metadata["bind"] = {}
-        for item in model.items("bind"):
-            left, right = _assignment(item)
-            name = _name(left, "a bound function")
-            if name not in functions:
-                raise left.error(f"'{name}' is not a declared function{did_you_mean(name, functions)}"
-                                 f"; declared: {', '.join(functions) or 'none'}")
+        for name, right in _assignments(model, "bind", functions, "a declared function", "declared"):
             if right.text not in ACTIVATIONS:
                 raise right.error(f"unknown activation '{right.text}'{did_you_mean(right.text, ACTIVATIONS)}"
                                   f"; known: {', '.join(ACTIVATIONS)}")
             metadata["bind"][name] = right.text
     if "values" in model.sections:
         metadata["values"] = {}
-        for item in model.items("values"):
-            left, right = _assignment(item)
-            name = _name(left, "a value's name")
-            if name not in leaves:
-                raise left.error(f"'{name}' is not an input, target or parameter"
-                                 f"{did_you_mean(name, leaves)}; leaves: {', '.join(leaves)}")
+        for name, right in _assignments(model, "values", leaves, "an input, target or parameter", "leaves"):
             value = _parse(right, symbols={}, unknown_symbols="error")
             if not (value.is_number and value.is_real):
                 raise right.error(f"the value of {name} must be a real number, not {value}")
