@@ -69,11 +69,14 @@ class ParseError(SymbackpropError):
 
     ``str(error)`` is ``line 3, column 14: unexpected ')'`` followed, when the source is known,
     by the source line and a caret under the column (long lines are shown around the caret).
+    ``index`` is the 0-based offset in the parsed text, when a parser knows it (a multi-line
+    text's errors have their own line and column, so the index is what maps back to it).
     """
 
     def __init__(self, message: str, line: int = 1, column: int = 1, source: str | None = None,
-                 source_column: int | None = None):
+                 source_column: int | None = None, index: int | None = None):
         self.message, self.line, self.column, self.source = message, line, column, source
+        self.index = index
         self.source_column = column if source_column is None else source_column
         super().__init__(self._render())
 

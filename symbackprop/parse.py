@@ -172,7 +172,7 @@ class _Parser:
         line_end = self.text.find("\n", index)
         source = self.text[line_start:line_end if line_end >= 0 else len(self.text)]
         column = index - line_start + 1 + (self.offset if line == 0 else 0)
-        return ParseError(message, self.line + line, column, source, index - line_start + 1)
+        return ParseError(message, self.line + line, column, source, index - line_start + 1, index)
 
     def advance(self) -> _Token:
         token = self.token

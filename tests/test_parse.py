@@ -170,3 +170,13 @@ def test_nesting_up_to_the_limit_is_fine():
 def test_a_long_flat_sum():
     text = " + ".join(f"w{i}*x{i}" for i in range(1000))
     assert parse_expression(text) == sp.Add(*[sp.Symbol(f"w{i}") * sp.Symbol(f"x{i}") for i in range(1000)])
+
+
+def test_errors_in_a_multi_line_text_name_their_own_line():
+    text = "x +\n  y ) + 1"
+    with pytest.raises(ParseError) as caught:
+        parse_expression(text, line=3)
+    error = caught.value
+    assert (error.line, error.column) == (4, 5)
+    assert text[error.index] == ")"
+    assert str(error).splitlines()[1:] == ["    y ) + 1", "      ^"]
