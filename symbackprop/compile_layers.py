@@ -148,7 +148,7 @@ def _positions(derivation: LayerDerivation, matrix: MatrixSymbol) -> np.ndarray:
     index = {p: i for i, p in enumerate(derivation.layers.structure.graph.parameters)}
     explicit = derivation.layers.scalars[matrix]
     positions = np.array([[index[s] for s in explicit.row(r)] for r in range(explicit.rows)])
-    return positions[:, 0] if matrix.cols == 1 else positions
+    return positions if matrix in derivation.layers.weights else positions[:, 0]
 
 
 def _view(positions: np.ndarray, total: int) -> str | None:
