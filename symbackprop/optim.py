@@ -58,6 +58,12 @@ def _positive(**values: float) -> None:
             raise OptimizerError(f"{name} must be a positive number, not {value!r}")
 
 
+def _nonnegative(**values: float) -> None:
+    for name, value in values.items():
+        if not (_real(value) and np.isfinite(value) and value >= 0):
+            raise OptimizerError(f"{name} must be a number ≥ 0, not {value!r}")
+
+
 def _fraction(**values: float) -> None:
     for name, value in values.items():
         if not (_real(value) and 0 <= value < 1):
@@ -287,13 +293,12 @@ class Adam:
     amsgrad_variant: str = "lecture"
 
     def __post_init__(self):
-        _positive(lr=self.lr, eps=self.eps)
+        _positive(lr=self.lr)
+        _nonnegative(eps=self.eps, weight_decay=self.weight_decay)
         if len(tuple(self.betas)) != 2:
             raise OptimizerError(f"betas must be two numbers (β1, β2), not {self.betas!r}")
         object.__setattr__(self, "betas", tuple(self.betas))
         _fraction(beta1=self.betas[0], beta2=self.betas[1])
-        if not (_real(self.weight_decay) and np.isfinite(self.weight_decay) and self.weight_decay >= 0):
-            raise OptimizerError(f"weight_decay must be a number ≥ 0, not {self.weight_decay!r}")
         if self.amsgrad_variant not in ("lecture", "pytorch"):
             raise OptimizerError(f"amsgrad_variant must be 'lecture' or 'pytorch', not {self.amsgrad_variant!r}")
 

@@ -14,6 +14,9 @@ from sympy.printing.lambdarepr import LambdaPrinter
 
 import symbackprop as sbp
 
+# Tiny tensors: one thread is fastest, and threads spinning on a busy 2-core machine are slow.
+torch.set_num_threads(1)
+
 TORCH_FUNCTIONS = {
     "sigmoid": torch.sigmoid,
     "relu": torch.relu,
@@ -49,3 +52,27 @@ def torch_loss_and_gradient(graph: sbp.Graph, params, X, Y) -> tuple[float, np.n
 def relative_error(a, b) -> float:
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300))
+
+
+def torch_mlp_loss(graph: sbp.Graph, activation=torch.tanh):
+    """The same batch-mean loss for a softmax cross-entropy ``mlp`` graph, written as torch
+    layers (matrices gathered from the flat vector by parameter name): fast enough for long runs."""
+    position = {p.name: i for i, p in enumerate(graph.parameters)}
+    depth = max(int(name[1:].split("_")[0]) for name in position if name.startswith("w"))
+    layers = []
+    for layer in range(1, depth + 1):
+        fan_in = max(int(n.split("_")[1]) for n in position if n.startswith(f"w{layer}_"))
+        fan_out = max(int(n.split("_")[2]) for n in position if n.startswith(f"w{layer}_"))
+        weights = [[position[f"w{layer}_{i}_{j}"] for j in range(1, fan_out + 1)] for i in range(1, fan_in + 1)]
+        biases = [position[f"b{layer}_{j}"] for j in range(1, fan_out + 1)]
+        layers.append((torch.tensor(weights), torch.tensor(biases)))
+
+    def loss(P: torch.Tensor, X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+        a = X
+        for k, (weights, biases) in enumerate(layers):
+            a = a @ P[weights] + P[biases]
+            if k < len(layers) - 1:
+                a = activation(a)
+        return torch.nn.functional.cross_entropy(a, Y)
+
+    return loss
