@@ -128,7 +128,8 @@ class Graph:
             clash = data & set(self._parameters)
             if clash:
                 raise GraphError(f"{names(clash)} cannot be both data and a parameter")
-        self._constants = tuple(leaf for leaf in leaves if leaf not in data and leaf not in self._parameters)
+        trained = set(self._parameters)  # a set: a tuple here made building an MLP quadratic in its size
+        self._constants = tuple(leaf for leaf in leaves if leaf not in data and leaf not in trained)
 
         sinks = [n for n in order if structure.out_degree(n) == 0]
         if output is None:
