@@ -108,6 +108,7 @@ def _affine(expr: sp.Expr, previous: tuple, parameters: set) -> tuple[tuple, sp.
     with every ``w_i`` and ``b`` a parameter; ``None`` otherwise."""
     weights: dict[sp.Symbol, sp.Symbol] = {}
     bias = None
+    previous_set = set(previous)
     for term in sp.Add.make_args(expr):
         if term in parameters and bias is None:
             bias = term
@@ -115,8 +116,8 @@ def _affine(expr: sp.Expr, previous: tuple, parameters: set) -> tuple[tuple, sp.
         factors = sp.Mul.make_args(term)
         if len(factors) != 2:
             return None
-        weight, unit = factors if factors[1] in previous else factors[::-1]
-        if weight not in parameters or unit not in previous or unit in weights:
+        weight, unit = factors if factors[1] in previous_set else factors[::-1]
+        if weight not in parameters or unit not in previous_set or unit in weights:
             return None
         weights[unit] = weight
     if len(weights) != len(previous):
