@@ -129,7 +129,7 @@ def network_section(ctx: Context) -> Section:
     return Section(ctx.word("network"), blocks(
         ctx.text("network_text", inputs=ctx.math_list(g.inputs), count=len(g.parameters), of=Math(of)),
         figure,
-        Text((ctx.word("forward"), ". ", *ctx.text("forward_text").parts)),
+        ctx.text("forward_text"),
         Equations(rows)))
 
 
