@@ -443,7 +443,7 @@ def _columns(array, symbols, dtype, role: str) -> np.ndarray:
     except (TypeError, ValueError):
         raise DataError(f"{role} is not an array of numbers") from None
     if array.ndim != 2 or array.shape[1] != len(symbols):
-        raise DataError(f"{role} must have one row per sample and {len(symbols)} columns "
+        raise DataError(f"{role} must have one row per sample and {len(symbols)} column{'s' * (len(symbols) != 1)} "
                         f"({_short(symbols) or 'none'}), not shape {array.shape}")
     return array
 

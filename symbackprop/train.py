@@ -263,6 +263,17 @@ def _first_nonfinite(values: np.ndarray, parameters) -> str | None:
     return f"{parameters[bad[0]]} ({values[bad[0]]})" if len(bad) else None
 
 
+def _nonfinite_evaluation(loss: float, grad: np.ndarray, params: np.ndarray, parameters) -> str | None:
+    """What went non-finite in a loss and gradient, naming a parameter, or None."""
+    problem = _first_nonfinite(grad, parameters)
+    if problem:
+        return f"the gradient of {problem} is not finite"
+    if not np.isfinite(loss):
+        largest = int(np.argmax(np.abs(params)))
+        return f"the loss is {loss} (the largest parameter is {parameters[largest]} = {params[largest]:.3g})"
+    return None
+
+
 def _positive_int(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise SymbackpropError(f"{name} must be a positive integer, not {value!r}")
@@ -312,7 +323,8 @@ def train(model: Model, X, y=None, optimizer=None, batch_size: int | None = None
     rng = np.random.default_rng(seed)
     state = optimizer.init(params)
     history = History()
-    best_params, steps, stopped_by = params, 0, None
+    steps, stopped_by, criterion = 0, None, None
+    best_params = finite_params = params  # the last parameters with a finite loss and gradient
     current = model.loss_and_gradient(params, X, Y)  # Q and ∇Q at the current parameters
 
     from tqdm.auto import tqdm
@@ -325,20 +337,22 @@ def train(model: Model, X, y=None, optimizer=None, batch_size: int | None = None
             for batch in minibatches(len(X), batch_size, rng):
                 loss, grad = current if batch_size is None else model.loss_and_gradient(params, X[batch], Y[batch])
                 steps += 1
-                where = f"at epoch {epoch}, step {steps}"
-                problem = _first_nonfinite(grad, model.parameters)
-                if problem or not np.isfinite(loss):
-                    raise _Diverged(f"diverged {where}: " + (f"the gradient of {problem} is not finite" if problem
-                                                              else f"the loss is {loss}"))
+                problem = _nonfinite_evaluation(loss, grad, params, model.parameters)
+                if problem:
+                    raise _Diverged(f"diverged at epoch {epoch}, step {steps}: {problem}")
+                finite_params = params
                 new_params, state = optimizer.step(params, grad, state)
                 problem = _first_nonfinite(new_params, model.parameters)
                 if problem:
-                    raise _Diverged(f"diverged {where}: the parameter {problem} went non-finite in the update")
+                    raise _Diverged(f"diverged at epoch {epoch}, step {steps}: the parameter {problem} "
+                                    "went non-finite in the update")
                 step_length = float(np.linalg.norm(new_params - params))
                 params = new_params
             current = model.loss_and_gradient(params, X, Y)
-            if not np.isfinite(current[0]):
-                raise _Diverged(f"diverged at epoch {epoch}, step {steps}: the training loss is {current[0]}")
+            problem = _nonfinite_evaluation(*current, params, model.parameters)
+            if problem:
+                raise _Diverged(f"diverged at epoch {epoch}, after step {steps}: {problem}")
+            finite_params = params
             history.train_loss.append(current[0])
             history.grad_norm.append(float(np.linalg.norm(current[1])))
             history.step_length.append(step_length)
@@ -352,8 +366,9 @@ def train(model: Model, X, y=None, optimizer=None, batch_size: int | None = None
             if fired:
                 criterion, stopped_by = fired
     except _Diverged as diverged:
-        warnings.warn(str(diverged) + "; returning the last finite parameters", TrainingDiverged, stacklevel=2)
-        return TrainResult(params, history, str(diverged), len(history), steps, diverged=True)
+        warnings.warn(str(diverged) + "; returning the last parameters with a finite loss and gradient",
+                      TrainingDiverged, stacklevel=2)
+        return TrainResult(finite_params, history, str(diverged), len(history), steps, diverged=True)
     finally:
         bar.close()
     if isinstance(criterion, EarlyStopping):

@@ -192,7 +192,7 @@ def test_unknown_function_and_bad_dtype_are_errors():
     (lambda m: m.forward(np.zeros(17), np.zeros((4, 3))), "one row per sample and 2 columns"),
     (lambda m: m.forward(np.zeros(16), np.zeros((4, 2))), "expected 17 parameters"),
     (lambda m: m.loss(np.zeros(17), np.zeros((4, 2)), np.zeros((5, 1))), "y has 5 rows but X has 4"),
-    (lambda m: m.loss(np.zeros(17), np.zeros((4, 2)), np.zeros((4, 2))), "1 columns"),
+    (lambda m: m.loss(np.zeros(17), np.zeros((4, 2)), np.zeros((4, 2))), "1 column .y.,"),
     (lambda m: m.loss(np.zeros(17), np.zeros(4), np.zeros(4)), "one row per sample"),
     (lambda m: m.loss(np.zeros(17), [["a", "b"]], [1.0]), "not an array of numbers"),
 ])
