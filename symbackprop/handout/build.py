@@ -106,10 +106,15 @@ class Context:
             parts.append(f", … ({len(symbols)})")
         return Text(tuple(parts))
 
+    @property
+    def summary_width(self) -> int | None:
+        """Layers wider than this collapse in the drawings (automatic for large graphs)."""
+        if self.summary is None and len(self.graph.nodes) + len(self.graph.inputs) > SUMMARY_THRESHOLD:
+            return SUMMARY_WIDTH
+        return self.summary
+
     def figure(self, name: str, caption: Text, wrt=None) -> Figure:
-        summary = self.summary
-        if summary is None and len(self.graph.nodes) + len(self.graph.inputs) > SUMMARY_THRESHOLD:
-            summary = SUMMARY_WIDTH
+        summary = self.summary_width
         legend = None
         if wrt is not None:
             n = self.bp.path_counts.get(wrt, 0)
@@ -123,7 +128,8 @@ class Context:
 
 def network_section(ctx: Context) -> Section:
     g, of = ctx.graph, ctx.bp.of
-    caption = ctx.text("network_caption")
+    summary = ctx.summary_width
+    caption = ctx.text("network_caption") if summary is None else ctx.text("summary_caption", k=summary)
     figure = ctx.figure("network", caption)
     rows = tuple(Row(node, ((expr,),)) for node, expr in g.definitions.items())
     return Section(ctx.word("network"), blocks(

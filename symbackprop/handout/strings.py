@@ -34,7 +34,6 @@ _EN = {
                      "Output: {of}."),
     "network_caption": "The computation graph of the network.",
     "summary_caption": "The computation graph; layers wider than {k} states are collapsed into one box.",
-    "forward": "The forward pass",
     "forward_text": "The forward pass computes the intermediate states in order, from the inputs to the output:",
     "backward": "The backward pass",
     "backward_text": ("Write {delta} for the derivative of the output {of} with respect to a state "
@@ -75,7 +74,6 @@ _EN = {
     "col_definition": "definition",
     "col_value": "value",
     "col_adjoint": "adjoint δ",
-    "col_gradient": "derivative",
     "col_optimizer": "optimizer",
     "optimizers": "One update step",
     "optimizers_text": ("One step of each of the lecture's optimizers from the point above, with the "
@@ -102,7 +100,6 @@ _EN = {
     "paths_count": ("{n} path", "{n} paths"),
     "are": ("is", "are"),
     "parameters_count": ("{n} parameter", "{n} parameters"),
-    "and": "and",
     "opt_GD": "Gradient descent",
     "opt_Momentum": "Momentum",
     "opt_AdaGrad": "AdaGrad",
@@ -127,7 +124,6 @@ _RU = {
                      "Входы: {inputs}. Параметров: {count}. Выход: {of}."),
     "network_caption": "Вычислительный граф сети.",
     "summary_caption": "Вычислительный граф; слои шире {k} состояний свёрнуты в один блок.",
-    "forward": "Прямой проход",
     "forward_text": "Прямой проход вычисляет промежуточные состояния по порядку, от входов к выходу:",
     "backward": "Обратный проход",
     "backward_text": ("Обозначим {delta} частную производную выхода {of} по состоянию {v}. Обратный "
@@ -168,7 +164,6 @@ _RU = {
     "col_definition": "определение",
     "col_value": "значение",
     "col_adjoint": "производная δ",
-    "col_gradient": "производная",
     "col_optimizer": "метод",
     "optimizers": "Один шаг оптимизации",
     "optimizers_text": ("Один шаг каждого метода оптимизации из лекции из точки выше, с градиентом, "
@@ -195,7 +190,6 @@ _RU = {
     "paths_count": ("{n} путь", "{n} пути", "{n} путей"),
     "are": ("", ""),
     "parameters_count": ("{n} параметр", "{n} параметра", "{n} параметров"),
-    "and": "и",
     "opt_GD": "Градиентный спуск",
     "opt_Momentum": "Momentum (метод импульса)",
     "opt_AdaGrad": "AdaGrad",
