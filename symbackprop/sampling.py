@@ -41,6 +41,7 @@ __all__ = ["Samples", "STAND_INS", "undefined_function_names"]
 STAND_INS: tuple[tuple[str, Callable], ...] = (("tanh", sp.tanh), ("sin", sp.sin), ("atan", sp.atan))
 
 RELATIVE_TOLERANCE = 1e-8
+MAX_DERIVATIVE_ORDER = 4        # the stand-ins' higher derivatives grow costly to compute
 
 _NUMPY: Mapping = {
     sp.exp: np.exp, sp.log: np.log, sp.sin: np.sin, sp.cos: np.cos, sp.tan: np.tan,
@@ -116,10 +117,13 @@ class Samples:
 
     @staticmethod
     def equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """Pointwise ``a ≈ b`` (two ``nan`` count as equal: both undefined there)."""
-        scale = np.maximum(1.0, np.maximum(np.abs(a), np.abs(b)))
-        with np.errstate(invalid="ignore"):
-            return (np.abs(a - b) <= RELATIVE_TOLERANCE * scale) | (np.isnan(a) & np.isnan(b))
+        """Pointwise ``a ≈ b``; where both are undefined or infinite they count as equal, where
+        only one is, as different."""
+        finite = np.isfinite(a) & np.isfinite(b)
+        with np.errstate(invalid="ignore", over="ignore"):
+            scale = np.maximum(1.0, np.maximum(np.abs(a), np.abs(b)))
+            close = finite & (np.abs(a - b) <= RELATIVE_TOLERANCE * scale)
+        return close | (~np.isfinite(a) & ~np.isfinite(b))
 
 
 class _Evaluator:
@@ -165,6 +169,9 @@ class _Evaluator:
         if stand_in is None or len(app.args) != 1:
             raise SymbackpropError(f"cannot evaluate {app}: {base.__name__} is not a declared function "
                                    "of one argument")
+        if prime_order(app.func) > MAX_DERIVATIVE_ORDER:
+            raise SymbackpropError(f"a derivative of {base.__name__} of order {prime_order(app.func)}: "
+                                   f"orders above {MAX_DERIVATIVE_ORDER} are not evaluated")
         u, body = _derivative(stand_in, prime_order(app.func))
         return _Evaluator({u: self.value(app.args[0])}, self.concrete).value(body)
 
