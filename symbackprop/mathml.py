@@ -22,7 +22,6 @@ import sympy as sp
 from sympy.printing.mathml import MathMLPresentationPrinter
 from sympy.printing.precedence import PRECEDENCE
 
-from .derive import Partial
 from .printing import _LAYERED_NAME, split_product
 
 __all__ = ["MathMLPrinter", "mathml", "mathml_element", "MATH_NAMESPACE"]

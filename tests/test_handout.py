@@ -13,7 +13,6 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
-import sympy as sp
 import torch
 
 import symbackprop as sbp

@@ -9,6 +9,8 @@ True
 from __future__ import annotations
 
 import os
+import shutil
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
@@ -64,12 +66,14 @@ class Handout:
         if stem.suffix in (".html", ".tex", ".pdf"):
             stem = stem.with_suffix("")
         written = [write_atomic(stem.with_suffix(".html"), self.html())]
-        for figure in self.document.figures():
+        figures = self.document.figures()
+        for figure in figures:
             written.append(write_atomic(stem.parent / f"{stem.name}-{figure.name}.svg", self._svgs[figure.name]))
-            written.append(render(figure.digraph, stem.parent / f"{stem.name}-{figure.name}.pdf"))
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:  # one dot process per PDF
+            written += pool.map(lambda f: render(f.digraph, stem.parent / f"{stem.name}-{f.name}.pdf"), figures)
         written.append(write_atomic(stem.with_suffix(".tex"), self.tex(stem.name)))
         if pdf is None:
-            pdf = any(_which(engine) for engine in ENGINES)
+            pdf = any(shutil.which(engine) for engine in ENGINES)
         if pdf:
             written.append(build_pdf(stem.with_suffix(".tex")))
         if self.answers is not None:
@@ -78,12 +82,6 @@ class Handout:
 
     def _repr_html_(self) -> str:
         return self.html()
-
-
-def _which(program: str) -> bool:
-    import shutil
-
-    return shutil.which(program) is not None
 
 
 def _symbols(graph: Graph, wrt) -> tuple[sp.Symbol, ...]:

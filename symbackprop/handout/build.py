@@ -182,7 +182,6 @@ def backward_section(ctx: Context) -> Section:
 def parameter_section(ctx: Context, p: sp.Symbol, index: int) -> Section:
     bp, g = ctx.bp, ctx.graph
     of = bp.of
-    head = Partial(of, p)
     title = paragraph(template(ctx.lang, "parameter"), p=p.name)
     title_text = "".join(title.parts)
     d = derive(g, p, of)
