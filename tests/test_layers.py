@@ -5,12 +5,9 @@ References: the scalar backward pass (``gradient`` closed forms, ``compile_scala
 (``w{l}_{i}_{j}`` → ``W^(l)[j, i]``), differentiated by autograd.
 """
 
-import re
-
 import numpy as np
 import pytest
 import sympy as sp
-import torch
 from hypothesis import given, settings, strategies as st
 
 import symbackprop as sbp
@@ -18,40 +15,20 @@ from symbackprop.compile import compile_scalar
 from symbackprop.compile_layers import compile_dense
 from symbackprop.errors import NotDenseError
 from symbackprop.layers import dense_structure, derive_layers, recognise
+from torch_layers import flat_gradient, layer_tensors, logits, per_sample_loss
 from torch_reference import relative_error
 
 ACTIVATIONS = {"tanh": sbp.tanh, "sigmoid": sbp.sigmoid, "relu": sbp.relu, "softplus": sbp.softplus,
                "identity": sbp.identity}
-TORCH_ACTIVATIONS = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu,
-                     "softplus": torch.nn.functional.softplus, "identity": lambda u: u}
 LOSSES = ["squared_error", "binary_cross_entropy", "softmax_cross_entropy"]
 
 
 def torch_mlp(params, names, sizes, activation, loss, X, Y):
     """Loss (batch mean) and its autograd gradient over the flat vector, for an ``mlp`` network."""
-    P = torch.tensor(params, dtype=torch.float64, requires_grad=True)
-    W = [torch.zeros(sizes[l], sizes[l - 1], dtype=torch.float64) for l in range(1, len(sizes))]
-    b = [torch.zeros(sizes[l], dtype=torch.float64) for l in range(1, len(sizes))]
-    for k, name in enumerate(names):
-        layer, *index = map(int, re.findall(r"\d+", name))
-        if name.startswith("w"):
-            W[layer - 1] = W[layer - 1].index_put((torch.tensor(index[1] - 1), torch.tensor(index[0] - 1)), P[k])
-        else:
-            b[layer - 1] = b[layer - 1].index_put((torch.tensor(index[0] - 1),), P[k])
-    a = torch.tensor(X, dtype=torch.float64)
-    Yt = torch.tensor(Y, dtype=torch.float64)
-    for l in range(len(W)):
-        u = a @ W[l].T + b[l]
-        a = u if l == len(W) - 1 else TORCH_ACTIVATIONS[activation](u)
-    per_sample = {
-        "squared_error": lambda: ((a - Yt) ** 2).sum(dim=1) / 2,
-        "binary_cross_entropy": lambda: torch.nn.functional.binary_cross_entropy_with_logits(
-            a, Yt, reduction="none").sum(dim=1),
-        "softmax_cross_entropy": lambda: torch.nn.functional.cross_entropy(a, Yt.argmax(dim=1), reduction="none"),
-    }[loss]()
-    value = per_sample.mean()
+    W, b = layer_tensors(params, names, sizes)
+    value = per_sample_loss(logits(W, b, X, activation), Y, loss).mean()
     value.backward()
-    return value.item(), P.grad.numpy()
+    return value.item(), flat_gradient(W, b, names)
 
 
 def batch(sizes, loss, rows=7, seed=0):
@@ -227,3 +204,10 @@ def test_shared_weights_and_skip_connections_are_not_dense():
         recognise(skip)
     model = sbp.compile(skip)  # the scalar path still compiles it
     assert "layer equations" not in model.source()
+
+
+def test_init_params_draws_what_the_scalar_model_draws():
+    for graph in (sbp.mlp((3, 4, 2, 2), loss="softmax_cross_entropy"), sbp.mlp((2, 3, 1), loss="squared_error", bias=False)):
+        layered, scalar = compile_dense(graph), compile_scalar(graph)
+        assert np.array_equal(layered.init_params(seed=5), scalar.init_params(seed=5))
+        assert not layered.init_params().any()
