@@ -16,7 +16,8 @@ Grammar::
 
 - **Numbers** are exact: ``2`` is an Integer, ``0.5`` and ``1e-3`` are Rationals (1/2, 1/1000),
   so a derivation never carries rounding error and ``0.5*x`` equals ``x/2``.
-- **Names** start with a letter (Greek included) and go on with letters, digits and ``_``.
+- **Names** start with a letter (Greek included) and go on with letters, digits and ``_``;
+  superscript digits are powers (``x²`` is ``x^2``).
 - **Implicit multiplication** where it is unambiguous: ``2x``, ``2(x + 1)``, ``(a)(b)``,
   ``(a)x`` and ``x y`` (names separated by a space). ``x(y)`` is a call, so it is an error
   unless ``x`` is a function; ``x 2`` and ``2 3`` are errors.
@@ -62,7 +63,9 @@ MAX_EXPONENT = 1000      # |n| in a power x^n whose exponent is a number
 MAX_DIGITS = 1000        # decimal digits of a number, written or computed by a power
 MAX_ARGUMENTS = 256      # arguments of one call
 
-NAME = re.compile(r"[^\W\d_]\w*")
+_SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
+NAME = re.compile(rf"[^\W\d_{_SUPERSCRIPTS}][^\W{_SUPERSCRIPTS}]*")
+_POWER = re.compile(rf"[{_SUPERSCRIPTS}]+")    # x² is x^2
 _NUMBER = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"\w+")
@@ -78,6 +81,17 @@ _REFUSED = {
 }
 
 
+def _max(*arguments: sp.Expr) -> sp.Expr:
+    """Max, unevaluated: SymPy's simplification of Max/Min takes minutes for a few hundred
+    symbolic arguments, and an unevaluated Max differentiates and evaluates all the same."""
+    return sp.Max(*arguments, evaluate=False)
+
+
+def _min(*arguments: sp.Expr) -> sp.Expr:
+    """Min, unevaluated (see ``_max``)."""
+    return sp.Min(*arguments, evaluate=False)
+
+
 def _heaviside(u: sp.Expr, at_zero: sp.Expr = sp.S.Zero) -> sp.Expr:
     """The step H(u), with H(0) = 0 unless given (the derivative of ReLU)."""
     return sp.Heaviside(u, at_zero)
@@ -86,11 +100,11 @@ def _heaviside(u: sp.Expr, at_zero: sp.Expr = sp.S.Zero) -> sp.Expr:
 BUILTIN_FUNCTIONS: Mapping[str, Callable] = {
     **ACTIVATIONS, "logsumexp": logsumexp,
     "exp": sp.exp, "log": sp.log, "ln": sp.log, "sqrt": sp.sqrt,
-    "abs": sp.Abs, "Abs": sp.Abs, "max": sp.Max, "Max": sp.Max, "min": sp.Min, "Min": sp.Min,
+    "abs": sp.Abs, "Abs": sp.Abs, "max": _max, "Max": _max, "min": _min, "Min": _min,
     "H": _heaviside, "Heaviside": _heaviside,
 }
 # Arity of the built-ins: (fewest, most) arguments; everything else takes exactly one.
-_ARITY = {sp.Max: (1, MAX_ARGUMENTS), sp.Min: (1, MAX_ARGUMENTS),
+_ARITY = {_max: (1, MAX_ARGUMENTS), _min: (1, MAX_ARGUMENTS),
           logsumexp: (1, MAX_ARGUMENTS), _heaviside: (1, 2)}
 
 
@@ -118,6 +132,13 @@ def _tokens(text: str, fail: Callable[[str, int], ParseError]) -> Iterator[_Toke
         char = text[i]
         number = _NUMBER.match(text, i)
         name = NAME.match(text, i)
+        power = _POWER.match(text, i)
+        if power:
+            yield _Token("^", power.group(), i)
+            digits = "".join(str(_SUPERSCRIPTS.index(c)) for c in power.group())
+            yield _Token("number", digits, i)
+            previous, i, spaced = "number", power.end(), False
+            continue
         if number:
             kind, end = "number", number.end()
         elif name:
@@ -295,8 +316,7 @@ class _Parser:
 
     def number(self, token: _Token) -> sp.Rational:
         mantissa, _, exponent = token.text.lower().partition("e")
-        digits = len(mantissa) + abs(int(exponent or 0))
-        if digits > MAX_DIGITS:
+        if len(mantissa) + len(exponent) > MAX_DIGITS or abs(int(exponent or 0)) > MAX_DIGITS:
             raise self.error(f"the number has too many digits (more than {MAX_DIGITS})", token.start)
         return sp.Rational(token.text) if ("." in token.text or exponent) else sp.Integer(token.text)
 

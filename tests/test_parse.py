@@ -45,6 +45,8 @@ f = sp.Function("f")
     ("Heaviside(x, 1/2)", sp.Heaviside(x, sp.S.Half)),
     ("λ η", sp.Symbol("λ") * sp.Symbol("η")),
     ("w1_2_3", sp.Symbol("w1_2_3")),
+    ("(x - y)²/2 + x³y", (x - y)**2 / 2 + x**3 * y),
+    ("max(x, 0)", sp.Max(x, 0)),
 ])
 def test_reads_the_grammar(text, expected):
     assert parse_expression(text) == expected
@@ -153,11 +155,21 @@ def test_unknown_names_can_be_errors_with_a_suggestion():
     ("-" * 90_000 + "x", "nested too deeply"),
     ("x^" * 40_000 + "x", "nested too deeply"),
     ("max(" + ", ".join(["x"] * 300) + ")", "too many arguments"),
+    ("1e" + "9" * 5000, "too many digits"),
+    ("x⁹⁹⁹⁹", "is too large"),
 ], ids=lambda text: text[:20])
 def test_limits_fail_fast(text, message):
     start = time.perf_counter()
     with pytest.raises(ParseError, match=message):
         parse_expression(text)
+    assert time.perf_counter() - start < 1.0
+
+
+def test_max_and_min_of_many_arguments_stay_fast():
+    # SymPy's evaluated Max/Min of 256 symbolic arguments takes minutes
+    many = ", ".join(f"x{i} + y{i}*z" for i in range(256))
+    start = time.perf_counter()
+    assert len(parse_expression(f"min({many}) + max({many})").args) == 2
     assert time.perf_counter() - start < 1.0
 
 
