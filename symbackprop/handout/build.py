@@ -97,14 +97,13 @@ class Context:
     def word(self, key: str) -> str:
         return say(self.lang, key)
 
+    def heading(self, key: str) -> Text:
+        return Text((self.word(key),))
+
     def math_list(self, symbols: Sequence[sp.Symbol], limit: int = 12) -> Text:
         """``x1, x2, …`` as inline formulas separated by commas."""
-        parts: list = []
-        for i, symbol in enumerate(symbols[:limit]):
-            parts += [", "] * (i > 0) + [Math(symbol)]
-        if len(symbols) > limit:
-            parts.append(f", … ({len(symbols)})")
-        return Text(tuple(parts))
+        shown = Text.joined(symbols[:limit], ", ")
+        return shown if len(symbols) <= limit else Text(shown.parts + (f", … ({len(symbols)})",))
 
     @property
     def summary_width(self) -> int | None:
@@ -132,7 +131,7 @@ def network_section(ctx: Context) -> Section:
     caption = ctx.text("network_caption") if summary is None else ctx.text("summary_caption", k=summary)
     figure = ctx.figure("network", caption)
     rows = tuple(Row(node, ((expr,),)) for node, expr in g.definitions.items())
-    return Section(ctx.word("network"), blocks(
+    return Section(ctx.heading("network"), blocks(
         ctx.text("network_text", inputs=ctx.math_list(g.inputs), count=len(g.parameters), of=Math(of)),
         figure,
         ctx.text("forward_text"),
@@ -167,7 +166,7 @@ def backward_section(ctx: Context) -> Section:
     parameter_rows = [row for p in g.parameters if p in bp.relevant for row in _parameter_rows(ctx, p)]
     enumerate_cost, sweep = multiplication_counts(bp)
     paths_total = sum(enumerate_cost.get(p, 0) for p in g.parameters)
-    return Section(ctx.word("backward"), blocks(
+    return Section(ctx.heading("backward"), blocks(
         ctx.text("backward_text", delta=Math(sp.Eq(Adjoint(v), Partial(bp.of, v))), of=Math(bp.of),
                  v=Math(v), start=Math(sp.Eq(Adjoint(bp.of), 1)), rule=rule, delta2=Math(Adjoint(v))),
         Equations(tuple(_sweep_rows(ctx, bp.nodes))),
@@ -182,11 +181,10 @@ def backward_section(ctx: Context) -> Section:
 def parameter_section(ctx: Context, p: sp.Symbol, index: int) -> Section:
     bp, g = ctx.bp, ctx.graph
     of = bp.of
-    title = paragraph(template(ctx.lang, "parameter"), p=p.name)
-    title_text = "".join(title.parts)
+    title = ctx.text("parameter", p=Math(p))
     d = derive(g, p, of)
     if not d.paths:
-        return Section(title_text, blocks(ctx.text("no_paths", of=Math(of), p=Math(p))))
+        return Section(title, blocks(ctx.text("no_paths", of=Math(of), p=Math(p))))
     n = len(d.paths)
     figure = ctx.figure(f"paths_{index:02d}_{p.name}", ctx.text("paths_caption", p=Math(p), of=Math(of)), wrt=p)
     leibniz, closed = leibniz_rows(d), closed_rows(d)
@@ -200,7 +198,7 @@ def parameter_section(ctx: Context, p: sp.Symbol, index: int) -> Section:
     upstream = [v for v in bp.nodes if v in on_paths]
     inline = len(upstream) <= INLINE_SWEEP_LIMIT
     enumerate_cost, _ = multiplication_counts(bp)
-    return Section(title_text, blocks(
+    return Section(title, blocks(
         figure,
         ctx.text("paths_text", are=ctx.count("are", n), count=ctx.count("paths_count", n),
                  p=Math(p), of=Math(of)),
@@ -262,7 +260,7 @@ def _gradient_rows(ctx: Context) -> list[Row]:
 
 
 def example_section(ctx: Context) -> Section:
-    return Section(ctx.word("example"), blocks(
+    return Section(ctx.heading("example"), blocks(
         _binding_text(ctx), _leaf_table(ctx),
         ctx.text("forward_values"), _forward_table(ctx),
         ctx.text("backward_values"), _backward_table(ctx),
@@ -307,7 +305,7 @@ def optimizer_section(ctx: Context) -> Section | None:
             parts.append(ctx.text(_OPTIMIZER_NOTES[name]))
         rows.append((shown,) + tuple(Math(number(stepped[i])) for i in chosen))
     parts += [ctx.text("optimizer_after"), Table(header, tuple(rows))]
-    return Section(ctx.word("optimizers"), blocks(parts))
+    return Section(ctx.heading("optimizers"), blocks(parts))
 
 
 def layers_section(ctx: Context) -> Section | None:
@@ -322,7 +320,7 @@ def layers_section(ctx: Context) -> Section | None:
         view = layers.derive_layers(ctx.graph)
     except SymbackpropError:
         return None
-    return Section(ctx.word("layers"), blocks(ctx.text("layers_text"), Formula(view.latex())))
+    return Section(ctx.heading("layers"), blocks(ctx.text("layers_text"), Formula(view.latex())))
 
 
 # -- exercises ----------------------------------------------------------------------------------------
@@ -336,7 +334,7 @@ def exercise_questions(ctx: Context) -> list[Question]:
 
     for p in ctx.wrt:
         d = derive(g, p, bp.of)
-        route = [Text((" → ".join(map(str, path.nodes)),)) for path in d.paths]
+        route = [Text.joined(path.nodes, " → ") for path in d.paths]
         ask(ctx.text("q_paths", p=Math(p), of=Math(bp.of)),
             [Text((ctx.count("paths_count", len(d.paths)),))] + route, lines=2)
         if d.paths:
@@ -359,11 +357,11 @@ def worksheet_sections(ctx: Context, questions: list[Question]) -> list[Section]
         shown.append(q)
         if q.number in blanks:
             shown.append(blanks[q.number])
-    return [Section(ctx.word("exercises"), blocks(shown))]
+    return [Section(ctx.heading("exercises"), blocks(shown))]
 
 
 def answer_sections(ctx: Context, questions: list[Question]) -> list[Section]:
-    return [Section(ctx.word("answers"), blocks(ctx.text("answer_key_note"), questions))]
+    return [Section(ctx.heading("answers"), blocks(ctx.text("answer_key_note"), questions))]
 
 
 # -- the whole document ---------------------------------------------------------------------------------
@@ -376,7 +374,7 @@ def build(ctx: Context, exercises: bool = False) -> tuple[Document, Document | N
     """The handout, or with ``exercises`` the worksheet and its separate answer key."""
     lang = ctx.lang
     subtitle = "".join(paragraph(template(lang, "subtitle"), network=_network_name(ctx.graph)).parts)
-    intro = Section("", blocks(ctx.text("intro")))
+    intro = Section(Text(()), blocks(ctx.text("intro")))
     derivation = [backward_section(ctx)]
     derivation += [parameter_section(ctx, p, i) for i, p in enumerate(ctx.wrt, 1)]
     derivation += [example_section(ctx), optimizer_section(ctx), layers_section(ctx)]

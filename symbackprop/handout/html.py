@@ -103,7 +103,7 @@ class _Writer:
 
     def section(self, section: Section, answers: bool) -> str:
         classes = ' class="new-page"' if section.new_page else ""
-        title = f"<h2>{html.escape(section.title)}</h2>" if section.title else ""
+        title = f"<h2>{self.text(section.title)}</h2>" if section.title.parts else ""
         body = "".join(self.answer(b) if answers and isinstance(b, Question) else self.block(b)
                        for b in section.blocks)
         return f"<section{classes}>{title}{body}</section>"

@@ -40,6 +40,14 @@ class Text:
     parts: tuple[Union[str, Math], ...]
 
     @classmethod
+    def joined(cls, symbols, separator: str) -> "Text":
+        """Inline formulas with ``separator`` between them: ``x₁, x₂`` or ``w₁₁ → z₁ → a``."""
+        parts: list = []
+        for i, symbol in enumerate(symbols):
+            parts += [separator] * (i > 0) + [Math(symbol)]
+        return cls(tuple(parts))
+
+    @classmethod
     def format(cls, template: str, **values) -> "Text":
         """Fill ``{name}`` placeholders: ``Math`` stays a formula, ``Text`` is spliced in, the
         rest become strings."""
@@ -68,11 +76,10 @@ class Equations:
 
 @dataclass(frozen=True)
 class Formula:
-    """A displayed formula that exists only as LaTeX (an optimizer's own ``latex()``), with
-    SymPy rows for the HTML when the formula can be written as such, else shown as source."""
+    """A displayed formula that exists only as LaTeX (an optimizer's own ``latex()``, the layer
+    view); the HTML converts it to MathML."""
 
     latex: str
-    rows: tuple[Row, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -108,7 +115,7 @@ Block = Union[Text, Equations, Formula, Figure, Table, Question]
 
 @dataclass(frozen=True)
 class Section:
-    title: str
+    title: Text
     blocks: tuple[Block, ...]
     new_page: bool = False
 

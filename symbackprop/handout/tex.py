@@ -120,8 +120,8 @@ class _Writer:
 
     def section(self, section: Section, answers: bool) -> str:
         head = r"\clearpage" "\n" if section.new_page else ""
-        if section.title:
-            head += rf"\section*{{{escape(section.title)}}}" "\n"
+        if section.title.parts:
+            head += rf"\section*{{{self.text(section.title)}}}" "\n"
         return head + "\n".join(self.answer(b) if answers and isinstance(b, Question) else self.block(b)
                                 for b in section.blocks)
 
