@@ -167,8 +167,9 @@ def _order_change(wrong) -> str:
 def _counterexample(example, say: dict, d: str) -> str:
     functions = "".join(f"{name} = {chosen}; " for name, chosen in example.functions.items())
     values = ", ".join(f"{leaf} = {float(v):g}" for leaf, v in example.values.items())
-    return say["counterexample"].format(functions=functions, values=values, answer=example.answer,
-                                        expected=example.expected, d=d)
+    # + 0.0 turns -0.0 into 0.0: a zero has no sign worth showing
+    return say["counterexample"].format(functions=functions, values=values, answer=example.answer + 0.0,
+                                        expected=example.expected + 0.0, d=d)
 
 
 def mistakes(verdict, lang: str = "en") -> tuple[str, ...]:
