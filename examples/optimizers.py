@@ -12,8 +12,7 @@ is in the legend.
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
+import io
 
 import matplotlib
 
@@ -24,6 +23,7 @@ import sympy as sp  # noqa: E402
 
 import symbackprop as sbp  # noqa: E402
 from symbackprop import optim  # noqa: E402
+from symbackprop.atomic import write_atomic  # noqa: E402
 
 w1, w2, Q = sp.symbols("w1 w2 Q")
 
@@ -85,16 +85,10 @@ def draw(ax, title: str, surface, start, steps: int, box, optimizers) -> None:
 
 
 def save(figure, path: str) -> None:
-    """Write the PNG atomically: a temporary file beside the target, then a rename."""
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(suffix=".png", dir=folder)
-    os.close(handle)
-    try:
-        figure.savefig(temporary, dpi=120)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    """Write the PNG atomically (a temporary file beside the target, then a rename)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=120)
+    write_atomic(path, buffer.getvalue())
 
 
 def main(argv=None) -> None:

@@ -23,9 +23,9 @@ last step. The stopping criteria look at that history:
 
 from __future__ import annotations
 
+import io
 import os
 import sys
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from typing import Iterator, Sequence
@@ -33,6 +33,7 @@ from typing import Iterator, Sequence
 import numpy as np
 import sympy as sp
 
+from .atomic import write_atomic
 from .compile import Model
 from .errors import DataError, SymbackpropError, SymbackpropWarning, names
 from .graph import Graph
@@ -169,16 +170,9 @@ class TrainResult:
 
 
 def _save_figure(figure, path) -> None:
-    path = os.fspath(path)
-    suffix = os.path.splitext(path)[1] or ".png"
-    handle, temporary = tempfile.mkstemp(suffix=suffix, dir=os.path.dirname(os.path.abspath(path)))
-    os.close(handle)
-    try:
-        figure.savefig(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=os.path.splitext(os.fspath(path))[1].lstrip(".") or "png")
+    write_atomic(path, buffer.getvalue())
 
 
 # -- the zero start -------------------------------------------------------------------------------
