@@ -24,6 +24,7 @@ ENGINES = ("pdflatex", "xelatex", "lualatex")
 INSTALL_LATEX = ("no LaTeX engine found (pdflatex, xelatex or lualatex); install one with "
                  "`apt-get install texlive-latex-recommended texlive-lang-cyrillic`")
 LATEX_TIMEOUT = 300
+MAX_RUNS = 3
 
 
 class LatexError(SymbackpropError):
@@ -159,19 +160,21 @@ def build_pdf(tex_path: Path, engine: str | None = None) -> Path:
     engine = engine or _engine()
     tex_path = Path(tex_path).resolve()
     with tempfile.TemporaryDirectory(prefix="symbackprop-tex-") as scratch:
-        for sibling in tex_path.parent.glob(f"{tex_path.stem}*"):
-            if sibling.is_file() and sibling.suffix in (".tex", ".pdf", ".png"):
-                shutil.copy2(sibling, scratch)
+        for needed in [tex_path, *tex_path.parent.glob(f"{tex_path.stem}-*.pdf")]:  # the source and its figures
+            shutil.copy2(needed, scratch)
         command = [engine, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
                    tex_path.name]
-        try:
-            subprocess.run(command, cwd=scratch, capture_output=True, timeout=LATEX_TIMEOUT, check=False,
-                           stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            raise LatexError(f"{engine} did not finish within {LATEX_TIMEOUT} s") from None
         log_path = Path(scratch) / f"{tex_path.stem}.log"
         produced = Path(scratch) / f"{tex_path.stem}.pdf"
-        log = log_path.read_text(errors="replace") if log_path.exists() else ""
+        for _ in range(MAX_RUNS):  # longtable settles its column widths on a second run
+            try:
+                subprocess.run(command, cwd=scratch, capture_output=True, timeout=LATEX_TIMEOUT, check=False,
+                               stdin=subprocess.DEVNULL)
+            except subprocess.TimeoutExpired:
+                raise LatexError(f"{engine} did not finish within {LATEX_TIMEOUT} s") from None
+            log = log_path.read_text(errors="replace") if log_path.exists() else ""
+            if "\n!" in "\n" + log or "Rerun" not in log:
+                break
         if not produced.exists() or "\n!" in "\n" + log:
             kept = write_atomic(tex_path.with_suffix(".log"), log)
             raise LatexError(f"LaTeX failed: {_first_error(log)} (log: {kept})", kept)
