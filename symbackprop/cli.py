@@ -15,7 +15,7 @@ from . import __version__
 from .errors import SymbackpropError
 
 # The order in which ``symbackprop --help`` lists them.
-COMMANDS = ("derive", "paths", "verify", "draw", "handout")
+COMMANDS = ("derive", "paths", "verify", "draw", "handout", "train")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -311,7 +311,7 @@ def train(model: Model, X, y=None, optimizer=None, batch_size: int | None = None
             warnings.warn("the zero start leaves hidden units symmetric: "
                           + "; ".join("{" + names(g) + "}" for g in groups)
                           + " compute equal values and receive equal gradients at every step, so they never"
-                          " differ; pass init='random' (seeded by seed=) to break the symmetry",
+                          " differ; start from random parameters instead (init='random', on the command line --init random)",
                           SymmetryWarning, stacklevel=2)
 
     rng = np.random.default_rng(seed)
