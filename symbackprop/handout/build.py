@@ -7,16 +7,19 @@ multiplication counts by dynamic programming over the graph, formulas from ``bac
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Sequence
 
+import numpy as np
 import sympy as sp
 
+from .. import optim
 from ..derive import Backprop, Partial, backprop, derive
 from ..diagram import draw
+from ..errors import NotDenseError
 from ..graph import Graph
+from ..layers import derive_layers
 from ..point import Point, undefined_functions
 from .equations import Adjoint, Row, SumOver, closed_rows, leibniz_rows, number
 from .model import (Document, Equations, Figure, Formula, Math, Question, Section, Table, Text,
@@ -273,12 +276,8 @@ def example_section(ctx: Context) -> Section:
 _OPTIMIZER_NOTES = {"Momentum": "erratum_momentum", "AdaGrad": "erratum_adagrad", "Adam": "note_adam"}
 
 
-def default_optimizers() -> list | None:
-    """GD, Momentum, AdaGrad and Adam with the lecture's usual settings (None without ``optim``)."""
-    try:
-        optim = importlib.import_module("..optim", __package__)
-    except ImportError:
-        return None
+def default_optimizers() -> list:
+    """The lecture's four rules, with a step size that moves the example visibly."""
     return [optim.GD(lr=0.1), optim.Momentum(lr=0.1, alpha=0.9), optim.AdaGrad(lr=0.1), optim.Adam(lr=0.1)]
 
 
@@ -286,8 +285,6 @@ def optimizer_section(ctx: Context) -> Section | None:
     optimizers = ctx.optimizers if ctx.optimizers is not None else default_optimizers()
     if not optimizers:
         return None
-    import numpy as np
-
     g, point = ctx.graph, ctx.point
     params = np.array(point.parameters(), dtype=float)
     grad = np.array(point.gradient(), dtype=float)
@@ -309,16 +306,10 @@ def optimizer_section(ctx: Context) -> Section | None:
 
 
 def layers_section(ctx: Context) -> Section | None:
-    """The matrix view, when the layer module exists and the graph is a dense network."""
+    """The matrix view, when the graph is a dense network (None otherwise)."""
     try:
-        layers = importlib.import_module("..layers", __package__)
-    except ImportError:
-        return None
-    from ..errors import SymbackpropError
-
-    try:
-        view = layers.derive_layers(ctx.graph)
-    except SymbackpropError:
+        view = derive_layers(ctx.graph)
+    except NotDenseError:
         return None
     return Section(ctx.heading("layers"), blocks(ctx.text("layers_text"), Formula(view.latex())))
 
