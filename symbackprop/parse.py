@@ -169,8 +169,9 @@ def _short(expr: sp.Expr, width: int = 30) -> str:
 
 
 def _digits(number: sp.Rational) -> float:
-    """Decimal digits of a rational's numerator and denominator together (an estimate)."""
-    return (abs(number.p).bit_length() + number.q.bit_length()) * math.log10(2) + 1
+    """log10 of a rational's numerator and denominator together: about their decimal digits,
+    and what a power multiplies (``(10^500)^2`` has 2·500 digits)."""
+    return (math.log10(abs(number.p)) if number.p else 0.0) + math.log10(number.q)
 
 
 class _Parser:
@@ -227,18 +228,28 @@ class _Parser:
             hint = "a ')' without its '('" if self.token.kind == ")" else "an operator missing?"
             raise self.unexpected(hint)
         if result.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
-            raise self.error(f"the expression is undefined or infinite: {result}", 0)
+            raise self.error(f"the expression is undefined or infinite: {_short(result)}", 0)
+        # numbers that SymPy's own arithmetic grew: 10^900·(10^900·(x + 1)) distributes
+        if any(_digits(number) > MAX_DIGITS for number in result.atoms(sp.Rational)):
+            raise self.error(f"a number in the expression has more than {MAX_DIGITS} digits", 0)
         return result
 
     def expression(self) -> sp.Expr:
+        start = self.token.start
         terms = [self.term()]
         while self.token.kind in ("+", "-"):
             sign = self.advance().kind
             term = self.term()
             terms.append(-term if sign == "-" else term)
-        return sp.Add(*terms)   # one Add for the whole sum: linear, not quadratic, in its length
+        # one Add for the whole sum: linear, not quadratic, in its length
+        coefficients: dict = {}
+        for term in terms:
+            coefficient, rest = term.as_coeff_Mul()
+            coefficients[rest] = self.sized(coefficients.get(rest, 0) + coefficient, start)
+        return sp.Add(*[c * rest for rest, c in coefficients.items()])
 
     def term(self) -> sp.Expr:
+        start = self.token.start
         factors = [self.unary()]
         while True:
             token = self.token
@@ -248,7 +259,8 @@ class _Parser:
                 if token.kind == "/":
                     if factor == 0:
                         raise self.error("division by zero", token.start)
-                    factor = sp.Pow(factor, -1)
+                    # 1/q of a number directly: Pow would first deduce its assumptions (1 ms each)
+                    factor = sp.Rational(factor.q, factor.p) if factor.is_Rational else sp.Pow(factor, -1)
                 factors.append(factor)
             elif token.kind == "name" or token.kind == "(":
                 factors.append(self.power())    # implicit product: 2x, 2(x+1), (a)(b), x y
@@ -256,7 +268,19 @@ class _Parser:
                 raise self.error("a number cannot follow here without an operator; write '*'",
                                  token.start)
             else:
-                return sp.Mul(*factors)
+                coefficient, rests = sp.S.One, []
+                for factor in factors:
+                    number, rest = factor.as_coeff_Mul()
+                    coefficient = self.sized(coefficient * number, start)
+                    rests.append(rest)
+                return sp.Mul(coefficient, *rests)
+
+    def sized(self, number: sp.Expr, index: int) -> sp.Expr:
+        """``number``, if it is not too long: numbers are combined one by one before SymPy
+        sees the sum or product (SymPy adding 2,000 fractions takes seconds)."""
+        if number.is_Rational and _digits(number) > MAX_DIGITS:
+            raise self.error(f"a number in the expression has more than {MAX_DIGITS} digits", index)
+        return number
 
     def unary(self) -> sp.Expr:
         if self.token.kind in ("-", "+"):

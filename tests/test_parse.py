@@ -157,6 +157,9 @@ def test_unknown_names_can_be_errors_with_a_suggestion():
     ("max(" + ", ".join(["x"] * 300) + ")", "too many arguments"),
     ("1e" + "9" * 5000, "too many digits"),
     ("x⁹⁹⁹⁹", "is too large"),
+    ("*".join(["10^500"] * 50), "more than 1000 digits"),
+    ("10^500*(10^500*(10^500*(x + 1)))", "more than 1000 digits"),
+    ("+".join(f"1/{p}" for p in sp.primerange(2, 20_000)), "more than 1000 digits"),
 ], ids=lambda text: text[:20])
 def test_limits_fail_fast(text, message):
     start = time.perf_counter()
