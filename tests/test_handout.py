@@ -96,6 +96,22 @@ def test_multiplication_counts_against_path_enumeration(lecture):
     assert (sum(enumerate_cost[p] for p in lecture.parameters), sweep) == (20, 12)
 
 
+@pytest.mark.parametrize("loss, activation", [("squared_error", sbp.tanh), ("binary_cross_entropy", sbp.sigmoid),
+                                              ("softmax_cross_entropy", sbp.relu)])
+def test_worked_example_numbers_match_pytorch(loss, activation):
+    """The handout's numbers (forward values, partials, the backward sweep) against autograd on
+    the expanded loss; softmax cross-entropy's partials mention prediction nodes off the path."""
+    from torch_reference import torch_loss_and_gradient
+
+    g = sbp.mlp((3, 2, 2 if loss == "softmax_cross_entropy" else 1), activation=activation, loss=loss)
+    point = evaluate(g)
+    X = [[point.values[x] for x in g.inputs]]
+    Y = [[point.values[y] for y in g.targets]]
+    value, grad = torch_loss_and_gradient(g, point.parameters(), X, Y)
+    assert point.values[g.output] == pytest.approx(value, rel=1e-12)
+    assert point.gradient() == pytest.approx(list(grad), rel=1e-10, abs=1e-12)
+
+
 @needs_dot
 def test_english_handout_sections_and_numbers(english, lecture):
     page = english.html()
