@@ -237,15 +237,13 @@ _WORDS = {
            "common": "Common mistakes", "students": "Students", "errors": "Rows that could not be checked",
            "line": "line", "parameter": "parameter", "answer": "answer", "verdict": "verdict",
            "count": "count", "who": "students", "mistake": "mistake", "problem": "problem",
-           "too_many": "only the first {limit} answers were checked (line {line} and later were not)",
-           "correct": "✓", "incorrect": "✗", "error": "not checked"},
+           "too_many": "only the first {limit} answers were checked (line {line} and later were not)"},
     "ru": {"title": "Проверка производных", "summary": "ответов: {answers}, студентов: {students}; "
            "верно: {correct}, неверно: {incorrect}, не проверено: {error}",
            "common": "Частые ошибки", "students": "Студенты", "errors": "Строки, которые не удалось проверить",
            "line": "строка", "parameter": "параметр", "answer": "ответ", "verdict": "вердикт",
            "count": "сколько", "who": "студенты", "mistake": "ошибка", "problem": "проблема",
-           "too_many": "проверены только первые {limit} ответов (со строки {line} не проверялось)",
-           "correct": "✓", "incorrect": "✗", "error": "не проверено"},
+           "too_many": "проверены только первые {limit} ответов (со строки {line} не проверялось)"},
 }
 
 _STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:70em}

@@ -45,9 +45,10 @@ from .sampling import Samples, undefined_function_names
 
 __all__ = ["verify", "Verdict", "WrongFactor", "Counterexample", "parse_answer", "MAX_ANSWER_LENGTH"]
 
-MAX_ANSWER_LENGTH = 10_000      # characters: a hand-written derivative is far shorter
+MAX_ANSWER_LENGTH = 3_000       # characters: a hand-written derivative is far shorter
 MAX_MONOMIALS = 2_000           # terms SymPy may produce when it expands an answer
-DEFAULT_BUDGET = 2.0            # seconds for the optional steps (symbolic proof, diagnosis)
+MAX_TERMS = 200                 # answer terms matched one by one against the paths' terms
+DEFAULT_BUDGET = 0.5            # seconds for the diagnosis of a wrong answer
 
 
 # -- the result -------------------------------------------------------------------------------
@@ -238,8 +239,8 @@ def verify(graph: Graph, wrt, answer: str | sp.Expr | None = None, of=None, lang
 
     ``answer`` is plain math text (``format="latex"`` for LaTeX) or a SymPy expression;
     ``answer_latex=`` is the same as ``answer=…, format="latex"``. ``lang`` (``en``/``ru``)
-    is the language of ``.message``. ``budget`` bounds, in seconds, the optional steps after
-    the numeric comparison (the symbolic confirmation and the diagnosis).
+    is the language of ``.message``. ``budget`` bounds, in seconds, the diagnosis of a wrong
+    answer (what is not diagnosed by then is left out); the rest is bounded by size limits.
 
     >>> from symbackprop import lecture_network
     >>> v = verify(lecture_network(), "p12", "s2*f(p12*z1 + p22*z2)*z1")
@@ -387,21 +388,21 @@ def _term_by_term(truth: _Truth, expr: sp.Expr, deadline: float) -> dict:
     views = [([expr], whole)] if expr.is_Add else []
     views.append((sp.Add.make_args(expr), whole))
     normal = truth.normal(expr)
-    if _expansion_size(normal) <= MAX_MONOMIALS:
+    if _expansion_size(normal) <= MAX_TERMS:
         monomials = [(i, m) for i, p in enumerate(paths) for m in sp.Add.make_args(sp.expand(truth.normal(p.term)))]
         views.append((sp.Add.make_args(sp.expand(normal)), monomials))
     best, best_score = {}, None
     for answer_terms, path_terms in views:
-        if time.monotonic() > deadline:
-            break
-        result = _match(truth, answer_terms, path_terms)
+        if time.monotonic() > deadline or len(answer_terms) > MAX_TERMS:
+            continue
+        result = _match(truth, answer_terms, path_terms, deadline)
         score = len(result["extra"]) + len(result["missing"])
         if best_score is None or score < best_score:
             best, best_score = result, score
     return best
 
 
-def _match(truth: _Truth, answer_terms, path_terms) -> dict:
+def _match(truth: _Truth, answer_terms, path_terms, deadline: float) -> dict:
     samples = truth.samples
     answer = [_Piece(t, samples.vector(t)) for t in answer_terms]
     pending = [_Piece(t, samples.vector(t), i) for i, t in path_terms]
@@ -414,7 +415,7 @@ def _match(truth: _Truth, answer_terms, path_terms) -> dict:
             pending.remove(twin)
             exact.add(twin.path)
             continue
-        for candidate in pending:
+        for candidate in (pending if time.monotonic() < deadline else ()):
             miss = _near_miss(truth, piece.expr, candidate.expr, truth.derivation.paths[candidate.path])
             if miss is not None:
                 pending.remove(candidate)

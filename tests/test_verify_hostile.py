@@ -34,7 +34,6 @@ PLAIN = [
     ("x1; import os", "unexpected character ';'"),
     ("9**9**9**9", "too large"),
     ("10^10^10", "too large"),
-    ("10^1000", "too many digits"),
     ("(" * 100_000 + "x1" + ")" * 100_000, "too long"),
     ("(" * 150 + "x1" + ")" * 150, "nested too deeply"),
     ("x1 + " * 2_000_000 + "x1", "too long"),
@@ -56,7 +55,7 @@ LATEX = [
     (r"\input{/etc/passwd}", "unknown LaTeX command '\\input'"),
     (rf"\immediate\write18{{touch {CANARY}}}", "unknown LaTeX command '\\immediate'"),
     (r"\def\x{1}", "unknown LaTeX command '\\def'"),
-    ("{" * 4_000 + "x_1" + "}" * 4_000, "nested too deeply"),
+    ("{" * 1_400 + "x_1" + "}" * 1_400, "nested too deeply"),
     ("{" * 100_000, "too long"),
     (r"\frac{1}{2", "is not closed"),
     (r"s_1 f'(\dots) \cdot p_{11} \dots", "abbreviates"),
@@ -105,9 +104,11 @@ def test_errors_point_into_the_latex_source():
     assert "unknown name 'w13'" in str(caught.value)
 
 
-def test_answers_that_evaluate_to_huge_numbers_are_wrong_not_right():
-    verdict = sbp.verify(G, "w11", "exp(exp(exp(exp(exp(1000)))))")
-    assert not verdict.correct
+@pytest.mark.parametrize("answer", ["exp(exp(exp(exp(exp(1000)))))", "10^1000", "x1*10^999"])
+def test_answers_that_evaluate_to_huge_numbers_are_wrong_not_right(answer):
+    start = time.perf_counter()
+    verdict = sbp.verify(G, "w11", answer)
+    assert not verdict.correct and time.perf_counter() - start < 1.0
 
 
 def test_a_huge_power_of_a_sum_is_not_expanded():
