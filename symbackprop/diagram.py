@@ -22,7 +22,7 @@ import subprocess
 from dataclasses import dataclass
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
-from pathlib import Path
+import pathlib
 from types import MappingProxyType
 from typing import Mapping, Sequence
 
@@ -30,7 +30,7 @@ import graphviz
 import sympy as sp
 
 from .atomic import write_atomic
-from .derive import DEFAULT_MAX_PATHS, backprop, paths
+from .derive import DEFAULT_MAX_PATHS, Path, backprop, paths
 from .errors import SymbackpropError
 from .graph import Graph
 from .printing import _LAYERED_NAME, text
@@ -141,6 +141,15 @@ class _Group:
                 f'<BR/><FONT POINT-SIZE="10">{len(self.members)} states</FONT>')
 
 
+@dataclass
+class _Route:
+    """A highlighted route and how many paths of the graph it stands for (one unless collapsed)."""
+
+    path: Path
+    colour: str
+    count: int = 1
+
+
 class Drawing:
     """The decisions behind one drawing; ``digraph()`` turns them into DOT."""
 
@@ -223,26 +232,24 @@ class Drawing:
         return result
 
     @cached_property
-    def highlighted(self) -> tuple[list[str], dict[tuple[str, str], list[str]]]:
-        """(legend lines, drawn arrow → colours) for the paths from ``wrt``."""
+    def highlighted(self) -> tuple[list[_Route], dict[tuple[str, str], list[str]]]:
+        """(the legend's routes, drawn arrow → its colours) for the paths from ``wrt``."""
         if self.wrt is None:
             return [], {}
-        legend, colours = [], {}
-        seen: dict[tuple, int] = {}
+        routes: dict[tuple, _Route] = {}
+        colours: dict[tuple[str, str], list[str]] = {}
         for path in paths(self.graph, self.wrt, self.bp.of, self.max_paths):
             steps = zip(path.nodes, path.nodes[1:])
             arrows = tuple(dict.fromkeys(self.drawn_edge(u, v) for u, v in steps))
-            if arrows in seen:  # summary mode: several paths share one drawn route
-                legend[seen[arrows]][1] += 1
+            if arrows in routes:  # summary mode: several paths share one drawn route
+                routes[arrows].count += 1
                 continue
-            colour = PATH_COLOURS[len(legend) % len(PATH_COLOURS)]
-            seen[arrows] = len(legend)
-            legend.append([path, 1, colour])
+            colour = PATH_COLOURS[len(routes) % len(PATH_COLOURS)]
+            routes[arrows] = _Route(path, colour)
             for arrow in arrows:
-                colours.setdefault(arrow, [])
-                if colour not in colours[arrow]:
+                if colour not in colours.setdefault(arrow, []):
                     colours[arrow].append(colour)
-        return legend, colours
+        return list(routes.values()), colours
 
     # -- DOT ---------------------------------------------------------------------------------------
 
@@ -345,16 +352,16 @@ class Drawing:
             body = html.escape(text(self.bp.partials[(u, v)]))
         return f'<FONT POINT-SIZE="10">{head} = {body}</FONT>'
 
-    def _add_legend(self, dot: graphviz.Digraph, legend) -> None:
+    def _add_legend(self, dot: graphviz.Digraph, legend: list[_Route]) -> None:
         rows = []
-        for path, count, colour in legend[:LEGEND_LIMIT]:
-            route = " → ".join(html_name(s.name) for s in path.nodes)
-            more = f" (×{count})" if count > 1 else ""
-            rows.append(f'<TR><TD><FONT COLOR="{colour}">━━</FONT></TD>'
-                        f'<TD ALIGN="LEFT">{route}{more}</TD></TR>')
+        for route in legend[:LEGEND_LIMIT]:
+            names = " → ".join(html_name(s.name) for s in route.path.nodes)
+            more = f" (×{route.count})" if route.count > 1 else ""
+            rows.append(f'<TR><TD><FONT COLOR="{route.colour}">━━</FONT></TD>'
+                        f'<TD ALIGN="LEFT">{names}{more}</TD></TR>')
         if len(legend) > LEGEND_LIMIT:
             rows.append(f'<TR><TD></TD><TD ALIGN="LEFT">… {len(legend) - LEGEND_LIMIT} more</TD></TR>')
-        total = sum(count for _, count, _ in legend)
+        total = sum(route.count for route in legend)
         title = (html.escape(self.legend_title) if self.legend_title is not None
                  else f"{total} path{'s' if total != 1 else ''} from {html_name(self.wrt.name)}")
         table = (f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="2"><TR><TD COLSPAN="2" ALIGN="LEFT">'
@@ -422,9 +429,9 @@ def _svg_batch(digraphs: Sequence[graphviz.Digraph]) -> list[str]:
     return ["<svg" + p for p in pieces]
 
 
-def render(dot: graphviz.Digraph, path: str | os.PathLike) -> Path:
+def render(dot: graphviz.Digraph, path: str | os.PathLike) -> pathlib.Path:
     """Write the drawing to ``path``; the suffix picks the format (svg, png, pdf, dot, gv)."""
-    path = Path(path)
+    path = pathlib.Path(path)
     fmt = path.suffix.lstrip(".").lower()
     if fmt not in FORMATS:
         raise SymbackpropError(f"cannot draw to '{path.name}': the file name must end in "
