@@ -1,4 +1,5 @@
-"""The digits example: its training trajectory equals PyTorch's step for step, and it reaches 96%."""
+"""The real-data examples: the digits' training trajectory equals PyTorch's step for step and
+reaches 96%; the moons example separates its moons and draws the boundary."""
 
 import importlib.util
 from pathlib import Path
@@ -11,9 +12,16 @@ import symbackprop as sbp
 from symbackprop.train import minibatches
 from torch_layers import layer_tensors, logits, per_sample_loss
 
-_spec = importlib.util.spec_from_file_location("digits", Path(__file__).parent.parent / "examples" / "digits.py")
-digits = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(digits)
+
+
+def example(name: str):
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).parent.parent / "examples" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+digits = example("digits")
 
 STEPS = 100
 
@@ -58,3 +66,11 @@ def test_the_example_reaches_96_percent_on_the_held_out_digits(capsys):
     assert "δ^(1) = (W^(2))ᵀ δ^(2) ⊙ tanh'(u^(1))" in out
     accuracy = float(out.split("test accuracy")[1].split("%")[0])
     assert accuracy >= 96.0
+
+
+def test_moons_draws_a_boundary_that_separates_them(tmp_path, capsys):
+    picture = tmp_path / "moons.png"
+    assert example("moons").main(["--epochs", "60", "-o", str(picture)]) == 0
+    assert picture.read_bytes().startswith(b"\x89PNG")
+    accuracy = float(capsys.readouterr().out.split("training accuracy")[1].split("%")[0])
+    assert accuracy >= 95.0
