@@ -16,6 +16,7 @@ partials ``∂v/∂u`` of ``backprop(graph)`` evaluated at the point, and the ba
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
@@ -116,7 +117,10 @@ def _number(expr: sp.Expr, what: str) -> float:
         raise SymbackpropError(f"{what} does not evaluate to a number: {value}")
     if not value.is_real:
         raise SymbackpropError(f"{what} is not a real number: {value}")
-    return float(value)
+    result = float(value)
+    if not math.isfinite(result):
+        raise SymbackpropError(f"{what} overflows a float ({value}); choose smaller example values")
+    return result
 
 
 def evaluate(graph: Graph, values: Mapping | None = None, of=None,

@@ -17,7 +17,7 @@ import sympy as sp
 from .. import optim
 from ..derive import Backprop, Partial, backprop, derive
 from ..diagram import draw
-from ..errors import NotDenseError
+from ..errors import NotDenseError, SymbackpropError
 from ..graph import Graph
 from ..layers import derive_layers
 from ..point import Point, undefined_functions
@@ -295,7 +295,11 @@ def optimizer_section(ctx: Context) -> Section | None:
     for optimizer in optimizers:
         name = type(optimizer).__name__
         shown = say(ctx.lang, f"opt_{name}") if has_string(ctx.lang, f"opt_{name}") else name
-        stepped, _ = optimizer.step(params.copy(), grad.copy(), optimizer.init(params.copy()))
+        with np.errstate(all="ignore"):
+            stepped, _ = optimizer.step(params.copy(), grad.copy(), optimizer.init(params.copy()))
+        if not np.all(np.isfinite(stepped)):
+            raise SymbackpropError(f"one step of {name} overflows at the example's values; "
+                                   "choose smaller values")
         parts.append(Text((f"{shown}:",)))
         parts.append(Formula(optimizer.latex()))
         if name in _OPTIMIZER_NOTES:
