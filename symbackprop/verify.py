@@ -37,9 +37,9 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 
 from .answer_latex import PARTIAL_NAME, Translation, from_latex, from_plain
-from .derive import Derivation, Path, backprop, derive
+from .derive import Derivation, Partial, Path, backprop, derive
 from .errors import ParseError, SymbackpropError
-from .functions import prime_base, prime_order
+from .functions import prime_base, prime_order, primes_from_derivatives
 from .graph import Graph
 from .sampling import Samples, undefined_function_names
 
@@ -182,20 +182,31 @@ def parse_answer(graph: Graph, text: str, format: str = "plain") -> sp.Expr:
 
 
 def _leibniz_factors(graph: Graph, expr: sp.Expr, partial, translation: Translation) -> sp.Expr:
-    """``partial(v, u)`` → the local partial ∂v/∂u on the edge u → v (or, between symbols that
-    are not neighbours, the total derivative ∂v/∂u from the reverse sweep)."""
+    """``partial(v, u)`` (from ``∂v/∂u`` or ``\\frac{\\partial v}{\\partial u}``) → its formula."""
 
     def formula(app: AppliedUndef) -> sp.Expr:
+        at = translation.text.find(PARTIAL_NAME)
         if len(app.args) != 2 or not all(isinstance(a, sp.Symbol) for a in app.args):
-            raise translation.error("a Leibniz factor ∂v/∂u relates two names of the network", 0)
-        of, wrt = app.args
-        if of not in graph.definitions:
-            raise translation.error(f"in ∂{of}/∂{wrt}, {of} must be a node of the network "
-                                    f"(nodes: {', '.join(map(str, graph.nodes))})", 0)
-        sweep = backprop(graph, of)
-        return sweep.partials.get((wrt, of), sweep.adjoint(wrt) if wrt != of else sp.S.One)
+            raise translation.error("a Leibniz factor ∂v/∂u relates two names of the network", at)
+        try:
+            return _partial_formula(graph, *app.args)
+        except SymbackpropError as error:
+            raise translation.error(str(error), at) from None
 
     return expr.replace(lambda e: isinstance(e, AppliedUndef) and e.func == partial, formula)
+
+
+def _partial_formula(graph: Graph, of: sp.Symbol, wrt: sp.Symbol) -> sp.Expr:
+    """∂of/∂wrt: the local partial on the edge wrt → of, or, between symbols that are not
+    neighbours, the total derivative from the reverse sweep (zero if ``of`` does not depend
+    on ``wrt``)."""
+    if of not in graph.definitions:
+        raise SymbackpropError(f"in ∂{of}/∂{wrt}, {of} must be a node of the network "
+                               f"(nodes: {', '.join(map(str, graph.nodes))})")
+    if wrt == of:
+        return sp.S.One
+    sweep = backprop(graph, of)
+    return sweep.partials.get((wrt, of), sweep.adjoint(wrt))
 
 
 # -- the truth, computed once per graph, parameter and output ----------------------------------
@@ -237,7 +248,8 @@ def verify(graph: Graph, wrt, answer: str | sp.Expr | None = None, of=None, lang
            budget: float = DEFAULT_BUDGET) -> Verdict:
     """Check ``answer`` for ``∂of/∂wrt`` (``of`` defaults to the graph's output).
 
-    ``answer`` is plain math text (``format="latex"`` for LaTeX) or a SymPy expression;
+    ``answer`` is plain math text (``format="latex"`` for LaTeX) or a SymPy expression
+    (SymPy's own ``diff``, or a ``Derivation.leibniz`` product, are accepted as they are);
     ``answer_latex=`` is the same as ``answer=…, format="latex"``. ``lang`` (``en``/``ru``)
     is the language of ``.message``. ``budget`` bounds, in seconds, the diagnosis of a wrong
     answer (what is not diagnosed by then is left out); the rest is bounded by size limits.
@@ -274,18 +286,13 @@ def verify(graph: Graph, wrt, answer: str | sp.Expr | None = None, of=None, lang
 
 
 def _as_answer(graph: Graph, expr: sp.Basic) -> sp.Expr:
-    """A SymPy answer: SymPy's own derivatives written as ``f'``, symbols checked by name."""
-    from .functions import primes_from_derivatives
-
+    """A SymPy answer: symbols matched to the graph's by name, SymPy's derivatives of ``f``
+    written as ``f'``, Leibniz factors (``Derivation.leibniz``) replaced by their formulas."""
     if not isinstance(expr, sp.Expr):
         raise SymbackpropError(f"the answer is not an expression: {expr}")
-    known = {s.name: s for s in graph.nodes + graph.leaves}
-    renamed = {}
-    for symbol in expr.free_symbols:
-        if symbol.name not in known:
-            graph.symbol(symbol.name)       # raises, with a did-you-mean
-        renamed[symbol] = known[symbol.name]
-    return primes_from_derivatives(expr.xreplace(renamed))
+    renamed = {symbol: graph.symbol(symbol.name) for symbol in expr.free_symbols}   # unknown: error
+    expr = primes_from_derivatives(expr.xreplace(renamed))
+    return expr.replace(lambda e: isinstance(e, Partial), lambda e: _partial_formula(graph, e.of, e.wrt))
 
 
 def _symbolically_equal(truth: _Truth, expr: sp.Expr) -> bool:
