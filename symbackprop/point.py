@@ -147,4 +147,8 @@ def evaluate(graph: Graph, values: Mapping | None = None, of=None,
     for v in reversed(bp.nodes):  # the backward pass: δ_u = Σ δ_v · ∂v/∂u
         for u in graph.parents(v):
             adjoints[u] = adjoints.get(u, 0.0) + adjoints[v] * partials[(u, v)]
+    overflowing = [str(u) for u, delta in adjoints.items() if not math.isfinite(delta)]
+    if overflowing:
+        raise SymbackpropError(f"the adjoints of {', '.join(overflowing)} overflow a float; "
+                               "choose smaller example values")
     return Point(graph, bp.of, shown, numbers, partials, adjoints)
