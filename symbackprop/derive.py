@@ -69,6 +69,11 @@ def _function_derivative(app: sp.Function, index: int) -> sp.Expr:
     return derivative
 
 
+def _times(a: sp.Expr, b: sp.Expr) -> sp.Expr:
+    """a·b, skipping SymPy's product machinery for the common factor 1."""
+    return b if a is sp.S.One else a if b is sp.S.One else sp.Mul(a, b)
+
+
 def local_partials(expr: sp.Expr, wrt, value: sp.Symbol | None = None) -> dict[sp.Symbol, sp.Expr]:
     """``{u: ∂expr/∂u}`` for every symbol ``u`` in ``wrt`` that ``expr`` uses, in ``wrt``'s order.
 
@@ -96,14 +101,15 @@ def local_partials(expr: sp.Expr, wrt, value: sp.Symbol | None = None) -> dict[s
                 visit(arg, seed)
         elif e.is_Mul:
             for i, arg in enumerate(e.args):
-                visit(arg, seed * sp.Mul(*e.args[:i], *e.args[i + 1:]))
+                if arg.free_symbols & wrt:  # the product rule, only where it can contribute
+                    visit(arg, _times(seed, sp.Mul(*e.args[:i], *e.args[i + 1:])))
         elif e.is_Pow:
             base, exponent = e.args
             visit(base, seed * exponent * base ** (exponent - 1))
             visit(exponent, seed * e * sp.log(base))
         elif isinstance(e, sp.Function):
             for i, arg in enumerate(e.args):
-                visit(arg, seed * _function_derivative(e, i))
+                visit(arg, _times(seed, _function_derivative(e, i)))
         else:
             raise SymbackpropError(f"cannot differentiate through {e} ({type(e).__name__})")
 
@@ -146,13 +152,19 @@ class Backprop:
         for v in reversed(self.nodes):
             delta = self._adjoints[v] = (sp.S.One if v == self.of else sp.Add(*contributions.pop(v, [])))
             for u in self.graph.parents(v):
-                contributions.setdefault(u, []).append(delta * self.partials[(u, v)])
-        for leaf, terms in contributions.items():
-            self._adjoints[leaf] = sp.Add(*terms)
+                if u in self.graph.definitions:
+                    contributions.setdefault(u, []).append(_times(delta, self.partials[(u, v)]))
 
     def adjoint(self, symbol: sp.Symbol) -> sp.Expr:
-        """``∂of/∂symbol`` over node symbols (zero where ``of`` does not depend on it)."""
-        return self._adjoints.get(symbol, sp.S.Zero)
+        """``∂of/∂symbol`` over node symbols (zero where ``of`` does not depend on it).
+
+        A leaf's adjoint is summed when first asked for: inputs and targets are rarely needed,
+        and summing theirs would cost as much as all the parameters' together.
+        """
+        if symbol not in self._adjoints:
+            self._adjoints[symbol] = sp.Add(*[_times(self._adjoints[v], self.partials[(symbol, v)])
+                                              for v in self.children(symbol)])
+        return self._adjoints[symbol]
 
     def children(self, symbol: sp.Symbol) -> tuple[sp.Symbol, ...]:
         """The nodes that use ``symbol`` and lead to ``of``."""
