@@ -178,24 +178,14 @@ class Momentum:
 
 
 @dataclass(frozen=True)
-class Nesterov:
+class Nesterov(Momentum):
     """Nesterov momentum in PyTorch's form (``SGD(momentum=α, nesterov=True)``): the gradient is
     taken at the current point and the step looks ahead along the velocity,
     ``v_k = α v_{k−1} + ∇Q(w_{k−1})``, ``w_k = w_{k−1} − η (∇Q(w_{k−1}) + α v_k)``."""
 
-    lr: float = 0.01
-    alpha: float = 0.9
-
-    def __post_init__(self):
-        _positive(lr=self.lr)
-        _fraction(alpha=self.alpha)
-
     @property
     def name(self) -> str:
         return "Nesterov momentum"
-
-    def init(self, params) -> MomentumState:
-        return MomentumState(np.zeros_like(np.asarray(params)))
 
     def step(self, params, grad, state: MomentumState) -> tuple[np.ndarray, MomentumState]:
         params, grad = _checked(params, grad)

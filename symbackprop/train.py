@@ -28,7 +28,7 @@ import os
 import sys
 import warnings
 from dataclasses import dataclass, field
-from typing import Iterator, Sequence
+from typing import ClassVar, Iterator, Sequence
 
 import numpy as np
 import sympy as sp
@@ -68,29 +68,34 @@ class History:
 
 
 @dataclass(frozen=True)
-class GradNorm:
-    """Stop when ``‖∇Q(w_t)‖ ≤ xi`` (the lecture's first criterion)."""
+class _AtMost:
+    """Stop when the latest value of a history series is at most ``xi``."""
 
     xi: float
+    series: ClassVar[str]
+    label: ClassVar[str]
 
     def check(self, history: History) -> str | None:
-        norm = history.grad_norm[-1]
-        if norm <= self.xi:
-            return f"gradient norm {norm:.3g} ≤ {self.xi:g} at epoch {len(history)}"
+        value = getattr(history, self.series)[-1]
+        if value <= self.xi:
+            return f"{self.label} {value:.3g} ≤ {self.xi:g} at epoch {len(history)}"
         return None
 
 
 @dataclass(frozen=True)
-class StepLength:
+class GradNorm(_AtMost):
+    """Stop when ``‖∇Q(w_t)‖ ≤ xi`` (the lecture's first criterion)."""
+
+    series: ClassVar[str] = "grad_norm"
+    label: ClassVar[str] = "gradient norm"
+
+
+@dataclass(frozen=True)
+class StepLength(_AtMost):
     """Stop when ``‖w_t − w_{t−1}‖ ≤ xi`` (the lecture's second criterion)."""
 
-    xi: float
-
-    def check(self, history: History) -> str | None:
-        length = history.step_length[-1]
-        if length <= self.xi:
-            return f"step length {length:.3g} ≤ {self.xi:g} at epoch {len(history)}"
-        return None
+    series: ClassVar[str] = "step_length"
+    label: ClassVar[str] = "step length"
 
 
 @dataclass(frozen=True)
