@@ -11,6 +11,7 @@ recomputed with SymPy at the reported point.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 import sympy as sp
@@ -264,3 +265,25 @@ def test_verdict_as_json_data():
     record = sbp.verify(G, "w11", f"{A} - {B}").as_dict()
     assert json.loads(json.dumps(record))["wrong_factors"][0]["kind"] == "sign"
     assert record["correct"] is False and record["present"] == [M1]
+
+
+def test_leibniz_products_from_the_derivation_are_answers():
+    derivation = sbp.derive(G, "w11")
+    assert sbp.verify(G, "w11", derivation.leibniz).correct
+    partial = sbp.verify(G, "w11", derivation.paths[1].leibniz)
+    assert [str(p) for p in partial.missing] == [M1]
+
+
+SKIP = sbp.load(Path(__file__).resolve().parents[1] / "examples" / "skip.sbp")
+
+
+@pytest.mark.parametrize("answer, missing", [
+    ("v*f'(b2 + h1*w)*h1 + (v*f'(b2 + h1*w)*w + u)*f'(b1 + w*x)*x", []),
+    ("v*f'(b2 + h1*w)*h1 + u*f'(b1 + w*x)*x", ["w→h1→h2→a"]),
+    ("∂a/∂h2·∂h2/∂w + ∂a/∂h2·∂h2/∂h1·∂h1/∂w", ["w→h1→a"]),
+])
+def test_a_shared_weight_with_a_skip_connection(answer, missing):
+    """w is used twice and h1 reaches a directly and through h2: three paths."""
+    verdict = sbp.verify(SKIP, "w", answer)
+    assert verdict.correct == (not missing)
+    assert [str(p) for p in verdict.missing] == missing
