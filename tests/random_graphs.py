@@ -79,9 +79,20 @@ def elementary(expr: sp.Expr, f=CONCRETE_F[0]) -> sp.Expr:
                    else sp.log(sp.Add(*[sp.exp(a) for a in e.args]))))
 
 
+def relu_kinks_as_pytorch(expr: sp.Expr) -> sp.Expr:
+    """SymPy's ``Max`` derivative is H(u) with H(0) = 1/2; the package (like PyTorch) says 0."""
+    return expr.replace(lambda e: isinstance(e, sp.Heaviside) and len(e.args) == 1,
+                        lambda e: sp.Heaviside(e.args[0], 0))
+
+
+def reference_diff(expr: sp.Expr, wrt: sp.Symbol) -> sp.Expr:
+    """SymPy's ``diff`` of an elementary expression, ReLU kinks valued as in PyTorch."""
+    return relu_kinks_as_pytorch(sp.diff(expr, wrt))
+
+
 def reference_gradient(graph: sbp.Graph, wrt: sp.Symbol, f=CONCRETE_F[0]) -> sp.Expr:
     """SymPy's ``diff`` of the fully substituted output, in elementary functions."""
-    return sp.diff(elementary(graph.expand(graph.output), f), wrt)
+    return reference_diff(elementary(graph.expand(graph.output), f), wrt)
 
 
 def random_point(graph: sbp.Graph, seed: int) -> dict:
