@@ -7,6 +7,7 @@ browsers lay out MathML natively, and every figure is inlined.
 from __future__ import annotations
 
 import html
+import re
 import xml.etree.ElementTree as ElementTree
 from typing import Mapping
 
@@ -49,9 +50,20 @@ pre.latex { background: #f6f6f6; padding: 0.6em; overflow-x: auto; font-size: 0.
 """
 
 
+# ``\text{… $math$ …}``: the converter reads the inner math as text, so it is lifted out first.
+_MATH_IN_TEXT = re.compile(r"\\text\{([^{}$]*)\$([^$]*)\$([^{}$]*)\}")
+
+
 def latex_mathml(source: str) -> str:
-    """MathML for a formula that exists only as LaTeX; its source in a ``<pre>`` if the
-    converter cannot produce well-formed MathML for it."""
+    r"""MathML for a formula that exists only as LaTeX; its source in a ``<pre>`` if the
+    converter cannot produce well-formed MathML for it.
+
+    >>> converted = latex_mathml(r"\text{a $y$}")
+    >>> "<mi>y</mi>" in converted and "$" not in converted
+    True
+    """
+    while _MATH_IN_TEXT.search(source):
+        source = _MATH_IN_TEXT.sub(r"\\text{\1}\2\\text{\3}", source)
     try:
         from latex2mathml.converter import convert
 
