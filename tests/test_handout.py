@@ -126,6 +126,7 @@ def test_english_handout_sections_and_numbers(english, lecture):
     stepped = lecture.metadata["values"]["w11"] - 0.1 * reference["w11"]
     assert mn(stepped) in page
     assert "f = tanh" in page  # the text says how f was bound for the numbers
+    assert "$" not in page and "<pre" not in page  # every LaTeX-only formula became MathML
     assert page.count("<svg") == 3 and "<script" not in page and "http" not in page.split("<svg")[0]
 
 
