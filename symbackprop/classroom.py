@@ -231,20 +231,28 @@ def write_report(report: ClassReport, path: str | os.PathLike) -> Path:
 
 # -- HTML -----------------------------------------------------------------------------------------
 
-_WORDS = {
-    "en": {"title": "Derivatives checked", "summary": "{answers} answers from {students} students: "
-           "{correct} correct, {incorrect} incorrect, {error} not checked",
-           "common": "Common mistakes", "students": "Students", "errors": "Rows that could not be checked",
-           "line": "line", "parameter": "parameter", "answer": "answer", "verdict": "verdict",
-           "count": "count", "who": "students", "mistake": "mistake", "problem": "problem",
-           "too_many": "only the first {limit} answers were checked (line {line} and later were not)"},
-    "ru": {"title": "Проверка производных", "summary": "ответов: {answers}, студентов: {students}; "
-           "верно: {correct}, неверно: {incorrect}, не проверено: {error}",
-           "common": "Частые ошибки", "students": "Студенты", "errors": "Строки, которые не удалось проверить",
-           "line": "строка", "parameter": "параметр", "answer": "ответ", "verdict": "вердикт",
-           "count": "сколько", "who": "студенты", "mistake": "ошибка", "problem": "проблема",
-           "too_many": "проверены только первые {limit} ответов (со строки {line} не проверялось)"},
+# Each phrase in English and Russian.
+_PHRASES = {
+    "title": ("Derivatives checked", "Проверка производных"),
+    "summary": ("{answers} answers from {students} students: {correct} correct, {incorrect} incorrect, "
+                "{error} not checked",
+                "ответов: {answers}, студентов: {students}; верно: {correct}, неверно: {incorrect}, "
+                "не проверено: {error}"),
+    "common": ("Common mistakes", "Частые ошибки"),
+    "students": ("Students", "Студенты"),
+    "errors": ("Rows that could not be checked", "Строки, которые не удалось проверить"),
+    "line": ("line", "строка"),
+    "parameter": ("parameter", "параметр"),
+    "answer": ("answer", "ответ"),
+    "verdict": ("verdict", "вердикт"),
+    "count": ("count", "сколько"),
+    "who": ("students", "студенты"),
+    "mistake": ("mistake", "ошибка"),
+    "problem": ("problem", "проблема"),
+    "too_many": ("only the first {limit} answers were checked (line {line} and later were not)",
+                 "проверены только первые {limit} ответов (со строки {line} не проверялось)"),
 }
+_WORDS = {lang: {key: pair[i] for key, pair in _PHRASES.items()} for i, lang in enumerate(("en", "ru"))}
 
 _STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:70em}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;vertical-align:top;text-align:left}
