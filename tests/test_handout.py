@@ -122,8 +122,8 @@ def test_english_handout_sections_and_numbers(english, lecture):
     reference = torch_lecture_gradients(lecture)
     for name in ("w11", "p11"):  # the worked example's numbers equal PyTorch's gradient
         assert mn(reference[name]) in page
-    # GD with η = 0.1 moves w11 by −η·∂a/∂w11 (PyTorch's gradient).
-    stepped = lecture.metadata["values"]["w11"] - 0.1 * reference["w11"]
+    # GD with η = 0.05 moves w11 by −η·∂a/∂w11 (PyTorch's gradient).
+    stepped = lecture.metadata["values"]["w11"] - 0.05 * reference["w11"]
     assert mn(stepped) in page
     assert "f = tanh" in page  # the text says how f was bound for the numbers
     assert "$" not in page and "<pre" not in page  # every LaTeX-only formula became MathML

@@ -278,7 +278,7 @@ _OPTIMIZER_NOTES = {"Momentum": "erratum_momentum", "AdaGrad": "erratum_adagrad"
 
 def default_optimizers() -> list:
     """The lecture's four rules, with a step size that moves the example visibly."""
-    return [optim.GD(lr=0.1), optim.Momentum(lr=0.1, alpha=0.9), optim.AdaGrad(lr=0.1), optim.Adam(lr=0.1)]
+    return [optim.GD(lr=0.05), optim.Momentum(lr=0.05, alpha=0.9), optim.AdaGrad(lr=0.05), optim.Adam(lr=0.05)]
 
 
 def optimizer_section(ctx: Context) -> Section | None:
