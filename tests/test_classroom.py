@@ -70,7 +70,7 @@ def test_malformed_rows_are_reported_and_the_run_goes_on():
 
 
 def test_common_mistakes_are_counted_across_students():
-    report = check_class(G, _csv(*(f"S{i},w11,{A}," for i in range(4)), f"T,s1,m2,", f"U,s1,m2,"))
+    report = check_class(G, _csv(*(f"S{i},w11,{A}," for i in range(4)), "T,s1,m2,", "U,s1,m2,"))
     mistakes = report.common_mistakes()
     assert mistakes[0] == ("w11", "missing path w11→z1→m2→a", ["S0", "S1", "S2", "S3"])
     assert mistakes[1] == ("s1", "m2 instead of m1", ["T", "U"])
