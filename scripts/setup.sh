@@ -6,11 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 need=()
-command -v dot >/dev/null || need+=(graphviz)
-command -v pdflatex >/dev/null || need+=(texlive-latex-base texlive-latex-recommended texlive-fonts-recommended texlive-lang-cyrillic)
-command -v chromium >/dev/null || need+=(chromium)
+for package in graphviz texlive-latex-base texlive-latex-recommended texlive-fonts-recommended \
+               texlive-lang-cyrillic chromium; do
+  dpkg -s "$package" >/dev/null 2>&1 || need+=("$package")
+done
 if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]} (apt-get)"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 python3 -m pip install -q --disable-pip-version-check -e ".[test]" "torch==2.13.0"
