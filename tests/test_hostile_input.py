@@ -10,8 +10,11 @@ import shutil
 import time
 
 import pytest
+import sympy as sp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from symbackprop import ParseError, parse_expression
+from symbackprop import Graph, ParseError, SymbackpropError, parse_expression
 from symbackprop.cli import main
 
 CANARY = "CANARY_{}"
@@ -78,7 +81,7 @@ def test_hostile_answers_to_the_parser(tmp_path, index, monkeypatch):
     payload, words = _payloads(tmp_path / CANARY.format(index))[index]
     start = time.perf_counter()
     with pytest.raises(ParseError, match=re.escape(words)):
-        parse_expression(payload, symbols={"x": __import__("sympy").Symbol("x")}, unknown_symbols="create")
+        parse_expression(payload, symbols={"x": sp.Symbol("x")}, unknown_symbols="create")
     assert time.perf_counter() - start < 1.0
     assert not list(tmp_path.glob("CANARY*"))
 
@@ -125,3 +128,35 @@ def test_the_real_script_runs_no_payload(tmp_path):
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith("symbackprop: error: line 2, column 5: names cannot start with '_'")
     assert not canary.exists()
+
+
+# Random texts built from the grammar's own pieces (the likeliest to get far into the parser):
+# each is an expression or a ParseError, soon, and never any other exception.
+_PIECES = list("0123456789.eE+-*/^()'x yσ,²_!") + [
+    "**", "tanh", "max", "min", "exp", "log", "sqrt", "f", "H", "abs", "relu", "logsumexp", "1e400", "9^9"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(_PIECES), max_size=25).map("".join))
+def test_random_expressions_parse_or_fail_cleanly(text):
+    start = time.perf_counter()
+    try:
+        str(parse_expression(text, functions={"f": sp.Function("f")}))
+    except ParseError:
+        pass
+    assert time.perf_counter() - start < 1.0
+
+
+_LINES = ["inputs:", "functions:", "output:", "values:", "bind:", " x", " f", " a", ",", " = ", "\n",
+          "#", "f(", ")", "*", "tanh", "1.5", ":", "a = w*x\n", "b = a*y\n", "inputs: x\n",
+          "functions: f\n", "output: b\n", "values: x = 1\n", "bind: f = relu\n", "\r\n", "\t"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(_LINES), max_size=30).map("".join))
+def test_random_model_texts_load_or_fail_cleanly(text):
+    try:
+        graph = Graph.from_text(text)
+    except SymbackpropError:
+        return
+    assert dict(Graph.from_text(graph.to_text()).definitions) == dict(graph.definitions)
