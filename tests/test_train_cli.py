@@ -1,10 +1,12 @@
-"""``symbackprop train`` as a user runs it: the console script on the XOR example and on broken data."""
+"""``symbackprop train`` as a user runs it: the console script on the XOR example; broken data
+and the other options through ``cli.main`` in this process (the same code, without a start-up)."""
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from symbackprop.cli import main
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
@@ -47,19 +49,26 @@ def model_with(tmp_path, csv_text, data_line="data: d.csv"):
     ("x1,x2,y\n0,1,1\n", "", "has no 'data:' line"),
     ("x1,x2,y\n0,1,1\n", "data: missing.csv", "No such file"),
 ])
-def test_bad_data_is_one_line_on_stderr(tmp_path, csv_text, data_line, message):
-    result = run(model_with(tmp_path, csv_text, data_line), "--epochs", "3")
-    assert result.returncode == 1
-    assert message in result.stderr and "Traceback" not in result.stderr
-    assert result.stderr.count("\n") == 1
+def test_bad_data_is_one_line_on_stderr(tmp_path, capsys, csv_text, data_line, message):
+    code = main(["train", str(model_with(tmp_path, csv_text, data_line)), "--epochs", "3", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert message in err and "Traceback" not in err and err.count("\n") == 1
 
 
-def test_validation_split_and_minibatches(tmp_path):
+def test_validation_split_and_minibatches(tmp_path, capsys):
     rows = "x1,x2,y\n" + "".join(f"{a},{b},{a ^ b}\n" for a in (0, 1) for b in (0, 1) for _ in range(5))
     model = model_with(tmp_path, rows)
-    result = run(model, "--optimizer", "momentum", "--lr", "0.05", "--validation", "0.25", "--batch-size", "4",
-                 "--epochs", "30", "--no-progress")
-    assert result.returncode == 0, result.stderr
-    assert "15 training rows, the rest held out" in result.stdout and "batches of 4" in result.stdout
-    assert "validation:" in result.stdout
-    assert shutil.which("symbackprop")
+    code = main(["train", str(model), "--optimizer", "momentum", "--lr", "0.05", "--validation", "0.25",
+                 "--batch-size", "4", "--epochs", "30", "--no-progress"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "15 training rows, the rest held out" in out and "batches of 4" in out and "validation:" in out
+
+
+@pytest.mark.parametrize("name, expected", [("amsgrad", "Adam (AMSGrad)"), ("adagrad", "AdaGrad"),
+                                            ("nesterov", "Nesterov momentum"), ("rmsprop", "RMSProp")])
+def test_every_optimizer_name_runs(capsys, name, expected):
+    code = main(["train", str(EXAMPLES / "xor.sbp"), "--optimizer", name, "--lr", "0.01", "--epochs", "5",
+                 "--no-progress"])
+    assert code == 0 and f"optimizer:  {expected}" in capsys.readouterr().out
