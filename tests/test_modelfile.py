@@ -13,6 +13,7 @@ from symbackprop import Graph, ParseError, SymbackpropError, load
 from symbackprop.errors import CycleError, GraphError, ModelFileError
 from symbackprop.modelfile import MAX_FILE_BYTES
 
+from random_graphs import graphs as core_graphs
 from strategies import model_graphs, roles
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -52,6 +53,13 @@ def test_random_graphs_round_trip(graph):
     again = Graph.from_text(text)
     assert roles(again) == roles(graph)
     assert again.to_text() == text
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(core_graphs())
+def test_the_core_property_graphs_round_trip(graph):
+    again = Graph.from_text(graph.to_text())
+    assert roles(again)[:8] == roles(graph)[:8]
 
 
 def test_builder_networks_round_trip():
