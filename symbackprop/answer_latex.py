@@ -10,7 +10,7 @@ the one safe parser.
 - names: ``w_{11}`` → ``w11``, ``s_1`` → ``s1``, ``w^{(1)}_{32}`` → ``w1_3_2`` (the layered
   names of ``mlp``); Greek letters → their Unicode letter (``\sigma`` is σ, the sigmoid);
   ``\tanh``, ``\exp``, ``\operatorname{ReLU}`` → function names; ``e^{x}`` → ``exp(x)``;
-- ``f'(u)``, ``f^{\prime}(u)`` → ``f'(u)``;
+- ``f'(u)``, ``f^{\prime}(u)`` → ``f'(u)``; ``\tanh^2(u)`` → ``tanh(u)^(2)``;
 - a Leibniz factor ``\frac{\partial a}{\partial m_1}`` (or ``\partial a/\partial m_1``, or
   ``∂a/∂m1`` in plain text) → ``partial(a, m1)``, which the checker replaces by the graph's
   local partial ∂a/∂m1;
@@ -60,6 +60,7 @@ _ELLIPSES = {"dots", "ldots", "cdots", "dotsb", "dotsc"}
 _LETTERS = re.compile(r"[A-Za-z]+[0-9]*")
 _NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?|\.[0-9]+")
 _COMMAND = re.compile(r"\\([A-Za-z]+|.)")
+_FUNCTION_POWER = re.compile(r"\^\s*(?:\{\s*([0-9]+)\s*\}|([0-9]))")
 _PLAIN_LEIBNIZ = re.compile(r"∂\s*([^\W\d_]\w*)\s*/\s*∂\s*([^\W\d_]\w*)")
 
 
@@ -125,6 +126,10 @@ class _LatexReader:
         self.origin: list[int] = []
         self.last = "start"
         self.depth = 0
+        # \tanh^2(u) is tanh(u)^2: the power waits for the call's ')' (open parentheses, exponent)
+        self.parentheses = 0
+        self.function_power: str | None = None
+        self.pending_powers: list[tuple[int, str]] = []
 
     def translate(self) -> Translation:
         self.strip_delimiters()
@@ -142,6 +147,17 @@ class _LatexReader:
         self.out.append(text)
         self.origin.extend([at] * len(text))
         self.last = kind
+        if text == "(":
+            self.parentheses += 1
+            if kind == "call" and self.function_power is not None:
+                self.pending_powers.append((self.parentheses, self.function_power))
+                self.function_power = None
+        elif text == ")":
+            if self.pending_powers and self.pending_powers[-1][0] == self.parentheses:
+                power = f"^({self.pending_powers.pop()[1]})"
+                self.out.append(power)
+                self.origin.extend([at] * len(power))
+            self.parentheses -= 1
 
     def fail(self, message: str, at: int) -> ParseError:
         return ParseError(message, 1, at + 1, self.source, at + 1)
@@ -378,6 +394,9 @@ class _LatexReader:
             self.emit("exp", at, "function")
             self.group_as_parentheses(call=True)
             return
+        power = _FUNCTION_POWER.match(self.source, self.i, self.end) if name in self.functions else None
+        if power and self.source[power.end():self.end].lstrip().startswith(("(", "\\left(")):
+            self.i, self.function_power = power.end(), power.group(1) or power.group(2)
         called = (name in self.functions and self.upcoming_call()) or self.upcoming_prime()
         self.emit(name, at, "function" if called else "atom")
 

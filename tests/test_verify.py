@@ -287,3 +287,25 @@ def test_a_shared_weight_with_a_skip_connection(answer, missing):
     verdict = sbp.verify(SKIP, "w", answer)
     assert verdict.correct == (not missing)
     assert [str(p) for p in verdict.missing] == missing
+
+
+MLP = sbp.mlp((2, 2, 1), loss="squared_error")
+
+
+@pytest.mark.parametrize("graph, latex, plain", [
+    (G, r"w_{11} x_1 + w_{21}x_2", "w11*x1 + w21*x2"),
+    (G, r"\frac{s_1}{2} \cdot f'\left(p_{11} z_1\right)", "s1/2*f'(p11*z1)"),
+    (G, r"f^{\prime\prime}(z_1) - f''(z_2)", "f''(z1) - f''(z2)"),
+    (G, r"$x_1^{2} \times 3.5 \, x_2$", "x1^2*3.5*x2"),
+    (G, r"e^{-x_1} + \exp(x_2) + \sqrt{x_1} + \left| x_2 \right|", "exp(-x1) + exp(x2) + sqrt(x1) + abs(x2)"),
+    (G, r"\sigma(z_1) \sigma^2(z_2) \operatorname{ReLU}(x_1)", "sigmoid(z1)*sigmoid(z2)^2*relu(x1)"),
+    (G, r"s_1 (m_1 + m_2) [x_1 - x_2]", "s1*(m1 + m2)*(x1 - x2)"),
+    (G, r"\frac{\partial a}{\partial m_1} = s_1", "s1"),
+    (MLP, r"w^{(1)}_{12} + w^{(2)}_{2,1} + b^{(2)}_{1} + (a^{(1)}_{1})^2", "w1_1_2 + w2_2_1 + b2_1 + a1_1^2"),
+    (MLP, r"1 - \tanh^2(u^{(1)}_{1})", "1 - tanh(u1_1)^2"),
+])
+def test_latex_reads_as_the_plain_answer(graph, latex, plain):
+    """The plain-math parser is the reference for what a LaTeX answer means."""
+    from symbackprop.verify import parse_answer
+
+    assert parse_answer(graph, latex, "latex") == parse_answer(graph, plain)
