@@ -100,7 +100,64 @@ def measure_torch(case: Case, repeat: int) -> float:
     return seconds_per_call(step, repeat)
 
 
-MEASUREMENTS = {"symbackprop scalar": measure_scalar}  # name → measure(case, repeat); PyTorch is the reference
+def measure_layers(case: Case, repeat: int) -> float:
+    """The matrix path ``compile`` takes for dense layers: one matmul per layer and direction."""
+    return seconds_per_call(symbackprop_step(sbp.compile(case.graph), case), repeat)
+
+
+def measure_hand_numpy(case: Case, repeat: int) -> float:
+    """Backprop and Adam written by hand in NumPy: W and b views of one flat vector, as one would."""
+    shapes = list(zip(case.sizes[1:], case.sizes))
+    total = sum(n * m + n for n, m in shapes)
+    params, grad = np.random.default_rng(0).uniform(-0.1, 0.1, total), np.empty(total)
+    m, v, t = np.zeros(total), np.zeros(total), [0]
+
+    def views(flat):
+        out, k = [], 0
+        for n, fan_in in shapes:
+            out.append((flat[k:k + n * fan_in].reshape(n, fan_in), flat[k + n * fan_in:k + n * fan_in + n]))
+            k += n * fan_in + n
+        return out
+
+    layers, grads = views(params), views(grad)
+
+    def step():
+        activations = [case.X]
+        for W, b in layers[:-1]:
+            activations.append(np.tanh(activations[-1] @ W.T + b))
+        z = activations[-1] @ layers[-1][0].T + layers[-1][1]
+        if case.loss == "softmax_cross_entropy":  # the loss too: a gradient step reports it
+            shifted = z - z.max(axis=1, keepdims=True)
+            e = np.exp(shifted)
+            total = e.sum(axis=1, keepdims=True)
+            loss = (np.log(total).sum() - np.vdot(case.Y, shifted)) / len(case.X)
+            z = e / total
+        else:
+            loss = 0.5 * np.vdot(z - case.Y, z - case.Y) / len(case.X)
+        delta = (z - case.Y) / len(case.X)
+        for l in range(len(layers) - 1, -1, -1):
+            np.matmul(delta.T, activations[l], out=grads[l][0])
+            grads[l][1][:] = delta.sum(axis=0)
+            if l:
+                delta = (delta @ layers[l][0]) * (1 - activations[l] ** 2)
+        t[0] += 1
+        m[:] = 0.9 * m + 0.1 * grad
+        v[:] = 0.999 * v + 0.001 * grad * grad
+        return loss, params - (1e-3 / (1 - 0.9 ** t[0])) * m / (np.sqrt(v) / np.sqrt(1 - 0.999 ** t[0]) + 1e-8)
+
+    return seconds_per_call(step, repeat)
+
+
+def layer_targets(repeat: int) -> None:
+    """The layer path's two targets on (64, 32, 10), measured again side by side in this run."""
+    case = make_case((64, 32, 10), "softmax_cross_entropy")
+    layers, hand, reference = (measure(case, repeat) for measure in (measure_layers, measure_hand_numpy, measure_torch))
+    print(f"(64, 32, 10): layers / hand NumPy = {layers / hand:.2f} (target ≤ 1.25); "
+          f"PyTorch / layers = {reference / layers:.2f} (target ≥ 2.5)")
+
+
+MEASUREMENTS = {"symbackprop scalar": measure_scalar, "symbackprop layers": measure_layers,
+                "hand-written NumPy": measure_hand_numpy}  # name → measure(case, repeat); PyTorch is the reference
 
 
 def main(argv=None) -> None:
@@ -124,6 +181,7 @@ def main(argv=None) -> None:
             for name, measure in MEASUREMENTS.items():
                 seconds = measure(case, args.repeat)
                 print(f"{'':34} {name:22} {seconds * 1e6:10.1f} {seconds / reference:10.2f}")
+        layer_targets(args.repeat)
 
 if __name__ == "__main__":
     main()
