@@ -49,7 +49,6 @@ from dataclasses import dataclass
 from typing import Callable, Iterator, Mapping
 
 import sympy as sp
-from sympy.core.function import UndefinedFunction
 
 from .errors import ParseError, did_you_mean
 from .functions import ACTIVATIONS, is_undefined, logsumexp, prime
@@ -430,6 +429,6 @@ def parse_expression(text: str, *, symbols: Mapping[str, sp.Symbol] | None = Non
         raise ParseError(f"the expression is too long ({len(text)} characters; the limit is "
                          f"{MAX_LENGTH})", line, column_offset + 1)
     for name, function in (functions or {}).items():
-        if not (callable(function) or isinstance(function, UndefinedFunction)):
+        if not callable(function):
             raise ValueError(f"functions[{name!r}] is not callable")
     return _Parser(text, symbols, functions, unknown_symbols, line, column_offset).parse()
