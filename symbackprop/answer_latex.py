@@ -121,7 +121,7 @@ class _LatexReader:
 
     def __init__(self, source: str, functions: set[str]):
         self.source, self.functions = source, functions
-        self.i = 0
+        self.i, self.end = 0, len(source)
         self.out: list[str] = []
         self.origin: list[int] = []
         self.last = "start"
@@ -209,6 +209,9 @@ class _LatexReader:
             self.leibniz_inline()
         elif char.isalpha() and char.isascii():
             self.name(self.read_letters())
+        elif char.isalpha():        # a Greek letter typed as itself: σ, η
+            self.i += 1
+            self.name(char, at)
         elif char.isdigit() or (char == "." and self.source[at + 1:at + 2].isdigit()):
             number = _NUMBER.match(self.source, at, self.end)
             self.i = number.end()
@@ -231,11 +234,10 @@ class _LatexReader:
         elif char == "_":
             raise self.fail("a subscript must follow a letter", at)
         elif char == "'":
-            if self.last not in ("function", "prime"):
+            if self.last != "function":
                 raise self.fail("a prime (') must follow a function name, as in f'(u)", at)
             self.i += 1
-            self.emit("'", at, "prime")
-            self.last = "function"
+            self.emit("'", at, "function")
         elif char in "+-−*/=,·×":
             self.i += 1
             self.emit(char, at, "op")
@@ -415,8 +417,7 @@ class _LatexReader:
         primes = re.compile(r"\{?\s*((?:\\prime\s*)+)\}?").match(self.source, self.i, self.end)
         if primes and self.last == "function":
             self.i = primes.end()
-            self.emit("'" * primes.group(1).count("\\prime"), at, "prime")
-            self.last = "function"
+            self.emit("'" * primes.group(1).count("\\prime"), at, "function")
             return
         self.emit("^", at, "op")
         self.group_as_parentheses()
