@@ -58,8 +58,7 @@ __all__ = ["load", "read_model_text", "graph_from_text", "graph_to_text", "SECTI
            "MAX_FILE_BYTES"]
 
 MAX_FILE_BYTES = 1_000_000
-LIST_SECTIONS = ("inputs", "targets", "functions", "parameters", "predictions", "bind", "values")
-SINGLE_SECTIONS = ("output", "data")
+SINGLE_SECTIONS = ("output", "data")    # the others are lists: repeated lines add up
 SECTIONS = ("inputs", "targets", "functions", "parameters", "output", "predictions", "bind",
             "values", "data")
 
