@@ -26,6 +26,8 @@ off the matrix equations in the scalar graph's symbols:
 a1_3*(a2_1 - y1)
 >>> d.entry("w1_4_3") == sbp.gradient(d.layers.structure.graph, "w1_4_3")
 True
+>>> print(d.entry_text("w2_3_1"))
+∂L/∂w2_3_1 = [∂L/∂W^(2)]_(1,3) = [δ^(2) a^(1)ᵀ]_(1,3) = a1_3·(a2_1 - y1)
 """
 
 from __future__ import annotations
@@ -431,6 +433,23 @@ class LayerDerivation:
         scalar view's ``gradient(graph, parameter)``, path sum for path sum."""
         matrix, row, col = self.layers.position(parameter)
         return self.explicit(self.gradient(matrix))[row, col]
+
+    def entry_text(self, parameter) -> str:
+        """``∂L/∂w = [∂L/∂W^(l)]_(j,i) = [δ^(l) a^(l-1)ᵀ]_(j,i) = <the scalar path sum>`` (1-based)."""
+        return " = ".join(self._entry_parts(parameter, _TEXT, "[{}]_({},{})"))
+
+    def entry_latex(self, parameter) -> str:
+        """The same chain as ``entry_text``, in LaTeX (one line, for an equation environment)."""
+        return " = ".join(self._entry_parts(parameter, _LATEX, r"\left[{}\right]_{{{},{}}}"))
+
+    def _entry_parts(self, parameter, printer, indexed: str) -> list[str]:
+        symbol = self.layers.structure.graph.symbol(parameter)
+        matrix, row, col = self.layers.position(symbol)
+        at = (row + 1, col + 1) if matrix.cols > 1 else (row + 1, 1)
+        return [printer.doprint(Partial(self.layers.output, symbol)),
+                indexed.format(printer.doprint(Partial(self.layers.output, matrix)), *at),
+                indexed.format(printer.doprint(self.gradient(matrix)), *at),
+                printer.doprint(self.entry(symbol))]
 
     def text(self, forward: bool = False) -> str:
         """One equation a line; ``forward=True`` starts with the forward pass."""

@@ -211,3 +211,13 @@ def test_init_params_draws_what_the_scalar_model_draws():
         layered, scalar = compile_dense(graph), compile_scalar(graph)
         assert np.array_equal(layered.init_params(seed=5), scalar.init_params(seed=5))
         assert not layered.init_params().any()
+
+
+def test_entry_chain_names_the_matrix_entry_and_ends_in_the_scalar_gradient():
+    graph = sbp.mlp((4, 3, 2), activation=sbp.relu, loss="softmax_cross_entropy")
+    derivation = derive_layers(graph)
+    text = derivation.entry_text("w1_4_3")  # from unit 4 of the inputs to unit 3: W^(1)[3, 4]
+    assert text.startswith("∂L/∂w1_4_3 = [∂L/∂W^(1)]_(3,4) = [δ^(1) xᵀ]_(3,4) = ")
+    assert text.endswith(sbp.text(sbp.gradient(graph, "w1_4_3")))
+    latex = derivation.entry_latex("b2_1")
+    assert latex.startswith(r"\frac{\partial L}{\partial b^{(2)}_{1}} = \left[\frac{\partial L}{\partial b^{(2)}}\right]_{1,1}")
