@@ -47,12 +47,14 @@ from typing import Mapping
 
 import sympy as sp
 from sympy.core.function import AppliedUndef
+from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from .errors import CycleError, GraphError, ModelFileError, ParseError, did_you_mean, names
 from .functions import ACTIVATIONS, prime_base
 from .graph import Graph
 from .parse import BUILTIN_FUNCTIONS, is_name, parse_expression
+from .printing import split_product
 
 __all__ = ["load", "read_model_text", "graph_from_text", "graph_to_text", "SECTIONS",
            "MAX_FILE_BYTES"]
@@ -362,6 +364,14 @@ def _metadata(model: _ModelText, functions: Mapping, leaves: list, base_dir) -> 
 
 class ModelPrinter(StrPrinter):
     """Expressions as the safe parser reads them back."""
+
+    def _print_Mul(self, expr):
+        # Each divisor on its own (x/2/(y + 1), not x/(2*(y + 1))): a product read back as
+        # 2*(y + 1) would be distributed by SymPy into 2*y + 2, a different expression.
+        sign, numerator, denominator = split_product(expr)
+        prec = PRECEDENCE["Mul"]
+        top = "*".join(self.parenthesize(f, prec, strict=False) for f in numerator) or "1"
+        return sign + top + "".join("/" + self.parenthesize(d, prec, strict=True) for d in denominator)
 
     def _print_Float(self, expr):
         return repr(float(expr))
