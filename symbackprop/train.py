@@ -331,39 +331,41 @@ def train(model: Model, X, y=None, optimizer=None, batch_size: int | None = None
     bar = tqdm(total=criteria[-1].n, desc="training", unit="epoch", leave=False,
                disable=not progress or not sys.stderr.isatty())
     try:
-        while stopped_by is None:
-            epoch = len(history) + 1
-            for batch in minibatches(len(X), batch_size, rng):
-                loss, grad = current if batch_size is None else model.loss_and_gradient(params, X[batch], Y[batch])
-                steps += 1
-                problem = _nonfinite_evaluation(loss, grad, params, model.parameters)
+        # NaN and overflow are reported below (epoch, step, parameter), not as numpy warnings.
+        with np.errstate(all="ignore"):
+            while stopped_by is None:
+                epoch = len(history) + 1
+                for batch in minibatches(len(X), batch_size, rng):
+                    loss, grad = current if batch_size is None else model.loss_and_gradient(params, X[batch], Y[batch])
+                    steps += 1
+                    problem = _nonfinite_evaluation(loss, grad, params, model.parameters)
+                    if problem:
+                        raise _Diverged(f"diverged at epoch {epoch}, step {steps}: {problem}")
+                    finite_params = params
+                    new_params, state = optimizer.step(params, grad, state)
+                    problem = _first_nonfinite(new_params, model.parameters)
+                    if problem:
+                        raise _Diverged(f"diverged at epoch {epoch}, step {steps}: the parameter {problem} "
+                                        "went non-finite in the update")
+                    step_length = float(np.linalg.norm(new_params - params))
+                    params = new_params
+                current = model.loss_and_gradient(params, X, Y)
+                problem = _nonfinite_evaluation(*current, params, model.parameters)
                 if problem:
-                    raise _Diverged(f"diverged at epoch {epoch}, step {steps}: {problem}")
+                    raise _Diverged(f"diverged at epoch {epoch}, after step {steps}: {problem}")
                 finite_params = params
-                new_params, state = optimizer.step(params, grad, state)
-                problem = _first_nonfinite(new_params, model.parameters)
-                if problem:
-                    raise _Diverged(f"diverged at epoch {epoch}, step {steps}: the parameter {problem} "
-                                    "went non-finite in the update")
-                step_length = float(np.linalg.norm(new_params - params))
-                params = new_params
-            current = model.loss_and_gradient(params, X, Y)
-            problem = _nonfinite_evaluation(*current, params, model.parameters)
-            if problem:
-                raise _Diverged(f"diverged at epoch {epoch}, after step {steps}: {problem}")
-            finite_params = params
-            history.train_loss.append(current[0])
-            history.grad_norm.append(float(np.linalg.norm(current[1])))
-            history.step_length.append(step_length)
-            if validation is not None:
-                history.val_loss.append(model.loss(params, X_val, Y_val))
-            if early and early[0].best_epoch(history) == epoch:
-                best_params = params
-            bar.update()
-            bar.set_postfix(loss=f"{current[0]:.4g}", refresh=False)
-            fired = next(((c, m) for c, m in ((c, c.check(history)) for c in criteria) if m), None)
-            if fired:
-                criterion, stopped_by = fired
+                history.train_loss.append(current[0])
+                history.grad_norm.append(float(np.linalg.norm(current[1])))
+                history.step_length.append(step_length)
+                if validation is not None:
+                    history.val_loss.append(model.loss(params, X_val, Y_val))
+                if early and early[0].best_epoch(history) == epoch:
+                    best_params = params
+                bar.update()
+                bar.set_postfix(loss=f"{current[0]:.4g}", refresh=False)
+                fired = next(((c, m) for c, m in ((c, c.check(history)) for c in criteria) if m), None)
+                if fired:
+                    criterion, stopped_by = fired
     except _Diverged as diverged:
         warnings.warn(str(diverged) + "; returning the last parameters with a finite loss and gradient",
                       TrainingDiverged, stacklevel=2)
