@@ -324,7 +324,6 @@ def train(model: Model, X, y=None, optimizer=None, batch_size: int | None = None
     history = History()
     steps, stopped_by, criterion = 0, None, None
     best_params = finite_params = params  # the last parameters with a finite loss and gradient
-    current = model.loss_and_gradient(params, X, Y)  # Q and ∇Q at the current parameters
 
     from tqdm.auto import tqdm
 
@@ -333,6 +332,7 @@ def train(model: Model, X, y=None, optimizer=None, batch_size: int | None = None
     try:
         # NaN and overflow are reported below (epoch, step, parameter), not as numpy warnings.
         with np.errstate(all="ignore"):
+            current = model.loss_and_gradient(params, X, Y)  # Q and ∇Q at the current parameters
             while stopped_by is None:
                 epoch = len(history) + 1
                 for batch in minibatches(len(X), batch_size, rng):
