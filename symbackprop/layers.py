@@ -519,22 +519,23 @@ def derive_layers(graph: Graph) -> LayerDerivation:
     equations: list[LayerEquation] = []
     contributions: dict = {}
     for node, expr in reversed(list(layers.definitions.items())):
-        seed = sp.S.One
-        if node != layers.output:
-            terms = contributions.pop(node)
-            seed = terms[0] if len(terms) == 1 else MatAdd(*terms)
-        if node in deltas:
+        seed = sp.S.One if node == layers.output else _sum(contributions.pop(node))
+        if node in deltas:  # an affine node: its adjoint gets a name, reused from here on
             equations.append(LayerEquation(deltas[node], seed))
             seed = deltas[node]
         found: dict = {}
         _vjp(expr, seed, found)
         for symbol, terms in found.items():
-            if symbol in parameters:
-                equations.append(LayerEquation(Partial(layers.output, symbol), MatAdd(*terms) if len(terms) > 1 else terms[0]))
+            if symbol in parameters:  # a dense layer's parameters feed nothing else: complete
+                equations.append(LayerEquation(Partial(layers.output, symbol), _sum(terms)))
             elif symbol != layers.x:
                 contributions.setdefault(symbol, []).extend(terms)
     result = graph._cache[key] = LayerDerivation(layers, tuple(equations))
     return result
+
+
+def _sum(terms: list) -> MatrixExpr:
+    return terms[0] if len(terms) == 1 else MatAdd(*terms)
 
 
 # -- 4. printing ------------------------------------------------------------------------------
