@@ -17,79 +17,55 @@ __all__ = ["message", "mistakes", "PHRASES"]
 
 _TEXT = TextPrinter()
 
-PHRASES = {
-    "en": {
-        "correct": "✓ correct: all paths ({n}): {paths}  ({how})",
-        "correct_zero": "✓ correct: {d} = 0  ({how})",
-        "symbolic": "checked symbolically",
-        "numeric": "checked numerically at {points} points",
-        "incomplete": "✗ incomplete: {k} of {n} paths.  present: {present}   missing: {missing}",
-        "wrong": "✗ incorrect: {k} of {n} paths right",
-        "wrong_zero": "✗ incorrect: {d} = 0 (no path leads from {wrt} to {of})",
-        "present": "  present: {paths}",
-        "missing": "  missing: {path}  ({term})",
-        "derivative": "  path {path}: {found} where {expected} belongs ({what})",
-        "lower": "the function instead of its derivative",
-        "higher": "a derivative instead of the function",
-        "other_order": "the wrong derivative",
-        "index": "  path {path}: {found} where {expected} belongs{inside} (wrong index)",
-        "symbol": "  path {path}: {found} where {expected} belongs{inside}",
-        "factor": "  path {path}: {found} where {expected} belongs{inside}",
-        "inside": ", in {context}",
-        "missing_factor": "  path {path}: the factor {expected} is missing",
-        "extra_factor": "  path {path}: an extra factor {found}",
-        "sign": "  path {path}: sign error",
-        "coefficient": "  path {path}: the term is multiplied by {found}",
-        "extra": "  extra term: {term} (matches no path from {wrt} to {of})",
-        "unmatched": "  the answer does not split into the paths' terms",
-        "counterexample": "  counterexample: {functions}{values}: answer = {answer:.6g}, {d} = {expected:.6g}",
-        # short forms, for counting common mistakes in a class
-        "m_missing": "missing path {path}",
-        "m_derivative": "{found} instead of {expected}",
-        "m_index": "{found} instead of {expected}",
-        "m_missing_factor": "missing factor {expected}",
-        "m_extra_factor": "extra factor {found}",
-        "m_sign": "sign error on path {path}",
-        "m_coefficient": "a factor {found} on path {path}",
-        "m_extra": "extra term {term}",
-        "m_other": "not a sum of the paths",
-    },
-    "ru": {
-        "correct": "✓ верно: учтены все пути ({n}): {paths}  ({how})",
-        "correct_zero": "✓ верно: {d} = 0  ({how})",
-        "symbolic": "проверено символьно",
-        "numeric": "проверено численно в {points} точках",
-        "incomplete": "✗ неполно: {k} из {n} путей.  есть: {present}   нет: {missing}",
-        "wrong": "✗ неверно: правильных путей {k} из {n}",
-        "wrong_zero": "✗ неверно: {d} = 0 (от {wrt} к {of} не ведёт ни один путь)",
-        "present": "  есть: {paths}",
-        "missing": "  нет пути: {path}  ({term})",
-        "derivative": "  путь {path}: {found} вместо {expected} ({what})",
-        "lower": "функция вместо её производной",
-        "higher": "производная вместо функции",
-        "other_order": "не та производная",
-        "index": "  путь {path}: {found} вместо {expected}{inside} (не тот индекс)",
-        "symbol": "  путь {path}: {found} вместо {expected}{inside}",
-        "factor": "  путь {path}: {found} вместо {expected}{inside}",
-        "inside": " в {context}",
-        "missing_factor": "  путь {path}: не хватает множителя {expected}",
-        "extra_factor": "  путь {path}: лишний множитель {found}",
-        "sign": "  путь {path}: ошибка в знаке",
-        "coefficient": "  путь {path}: слагаемое умножено на {found}",
-        "extra": "  лишнее слагаемое: {term} (не соответствует ни одному пути от {wrt} к {of})",
-        "unmatched": "  ответ не раскладывается на слагаемые путей",
-        "counterexample": "  контрпример: {functions}{values}: ответ = {answer:.6g}, {d} = {expected:.6g}",
-        "m_missing": "нет пути {path}",
-        "m_derivative": "{found} вместо {expected}",
-        "m_index": "{found} вместо {expected}",
-        "m_missing_factor": "не хватает множителя {expected}",
-        "m_extra_factor": "лишний множитель {found}",
-        "m_sign": "ошибка в знаке на пути {path}",
-        "m_coefficient": "множитель {found} на пути {path}",
-        "m_extra": "лишнее слагаемое {term}",
-        "m_other": "не сумма путей",
-    },
+# Each phrase in English and Russian; the m_ phrases are short forms, for counting common
+# mistakes in a class.
+_PHRASES = {
+    "correct": ("✓ correct: all paths ({n}): {paths}  ({how})",
+                "✓ верно: учтены все пути ({n}): {paths}  ({how})"),
+    "correct_zero": ("✓ correct: {d} = 0  ({how})", "✓ верно: {d} = 0  ({how})"),
+    "symbolic": ("checked symbolically", "проверено символьно"),
+    "numeric": ("checked numerically at {points} points", "проверено численно в {points} точках"),
+    "incomplete": ("✗ incomplete: {k} of {n} paths.  present: {present}   missing: {missing}",
+                   "✗ неполно: {k} из {n} путей.  есть: {present}   нет: {missing}"),
+    "wrong": ("✗ incorrect: {k} of {n} paths right", "✗ неверно: правильных путей {k} из {n}"),
+    "wrong_zero": ("✗ incorrect: {d} = 0 (no path leads from {wrt} to {of})",
+                   "✗ неверно: {d} = 0 (от {wrt} к {of} не ведёт ни один путь)"),
+    "present": ("  present: {paths}", "  есть: {paths}"),
+    "missing": ("  missing: {path}  ({term})", "  нет пути: {path}  ({term})"),
+    "derivative": ("  path {path}: {found} where {expected} belongs ({what})",
+                   "  путь {path}: {found} вместо {expected} ({what})"),
+    "lower": ("the function instead of its derivative", "функция вместо её производной"),
+    "higher": ("a derivative instead of the function", "производная вместо функции"),
+    "other_order": ("the wrong derivative", "не та производная"),
+    "index": ("  path {path}: {found} where {expected} belongs{inside} (wrong index)",
+              "  путь {path}: {found} вместо {expected}{inside} (не тот индекс)"),
+    "factor": ("  path {path}: {found} where {expected} belongs{inside}",
+               "  путь {path}: {found} вместо {expected}{inside}"),
+    "inside": (", in {context}", " в {context}"),
+    "missing_factor": ("  path {path}: the factor {expected} is missing",
+                       "  путь {path}: не хватает множителя {expected}"),
+    "extra_factor": ("  path {path}: an extra factor {found}", "  путь {path}: лишний множитель {found}"),
+    "sign": ("  path {path}: sign error", "  путь {path}: ошибка в знаке"),
+    "coefficient": ("  path {path}: the term is multiplied by {found}",
+                    "  путь {path}: слагаемое умножено на {found}"),
+    "extra": ("  extra term: {term} (matches no path from {wrt} to {of})",
+              "  лишнее слагаемое: {term} (не соответствует ни одному пути от {wrt} к {of})"),
+    "unmatched": ("  the answer does not split into the paths' terms",
+                  "  ответ не раскладывается на слагаемые путей"),
+    "counterexample": ("  counterexample: {functions}{values}: answer = {answer:.6g}, {d} = {expected:.6g}",
+                       "  контрпример: {functions}{values}: ответ = {answer:.6g}, {d} = {expected:.6g}"),
+    "m_missing": ("missing path {path}", "нет пути {path}"),
+    "m_missing_factor": ("missing factor {expected}", "не хватает множителя {expected}"),
+    "m_extra_factor": ("extra factor {found}", "лишний множитель {found}"),
+    "m_sign": ("sign error on path {path}", "ошибка в знаке на пути {path}"),
+    "m_coefficient": ("a factor {found} on path {path}", "множитель {found} на пути {path}"),
+    "m_extra": ("extra term {term}", "лишнее слагаемое {term}"),
+    "m_other": ("not a sum of the paths", "не сумма путей"),
+    "m_instead": ("{found} instead of {expected}", "{found} вместо {expected}"),
 }
+PHRASES = {lang: {key: pair[i] for key, pair in _PHRASES.items()} for i, lang in enumerate(("en", "ru"))}
+_LINE_OF_KIND = {"symbol": "factor"}         # a wrong symbol reads like any other wrong factor
+_INSTEAD = ("derivative", "index", "symbol", "factor")
 
 
 def _term(path) -> str:
@@ -146,7 +122,7 @@ def _findings(verdict, say: dict) -> list[str]:
     lines += [say["missing"].format(path=p, term=_term(p)) for p in verdict.missing]
     for wrong in verdict.wrong_factors:
         inside = say["inside"].format(context=text(wrong.context)) if wrong.context is not None else ""
-        lines.append(say[wrong.kind].format(
+        lines.append(say[_LINE_OF_KIND.get(wrong.kind, wrong.kind)].format(
             path=wrong.path, found=_show(wrong.found), expected=_show(wrong.expected), inside=inside,
             what=say[_order_change(wrong)] if wrong.kind == "derivative" else ""))
     lines += [say["extra"].format(term=text(t), wrt=verdict.wrt, of=verdict.of) for t in verdict.extra]
@@ -179,7 +155,7 @@ def mistakes(verdict, lang: str = "en") -> tuple[str, ...]:
     say = PHRASES[lang]
     found = [say["m_missing"].format(path=p) for p in verdict.missing]
     for wrong in verdict.wrong_factors:
-        key = {"symbol": "m_index", "factor": "m_index"}.get(wrong.kind, f"m_{wrong.kind}")
+        key = "m_instead" if wrong.kind in _INSTEAD else f"m_{wrong.kind}"
         found.append(say[key].format(path=wrong.path, found=_show(wrong.found), expected=_show(wrong.expected)))
     found += [say["m_extra"].format(term=text(t)) for t in verdict.extra]
     return tuple(found) or (say["m_other"],)
