@@ -99,9 +99,14 @@ class ClassReport:
         ranked = sorted(found.items(), key=lambda item: (-len(item[1]), item[0]))
         return [(parameter, mistake, students) for (parameter, mistake), students in ranked]
 
-    def counts(self) -> dict[str, int]:
-        statuses = [row.status for row in self.rows]
+    def counts(self, parameter: str | None = None) -> dict[str, int]:
+        """How many answers (for one ``parameter``, or all) are correct, incorrect, not checked."""
+        statuses = [row.status for row in self.rows if parameter in (None, row.parameter)]
         return {s: statuses.count(s) for s in ("correct", "incorrect", "error")}
+
+    def parameters(self) -> list[str]:
+        """The parameters asked about, in order of first appearance."""
+        return list(dict.fromkeys(row.parameter for row in self.rows if row.parameter))
 
     # -- renderings -----------------------------------------------------------------------------
 
@@ -124,6 +129,7 @@ class ClassReport:
     def to_json(self) -> str:
         return json.dumps({
             "model": self.source, "lang": self.lang, "counts": self.counts(),
+            "by_parameter": {p: self.counts(p) for p in self.parameters()},
             "common_mistakes": [{"parameter": p, "mistake": m, "count": len(s), "students": s}
                                 for p, m, s in self.common_mistakes()],
             "rows": [row.as_dict() for row in self.rows], "notes": list(self.notes)},
@@ -239,6 +245,8 @@ _PHRASES = {
                 "ответов: {answers}, студентов: {students}; верно: {correct}, неверно: {incorrect}, "
                 "не проверено: {error}"),
     "common": ("Common mistakes", "Частые ошибки"),
+    "by_parameter": ("By parameter", "По параметрам"),
+    "unchecked": ("not checked", "не проверено"),
     "students": ("Students", "Студенты"),
     "errors": ("Rows that could not be checked", "Строки, которые не удалось проверить"),
     "line": ("line", "строка"),
@@ -274,6 +282,9 @@ def _html(report: ClassReport) -> str:
              f"<h1>{e(say['title'])}: {e(report.source)}</h1>",
              f"<p>{e(say['summary'].format(answers=len(report.rows), students=len(report.students()), **counts))}</p>"]
     parts += [f"<p>{e(note)}</p>" for note in report.notes]
+    parts.append(f"<h2>{e(say['by_parameter'])}</h2>")
+    parts.append(_table([e(say["parameter"]), "✓", "✗", e(say["unchecked"])],
+                        [[e(p), *map(str, report.counts(p).values())] for p in report.parameters()]))
     mistakes = report.common_mistakes()
     if mistakes:
         parts.append(f"<h2>{e(say['common'])}</h2>")

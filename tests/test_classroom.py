@@ -44,6 +44,8 @@ def test_each_row_gets_its_own_verdict():
     assert report.rows[4].format == "plain"       # an empty format cell means plain
     assert list(report.students()) == ["Ann", "Bob", "Cid"]
     assert report.counts() == {"correct": 3, "incorrect": 2, "error": 0}
+    assert report.parameters() == ["s1", "w11", "p11"]
+    assert report.counts("w11") == {"correct": 1, "incorrect": 1, "error": 0}
 
 
 def test_malformed_rows_are_reported_and_the_run_goes_on():
