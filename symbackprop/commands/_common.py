@@ -2,7 +2,7 @@
 
 A command module uses these in its ``add_parser``::
 
-    parser = subparsers.add_parser("draw", help="…")
+    parser = add_command(subparsers, "draw", help="…", description="…", examples=["symbackprop draw …"])
     add_model_argument(parser)
     add_output_argument(parser)
     parser.set_defaults(run=run)
@@ -30,8 +30,18 @@ from ..atomic import write_atomic
 from ..graph import Graph
 from ..modelfile import load
 
-__all__ = ["add_model_argument", "load_model", "add_selection_arguments", "selected_parameters",
+__all__ = ["add_command", "add_model_argument", "load_model", "add_selection_arguments", "selected_parameters",
            "selected_output", "add_output_argument", "write_output", "use_colour", "bold"]
+
+
+def add_command(subparsers, name: str, help: str, description: str,
+                examples: list[str]) -> argparse.ArgumentParser:
+    """Register subcommand ``name`` with its one-line ``help``, a ``description`` and runnable
+    ``examples`` (shown verbatim under ``symbackprop NAME --help``)."""
+    return subparsers.add_parser(
+        name, help=help, description=description,
+        epilog="examples:\n" + "\n".join(f"  {example}" for example in examples),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 def add_model_argument(parser: argparse.ArgumentParser) -> None:

@@ -12,21 +12,20 @@ import json
 
 from ..derive import DEFAULT_MAX_PATHS, Derivation, derive
 from ..printing import latex, text
-from ._common import (add_model_argument, add_output_argument, add_selection_arguments, bold,
-                      load_model, selected_output, selected_parameters, use_colour, write_output)
+from ._common import (add_command, add_model_argument, add_output_argument,
+                      add_selection_arguments, bold, load_model, selected_output,
+                      selected_parameters, use_colour, write_output)
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "derive", help="derivatives as path sums, in Leibniz and closed form",
+    parser = add_command(
+        subparsers, "derive", help="derivatives as path sums, in Leibniz and closed form",
         description="Derive ∂output/∂parameter by the lecture's path sums: every path from the "
                     "parameter to the output, the product of local partials along each, summed.",
-        epilog="examples:\n"
-               "  symbackprop derive examples/lecture.sbp --wrt w11\n"
-               "  symbackprop derive examples/lecture.sbp --wrt w11 --latex\n"
-               "  symbackprop derive examples/lecture.sbp --all --format json -o grads.json\n"
-               "  symbackprop derive examples/lecture_loss.sbp --wrt w11 --of L",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        examples=["symbackprop derive examples/lecture.sbp --wrt w11",
+                  "symbackprop derive examples/lecture.sbp --wrt w11 --latex",
+                  "symbackprop derive examples/lecture.sbp --all --format json -o grads.json",
+                  "symbackprop derive examples/lecture_loss.sbp --wrt w11 --of L"])
     add_model_argument(parser)
     add_selection_arguments(parser)
     parser.add_argument("--format", choices=("text", "latex", "json"), default="text",

@@ -10,18 +10,17 @@ import argparse
 import json
 
 from ..derive import DEFAULT_MAX_PATHS, count_paths, paths
-from ._common import (add_model_argument, add_output_argument, add_selection_arguments, bold,
-                      load_model, selected_output, selected_parameters, use_colour, write_output)
+from ._common import (add_command, add_model_argument, add_output_argument,
+                      add_selection_arguments, bold, load_model, selected_output,
+                      selected_parameters, use_colour, write_output)
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "paths", help="the paths from a parameter to the output, and how many there are",
+    parser = add_command(
+        subparsers, "paths", help="the paths from a parameter to the output, and how many there are",
         description="List every path from a parameter to the output (the terms of the path sum).",
-        epilog="examples:\n"
-               "  symbackprop paths examples/lecture.sbp --wrt w11\n"
-               "  symbackprop paths examples/lecture.sbp --all --count",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        examples=["symbackprop paths examples/lecture.sbp --wrt w11",
+                  "symbackprop paths examples/lecture.sbp --all --count"])
     add_model_argument(parser)
     add_selection_arguments(parser)
     parser.add_argument("--count", action="store_true", help="only count the paths (never lists them)")
