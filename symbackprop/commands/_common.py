@@ -9,10 +9,11 @@ A command module uses these in its ``add_parser``::
 
 and in ``run(args)``: ``graph = load_model(args)``, then ``write_output(text, args.output)``.
 
->>> import argparse
+>>> import argparse, pathlib
+>>> lecture = str(pathlib.Path(__file__).parents[2] / "examples" / "lecture.sbp")
 >>> parser = argparse.ArgumentParser()
 >>> add_model_argument(parser); add_selection_arguments(parser)
->>> args = parser.parse_args(["examples/lecture.sbp", "--wrt", "w11", "--wrt", "s1"])
+>>> args = parser.parse_args([lecture, "--wrt", "w11", "--wrt", "s1"])
 >>> [str(s) for s in selected_parameters(load_model(args), args)]
 ['w11', 's1']
 """
