@@ -45,7 +45,8 @@ __all__ = ["compile_dense", "LayerModel", "BatchPrinter", "softmax_cross_entropy
 def softmax_cross_entropy(z, y):
     """Σ_batch LSE(z) − yᵀz and softmax(z); shifted by the row maximum, so no exp overflows."""
     shift = z.max(axis=1, keepdims=True)
-    p = numpy.exp(z - shift)
+    p = z - shift
+    numpy.exp(p, out=p)
     total = p.sum(axis=1, keepdims=True)
     loss = numpy.log(total).sum() + shift.sum() - numpy.vdot(y, z)
     p /= total
@@ -280,6 +281,7 @@ class _Source:
         lines += self._unpack() + self._forward(names, printer, with_loss=True)
         lines += ["    inv_batch = 1.0 / x.shape[0]",
                   "    grad = numpy.empty_like(params)",
+                  "    ones = numpy.ones(x.shape[0], dtype=params.dtype)",
                   "    # backward pass (the loss is the batch mean: the first δ carries the 1/B)"]
         deltas = [e.lhs for e in self.derivation.equations if isinstance(e.lhs, MatrixSymbol)]
         text = [_comment(line) for line in self.derivation.text().splitlines()]
@@ -299,15 +301,12 @@ class _Source:
         """``∂L/∂matrix``, summed over the batch, written into its place in ``grad``."""
         view = self.views[matrix]
         outer = isinstance(rhs, MatMul) and isinstance(rhs.args[-1], Transpose)
+        # Σ_batch δ aᵀ is δᵀ a; Σ_batch δ is 1ᵀ δ: both one matmul, written straight into ``grad``
+        left, right = (rhs.args[0], rhs.args[1].arg) if outer else ("ones", rhs)
+        left = f"{printer.doprint(left)}.T" if outer else left
         if view is None:
-            code = printer.doprint(rhs) if outer else f"numpy.sum({printer.doprint(rhs)}, axis=0)"
-            return [f"grad[index_{_variable(matrix)}] = {code}"]
-        target = view.format(v="grad")
-        if outer:
-            left, right = rhs.args
-            return [f"numpy.matmul({printer.doprint(left)}.T, {printer.doprint(right.arg)}, out={target})"]
-        # (a strided ``out=`` makes NumPy's reduction slow: sum, then copy the few numbers in)
-        return [f"{target} = numpy.sum({printer.doprint(rhs)}, axis=0)"]
+            return [f"grad[index_{_variable(matrix)}] = {left} @ {printer.doprint(right)}"]
+        return [f"numpy.matmul({left}, {printer.doprint(right)}, out={view.format(v='grad')})"]
 
     def kernels(self) -> dict:
         """The loss kernel and softmax the generated functions call (compiled with the package)."""
