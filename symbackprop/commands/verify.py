@@ -25,8 +25,9 @@ INCORRECT = 3
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "verify", help="check a hand-computed derivative (one answer, or a class CSV)",
-        description="Check a hand-computed derivative path by path: which paths are present or "
-                    "missing, which factor is wrong. Exit code 0 correct, 3 incorrect, 1 error.",
+        description="Check a hand-computed derivative path by path: which paths are present or\n"
+                    "missing, which factor is wrong, and a point where the answer is off.\n"
+                    "Exit code: 0 correct (or a class report written), 3 incorrect, 1 error, 2 usage.",
         epilog="examples:\n"
                "  symbackprop verify examples/lecture.sbp --wrt w11 --answer \"s1*f'(p11*z1+p21*z2)*p11*f'(w11*x1+w21*x2)*x1\"\n"
                "  symbackprop verify examples/lecture.sbp --wrt w11 --answer-latex "
@@ -43,7 +44,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--of", metavar="NODE", help="the node differentiated (default: the model's output)")
     parser.add_argument("--lang", choices=("en", "ru"), default="en", help="feedback language (default en)")
     parser.add_argument("--format", choices=("text", "json"), default="text",
-                        help="one answer: text (default) or json")
+                        help="text (default) or json, on standard output or in -o FILE")
     parser.add_argument("-o", "--output", metavar="FILE", action="append",
                         help="write there (atomically); a class report is .html, .csv, .json or .txt "
                              "by extension; repeatable")
