@@ -52,33 +52,35 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.answers is not None and args.wrt:
+        args.parser.error("--wrt is for one answer; a class CSV names the parameter in each row")
+    if args.answers is None and not args.wrt:
+        args.parser.error("one answer needs --wrt NAME (the parameter it differentiates by)")
+    if args.answers is None and args.output and len(args.output) > 1:
+        args.parser.error("one answer is written to one file: give -o once")
     graph = load_model(args)
     of = selected_output(graph, args)
-    if args.answers is not None:
-        if args.wrt:
-            args.parser.error("--wrt is for one answer; a class CSV names the parameter in each row")
-        report = check_class(graph, read_answers_file(args.answers), of=of, lang=args.lang,
-                             source=args.model)
-        if args.format == "json" and not args.output:
-            write_output(report.to_json(), None)
-        for path in args.output or ():
-            write_report(report, path)
-            print(f"symbackprop: wrote {path}", file=sys.stderr)
-        if not args.output and args.format == "text":
-            write_output(report.to_text(), None)
-        return 0
-    if not args.wrt:
-        args.parser.error("one answer needs --wrt NAME (the parameter it differentiates by)")
-    if args.output and len(args.output) > 1:
-        args.parser.error("one answer is written to one file: give -o once")
+    return _check_class(args, graph, of) if args.answers is not None else _check_one(args, graph, of)
+
+
+def _check_class(args: argparse.Namespace, graph, of) -> int:
+    """Every row of the CSV; the report goes to each ``-o`` file, else to standard output."""
+    report = check_class(graph, read_answers_file(args.answers), of=of, lang=args.lang, source=args.model)
+    for path in args.output or ():
+        write_report(report, path)
+        print(f"symbackprop: wrote {path}", file=sys.stderr)
+    if not args.output:
+        write_output(report.to_json() if args.format == "json" else report.to_text(), None)
+    return 0
+
+
+def _check_one(args: argparse.Namespace, graph, of) -> int:
     latex = args.answer_latex is not None
     answer = args.answer_latex if latex else args.answer
     if answer == "-":
         answer = sys.stdin.read(MAX_ANSWER_LENGTH + 1).strip()
     verdict = verify(graph, args.wrt, answer, of=of, lang=args.lang, format="latex" if latex else "plain")
-    if args.format == "json":
-        output = json.dumps(verdict.as_dict(), ensure_ascii=False, indent=2)
-    else:
-        output = verdict.message
+    output = (json.dumps(verdict.as_dict(), ensure_ascii=False, indent=2) if args.format == "json"
+              else verdict.message)
     write_output(output, args.output[0] if args.output else None)
     return 0 if verdict.correct else INCORRECT
