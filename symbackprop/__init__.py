@@ -10,7 +10,7 @@
 from .builders import LOSSES, lecture_network, mlp
 from .derive import (DEFAULT_MAX_PATHS, Backprop, Derivation, Partial, Path, adjoints, backprop,
                      count_paths, derive, gradient, gradients, local_partials, paths)
-from .errors import (CycleError, GraphError, ModelFileError, ParseError, PathLimitError,
+from .errors import (CycleError, GraphError, ModelFileError, NotDenseError, ParseError, PathLimitError,
                      SymbackpropError, UnknownSymbolError)
 from .functions import (ACTIVATIONS, identity, logsumexp, prime, primes_from_derivatives, relu,
                         sigmoid, softplus, substitute_functions, tanh)

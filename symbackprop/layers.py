@@ -186,6 +186,9 @@ def _output_transform(graph: Graph, outputs: tuple) -> str | None:
 def _recognise(graph: Graph) -> DenseStructure:
     if not graph.inputs:
         raise NotDenseError("the graph declares no inputs, so it has no first layer")
+    if not graph.targets:
+        raise NotDenseError("the graph has no targets, so no loss: the layer view is of a network "
+                            "ending in squared error, binary or softmax cross-entropy")
     parameters = set(graph.parameters)
     layers: list[DenseLayer] = []
     previous = tuple(graph.inputs)

@@ -181,7 +181,10 @@ def test_training_and_optimizers_run_unchanged_on_the_layer_model():
 
 @pytest.mark.parametrize("graph, reason", [
     (sbp.lecture_network(loss="squared_error"), "not Σ w·a \\+ b"),
-    (sbp.mlp((2, 2, 1)), "not squared error"),
+    (sbp.mlp((2, 2, 1)), "no targets, so no loss"),
+    (sbp.Graph({sp.Symbol("u"): sp.Symbol("w") * sp.Symbol("x"),
+                sp.Symbol("L"): sp.Abs(sp.Symbol("u") - sp.Symbol("y"))}, inputs=["x"], targets=["y"]),
+     "not squared error, binary or softmax"),
     (sbp.Graph({sp.Symbol("L"): (sp.Symbol("w") * sp.Symbol("x") - sp.Symbol("y")) ** 2},
                inputs=["x"], targets=["y"]), "uses the inputs directly"),
 ])
