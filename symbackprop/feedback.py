@@ -85,7 +85,7 @@ def message(verdict, lang: str = "en") -> str:
     say = PHRASES[lang]
     paths, d = verdict.paths, _derivative_symbol(verdict)
     if verdict.correct:
-        how = say[verdict.method].format(points=_points(verdict))
+        how = say[verdict.method].format(points=verdict.points)
         if not paths:
             return say["correct_zero"].format(d=d, how=how)
         return say["correct"].format(n=len(paths), paths=", ".join(map(str, paths)), how=how)
@@ -96,12 +96,6 @@ def message(verdict, lang: str = "en") -> str:
     if verdict.counterexample is not None:
         lines.append(_counterexample(verdict.counterexample, say, d))
     return "\n".join(lines)
-
-
-def _points(verdict) -> int:
-    from .verify import _truth
-
-    return len(_truth(verdict.derivation.graph, verdict.wrt, verdict.of).samples)
 
 
 def _headline(verdict, say: dict, d: str) -> str:

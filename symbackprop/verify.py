@@ -86,7 +86,8 @@ class Counterexample:
 class Verdict:
     """The outcome of ``verify``. ``present``/``missing`` are paths, ``extra`` answer terms
     that match no path, ``wrong_factors`` near misses; ``method`` says how equality was
-    decided (``symbolic`` or ``numeric``)."""
+    decided (``symbolic`` or ``numeric``), ``points`` at how many sample points the values
+    were compared."""
 
     derivation: Derivation = field(repr=False)
     answer: sp.Expr
@@ -98,6 +99,7 @@ class Verdict:
     wrong_factors: tuple[WrongFactor, ...] = ()
     counterexample: Counterexample | None = None
     lang: str = "en"
+    points: int = 0
 
     @property
     def wrt(self) -> sp.Symbol:
@@ -276,7 +278,7 @@ def verify(graph: Graph, wrt, answer: str | sp.Expr | None = None, of=None, lang
     values = truth.samples.vector(expr)
     # Where the derivative itself is undefined (log of a negative, …) the point proves nothing.
     agree = truth.samples.equal(values, truth.vector) | ~np.isfinite(truth.vector)
-    common = dict(derivation=truth.derivation, answer=expr, lang=lang)
+    common = dict(derivation=truth.derivation, answer=expr, lang=lang, points=len(truth.samples))
     if agree.all():
         method = "symbolic" if _symbolically_equal(truth, expr) else "numeric"
         return Verdict(correct=True, method=method, present=truth.derivation.paths, **common)
@@ -410,6 +412,9 @@ def _term_by_term(truth: _Truth, expr: sp.Expr, deadline: float) -> dict:
 
 
 def _match(truth: _Truth, answer_terms, path_terms, deadline: float) -> dict:
+    """Pair each answer term with a path term of equal value, else with one it misses by one
+    change (``_near_miss``), else call it extra; a path none of whose terms was paired is
+    missing."""
     samples = truth.samples
     answer = [_Piece(t, samples.vector(t)) for t in answer_terms]
     pending = [_Piece(t, samples.vector(t), i) for i, t in path_terms]
