@@ -11,6 +11,7 @@ point where the answer and the derivative differ).
 
 from __future__ import annotations
 
+from .functions import prime_order
 from .printing import TextPrinter, _path_term, text
 
 __all__ = ["message", "mistakes", "PHRASES"]
@@ -126,8 +127,7 @@ def _findings(verdict, say: dict) -> list[str]:
 
 
 def _order_change(wrong) -> str:
-    from .functions import prime_order
-
+    """Which way a derivative mix-up went: ``f`` for ``f'`` is lower, ``f'`` for ``f`` higher."""
     found, expected = prime_order(wrong.found.func), prime_order(wrong.expected.func)
     if found == 0:
         return "lower"
