@@ -109,7 +109,8 @@ def local_partials(expr: sp.Expr, wrt, value: sp.Symbol | None = None) -> dict[s
             visit(exponent, seed * e * sp.log(base))
         elif isinstance(e, sp.Function):
             for i, arg in enumerate(e.args):
-                visit(arg, _times(seed, _function_derivative(e, i)))
+                if arg.free_symbols & wrt:  # besselj(0, x) has no derivative in its order 0
+                    visit(arg, _times(seed, _function_derivative(e, i)))
         else:
             raise SymbackpropError(f"cannot differentiate through {e} ({type(e).__name__})")
 
