@@ -23,10 +23,10 @@ ACTIVATIONS = {"tanh": sbp.tanh, "sigmoid": sbp.sigmoid, "relu": sbp.relu, "soft
 LOSSES = ["squared_error", "binary_cross_entropy", "softmax_cross_entropy"]
 
 
-def torch_mlp(params, names, sizes, activation, loss, X, Y):
+def torch_mlp(params, names, sizes, activation, loss, X, Y, output_activation="identity"):
     """Loss (batch mean) and its autograd gradient over the flat vector, for an ``mlp`` network."""
     W, b = layer_tensors(params, names, sizes)
-    value = per_sample_loss(logits(W, b, X, activation), Y, loss).mean()
+    value = per_sample_loss(logits(W, b, X, activation, output_activation), Y, loss).mean()
     value.backward()
     return value.item(), flat_gradient(W, b, names)
 
@@ -45,23 +45,27 @@ networks = st.tuples(
     st.sampled_from(LOSSES),
     st.booleans(),
     st.integers(0, 2**31 - 1),
+    st.sampled_from(sorted(ACTIVATIONS)),  # the output layer's, for squared error
 )
 
 
 @settings(max_examples=25, deadline=None)
 @given(networks)
 def test_layer_gradient_equals_scalar_view_and_torch(case):
-    widths, activation, loss, bias, seed = case
+    widths, activation, loss, bias, seed, output = case
     sizes = tuple(widths) + ((max(2, widths[-1]),) if loss == "softmax_cross_entropy" else ())
     if len(sizes) < 2:
         sizes = sizes + (2,)
-    graph = sbp.mlp(sizes, activation=ACTIVATIONS[activation], loss=loss, bias=bias)
+    output = output if loss == "squared_error" else "identity"
+    graph = sbp.mlp(sizes, activation=ACTIVATIONS[activation], loss=loss, bias=bias,
+                    output_activation=ACTIVATIONS[output])
     layered, scalar = compile_dense(graph), compile_scalar(graph)
     params = layered.init_params(seed=seed) * 3  # large enough to leave the linear regime
     X, Y = batch(sizes, loss, seed=seed)
     value, grad = layered.loss_and_gradient(params, X, Y)
     scalar_value, scalar_grad = scalar.loss_and_gradient(params, X, Y)
-    torch_value, torch_grad = torch_mlp(params, [p.name for p in graph.parameters], sizes, activation, loss, X, Y)
+    torch_value, torch_grad = torch_mlp(params, [p.name for p in graph.parameters], sizes, activation, loss, X, Y,
+                                        output)
     assert value == pytest.approx(scalar_value, rel=1e-12) and value == pytest.approx(torch_value, rel=1e-12)
     assert relative_error(grad, scalar_grad) < 1e-12
     assert relative_error(grad, torch_grad) < 1e-12

@@ -40,13 +40,11 @@ def flat_gradient(W, b, names) -> np.ndarray:
     return out
 
 
-def logits(W, b, X, activation: str) -> torch.Tensor:
-    """The last layer's outputs: hidden layers apply ``activation``, the last one is linear."""
+def logits(W, b, X, activation: str, output_activation: str = "identity") -> torch.Tensor:
+    """The last layer's outputs: hidden layers apply ``activation``, the last ``output_activation``."""
     a = torch.as_tensor(X, dtype=torch.float64)
     for l, (weight, bias) in enumerate(zip(W, b)):
-        a = a @ weight.T + bias
-        if l < len(W) - 1:
-            a = ACTIVATIONS[activation](a)
+        a = ACTIVATIONS[activation if l < len(W) - 1 else output_activation](a @ weight.T + bias)
     return a
 
 
