@@ -396,7 +396,9 @@ class Model:
 
     def targets_array(self, y, rows: int, role: str = "y") -> np.ndarray:
         """``y`` as a ``(rows, len(targets))`` array; one target may come as a ``(B,)`` vector."""
-        if y is None and not self.targets:
+        if y is None:
+            if self.targets:
+                raise DataError(f"{role} is missing: the model has targets ({_short(self.targets)})")
             return np.zeros((rows, 0), dtype=self.dtype)
         array = np.asarray(y, dtype=self.dtype) if y is not None else None
         if array is not None and array.ndim == 1 and len(self.targets) == 1:

@@ -109,6 +109,14 @@ def test_zero_start_warns_about_symmetric_hidden_units():
                   epochs=2, progress=False)  # the logits are told apart by their targets
 
 
+def test_symmetric_units_of_the_lecture_network():
+    from symbackprop.train import symmetric_units
+
+    assert [tuple(map(str, g)) for g in symmetric_units(sbp.lecture_network(loss="squared_error"))] == \
+        [("z1", "z2"), ("m1", "m2")]
+    assert symmetric_units(sbp.mlp((2, 1), loss="squared_error")) == []
+
+
 def test_minibatches_match_a_torch_loop_with_the_same_batches():
     graph = sbp.mlp((2, 4, 3), loss="softmax_cross_entropy")
     model = compile_scalar(graph)
