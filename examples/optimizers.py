@@ -47,12 +47,11 @@ RULES = {
 
 def trajectory(model: sbp.Model, optimizer, start, steps: int) -> np.ndarray:
     """The points the optimizer visits, from the compiled gradient of the surface."""
-    no_data = np.zeros((1, 0))
     params = np.array(start)
     state = optimizer.init(params)
     points = [params]
     for _ in range(steps):
-        _, grad = model.loss_and_gradient(params, no_data)
+        _, grad = model.loss_and_gradient(params, None)  # no data: Q(w1, w2)
         params, state = optimizer.step(params, grad, state)
         points.append(params)
     return np.array(points)

@@ -391,7 +391,10 @@ class Model:
         return array
 
     def inputs_array(self, X, role: str = "X") -> np.ndarray:
-        """``X`` as a ``(B, len(inputs))`` array, or a clear error naming the expected columns."""
+        """``X`` as a ``(B, len(inputs))`` array, or a clear error naming the expected columns.
+        A model without inputs (a loss surface of its parameters alone) takes ``X=None``."""
+        if X is None and not self.inputs:
+            return np.zeros((1, 0), dtype=self.dtype)
         return _columns(X, self.inputs, self.dtype, role)
 
     def targets_array(self, y, rows: int, role: str = "y") -> np.ndarray:
