@@ -309,3 +309,22 @@ def test_latex_reads_as_the_plain_answer(graph, latex, plain):
     from symbackprop.verify import parse_answer
 
     assert parse_answer(graph, latex, "latex") == parse_answer(graph, plain)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(graph=graphs(max_nodes=5), data=st.data())
+def test_random_graphs_f_for_f_prime_is_caught(graph, data):
+    """Swap one f'(u) for f(u) in the derivative: the stand-ins for f tell them apart."""
+    from sympy.core.function import AppliedUndef
+
+    from symbackprop.functions import prime_order
+
+    wrt = data.draw(st.sampled_from(graph.parameters))
+    closed_form = sbp.gradient(graph, wrt)
+    primes = sorted((a for a in closed_form.atoms(AppliedUndef) if prime_order(a.func) == 1), key=str)
+    if not primes:
+        return
+    chosen = data.draw(st.sampled_from(primes))
+    swapped = closed_form.xreplace({chosen: sp.Function("f")(*chosen.args)})
+    verdict = sbp.verify(graph, wrt, swapped)
+    assert not verdict.correct and verdict.counterexample.functions["f"] in ("tanh", "sin", "atan")
