@@ -166,7 +166,8 @@ class NumPyCodePrinter(NumPyPrinter):
 
 
 def _comment(text: str, width: int = 100) -> str:
-    """``text`` made safe for a ``#`` comment: one line, printable, at most ``width`` characters."""
+    """``text`` made safe for a ``#`` comment: one line, printable, at most ``width`` characters.
+    Text from the graph (names a model file chose) appears in the generated code only this way."""
     line = "".join(ch if ch.isprintable() else "?" for ch in str(text))
     return line if len(line) <= width else line[:width - 1] + "…"
 
@@ -279,7 +280,8 @@ class _Source:
             raise CompileError(f"the prediction {uses_targets[0]} depends on a target, so it cannot be "
                                "computed from inputs alone")
         lines = ["def forward(params, X):",
-                 f'    """The predictions ({_comment(names(g.predictions), 60)}), one row per sample."""']
+                 '    """The predictions, one row per sample and one column per prediction node."""',
+                 f"    # predictions: {_comment(names(g.predictions))}"]
         lines += self._prologue(with_targets=False) + self._forward(self._needed(g.predictions))
         lines.append(f"    out = numpy.empty((B, {len(g.predictions)}), dtype=params.dtype)")
         lines += [f"    out[:, {k}] = {self.names[p]}  # {_comment(p)}" for k, p in enumerate(g.predictions)]
@@ -289,7 +291,8 @@ class _Source:
     def loss(self) -> str:
         g = self.graph
         lines = ["def loss(params, X, Y):",
-                 f'    """The batch mean of {_comment(g.output, 40)}."""']
+                 '    """The batch mean of the output node (the per-sample loss)."""',
+                 f"    # output: {_comment(g.output)}"]
         lines += self._prologue(with_targets=True) + self._forward(self._needed([g.output]))
         lines.append(f"    return {self._mean(g.output, g.output in self.varying)}")
         return "\n".join(lines)
@@ -308,7 +311,8 @@ class _Source:
                 self.varying.add(temp)
 
         lines = ["def loss_and_gradient(params, X, Y):",
-                 f'    """The batch mean of {_comment(g.output, 40)} and its gradient, from the backward pass."""']
+                 '    """The batch mean of the output node and its gradient, from the backward pass."""',
+                 f"    # output: {_comment(g.output)}"]
         lines += self._prologue(with_targets=True)
         lines += self._forward(self._needed([g.output, *mentioned]))
         if temps:

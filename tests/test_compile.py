@@ -156,12 +156,13 @@ def test_generated_source_is_readable_and_names_nodes_in_comments():
 
 def test_hostile_symbol_names_only_reach_comments():
     evil = sp.Symbol("__import__('os').system('touch /tmp/pwned')\nimport os")
-    x, a = sp.symbols("x a")
+    x = sp.Symbol("x")
+    a = sp.Symbol('a"""; import os; """\r\u2028import sys')
     graph = sbp.Graph({a: evil * x}, inputs=[x])
     model = sbp.compile(graph)
     code_lines = [line.split("#")[0] for line in model.source().splitlines()]
-    assert not any("import" in line or "system" in line for line in code_lines)
-    assert model.forward([2.0], [[3.0]])[0, 0] == 6.0
+    assert not any("import" in line or "system" in line or "pwned" in line for line in code_lines)
+    assert model.forward([2.0], [[3.0]])[0, 0] == 6.0 and model.loss([2.0], [[3.0]]) == 6.0
 
 
 def test_an_unbound_activation_is_a_clear_error():
