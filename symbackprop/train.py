@@ -257,6 +257,16 @@ def _start(model: Model, init, seed) -> tuple[np.ndarray, bool]:
     return params.copy(), False
 
 
+def _warn_if_symmetric(graph: Graph) -> None:
+    groups = symmetric_units(graph)
+    if groups:
+        warnings.warn("the zero start leaves hidden units symmetric: "
+                      + "; ".join("{" + names(g) + "}" for g in groups)
+                      + " compute equal values and receive equal gradients at every step, so they never differ;"
+                      " start from random parameters instead (init='random', on the command line --init random)",
+                      SymmetryWarning, stacklevel=3)
+
+
 def _first_nonfinite(values: np.ndarray, parameters) -> str | None:
     bad = np.flatnonzero(~np.isfinite(values))
     return f"{parameters[bad[0]]} ({values[bad[0]]})" if len(bad) else None
@@ -311,13 +321,7 @@ def train(model: Model, X, y=None, optimizer=None, batch_size: int | None = None
         raise SymbackpropError("EarlyStopping watches the validation loss: pass validation=(X_val, y_val)")
     params, zero_start = _start(model, init, seed)
     if zero_start:
-        groups = symmetric_units(model.graph)
-        if groups:
-            warnings.warn("the zero start leaves hidden units symmetric: "
-                          + "; ".join("{" + names(g) + "}" for g in groups)
-                          + " compute equal values and receive equal gradients at every step, so they never"
-                          " differ; start from random parameters instead (init='random', on the command line --init random)",
-                          SymmetryWarning, stacklevel=2)
+        _warn_if_symmetric(model.graph)
 
     rng = np.random.default_rng(seed)
     state = optimizer.init(params)
