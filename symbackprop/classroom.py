@@ -247,6 +247,7 @@ _PHRASES = {
     "common": ("Common mistakes", "Частые ошибки"),
     "by_parameter": ("By parameter", "По параметрам"),
     "unchecked": ("not checked", "не проверено"),
+    "derivative": ("the derivative", "производная"),
     "students": ("Students", "Студенты"),
     "errors": ("Rows that could not be checked", "Строки, которые не удалось проверить"),
     "line": ("line", "строка"),
@@ -264,7 +265,7 @@ _WORDS = {lang: {key: pair[i] for key, pair in _PHRASES.items()} for i, lang in 
 
 _STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:70em}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;vertical-align:top;text-align:left}
-pre{margin:0;white-space:pre-wrap}code{font-size:.95em}.correct{color:#080}.incorrect{color:#b00}.error{color:#a60}"""
+pre{margin:0;white-space:pre-wrap}code{font-size:.95em;white-space:pre-wrap}.correct{color:#080}.incorrect{color:#b00}.error{color:#a60}"""
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -283,8 +284,11 @@ def _html(report: ClassReport) -> str:
              f"<p>{e(say['summary'].format(answers=len(report.rows), students=len(report.students()), **counts))}</p>"]
     parts += [f"<p>{e(note)}</p>" for note in report.notes]
     parts.append(f"<h2>{e(say['by_parameter'])}</h2>")
-    parts.append(_table([e(say["parameter"]), "✓", "✗", e(say["unchecked"])],
-                        [[e(p), *map(str, report.counts(p).values())] for p in report.parameters()]))
+    derivations = {row.parameter: row.verdict.derivation for row in report.rows if row.verdict is not None}
+    parts.append(_table([e(say["parameter"]), "✓", "✗", e(say["unchecked"]), e(say["derivative"])],
+                        [[e(p), *map(str, report.counts(p).values()),
+                          f"<code>{e(derivations[p].text()) if p in derivations else ''}</code>"]
+                         for p in report.parameters()]))
     mistakes = report.common_mistakes()
     if mistakes:
         parts.append(f"<h2>{e(say['common'])}</h2>")
