@@ -43,8 +43,9 @@ def _number(value: float) -> str:
 
 
 def _align(*rows: str, where: dict[str, float], note: str = "") -> str:
+    """The rows of an ``align*`` block, then the hyperparameters (and a ``note`` in math mode)."""
     settings = ",\\ ".join(f"{symbol} = {_number(value)}" for symbol, value in where.items())
-    rows = list(rows) + [f"&\\text{{with }} {settings}" + (f"\\quad\\text{{{note}}}" if note else "")]
+    rows = list(rows) + [f"&\\text{{with }} {settings}" + (f"\\quad {note}" if note else "")]
     return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
 
 
@@ -174,7 +175,7 @@ class Momentum:
         return _align(r"h_k &= \alpha\,h_{k-1} + \eta\,\nabla Q(w_{k-1}),\quad h_0 = 0",
                       r"w_k &= w_{k-1} - h_k",
                       where={r"\eta": self.lr, r"\alpha": self.alpha},
-                      note="(the notes print $\\eta\\,\\nabla Q(w_{k-1})^2$: an erratum, no square)")
+                      note=r"\text{(the notes print }\eta\,\nabla Q(w_{k-1})^2\text{: an erratum, no square)}")
 
 
 @dataclass(frozen=True)
