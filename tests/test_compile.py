@@ -73,7 +73,7 @@ def central_differences(model, params, X, Y, h=1e-6):
     return grad
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(graph=graphs(max_nodes=5), seed=st.integers(0, 10_000))
 def test_gradient_agrees_with_central_differences_on_random_graphs(graph, seed):
     uses_f = any(expr.atoms(sp.Function("f")) for expr in graph.definitions.values())
