@@ -72,3 +72,9 @@ def test_every_optimizer_name_runs(capsys, name, expected):
     code = main(["train", str(EXAMPLES / "xor.sbp"), "--optimizer", name, "--lr", "0.01", "--epochs", "5",
                  "--no-progress"])
     assert code == 0 and f"optimizer:  {expected}" in capsys.readouterr().out
+
+
+def test_show_code_prints_the_generated_source(capsys):
+    assert main(["train", str(EXAMPLES / "xor.sbp"), "--show-code", "--epochs", "1", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "def loss_and_gradient(params, X, Y):" in out and "# ∂L/∂h1" in out

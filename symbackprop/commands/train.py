@@ -40,7 +40,8 @@ def add_parser(subparsers) -> None:
         epilog="examples:\n"
                "  symbackprop train examples/xor.sbp --optimizer adam --lr 0.05 --epochs 2000\n"
                "  symbackprop train examples/xor.sbp --optimizer momentum --lr 0.1 --alpha 0.9 --grad-norm 1e-6\n"
-               "  symbackprop train examples/xor.sbp --init zeros      # the lecture's start: warns, XOR is not learnt",
+               "  symbackprop train examples/xor.sbp --init zeros      # the lecture's start: warns, XOR is not learnt\n"
+               "  symbackprop train examples/xor.sbp --show-code --epochs 1   # the generated NumPy code",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     add_model_argument(parser)
     parser.add_argument("--data", metavar="CSV", help="the data (default: the model file's 'data:')")
@@ -59,6 +60,8 @@ def add_parser(subparsers) -> None:
                         help="hold out this fraction of the rows and stop early when their loss stops falling")
     parser.add_argument("--patience", type=int, default=20, help="epochs without improvement (default 20)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--show-code", action="store_true",
+                        help="print the NumPy code compiled from the derived formulas, then train")
     parser.set_defaults(run=run)
 
 
@@ -116,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
     if not data:
         raise DataError(f"{args.model} has no 'data:' line; pass --data FILE.csv")
     model = compile(graph)
+    if args.show_code:
+        print(model.source())
     inputs, targets = [s.name for s in model.inputs], [s.name for s in model.targets]
     table = read_columns(data, inputs + targets)
     X, y = table[:, :len(inputs)], table[:, len(inputs):]
