@@ -30,6 +30,7 @@ from pathlib import Path
 
 from .atomic import write_atomic
 from .errors import SymbackpropError
+from .feedback import by_language
 from .graph import Graph
 from .verify import Verdict, verify
 
@@ -261,7 +262,7 @@ _PHRASES = {
     "too_many": ("only the first {limit} answers were checked (line {line} and later were not)",
                  "проверены только первые {limit} ответов (со строки {line} не проверялось)"),
 }
-_WORDS = {lang: {key: pair[i] for key, pair in _PHRASES.items()} for i, lang in enumerate(("en", "ru"))}
+_WORDS = by_language(_PHRASES)
 
 _STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:70em}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;vertical-align:top;text-align:left}

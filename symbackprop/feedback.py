@@ -14,7 +14,7 @@ from __future__ import annotations
 from .functions import prime_order
 from .printing import TextPrinter, _path_term, text
 
-__all__ = ["message", "mistakes", "PHRASES"]
+__all__ = ["message", "mistakes", "PHRASES", "LANGUAGES", "by_language"]
 
 _TEXT = TextPrinter()
 
@@ -64,7 +64,15 @@ _PHRASES = {
     "m_other": ("not a sum of the paths", "не сумма путей"),
     "m_instead": ("{found} instead of {expected}", "{found} вместо {expected}"),
 }
-PHRASES = {lang: {key: pair[i] for key, pair in _PHRASES.items()} for i, lang in enumerate(("en", "ru"))}
+LANGUAGES = ("en", "ru")
+
+
+def by_language(phrases: dict[str, tuple[str, str]]) -> dict[str, dict[str, str]]:
+    """``{key: (english, russian)}`` → ``{"en": {key: english}, "ru": {key: russian}}``."""
+    return {lang: {key: pair[i] for key, pair in phrases.items()} for i, lang in enumerate(LANGUAGES)}
+
+
+PHRASES = by_language(_PHRASES)
 _LINE_OF_KIND = {"symbol": "factor"}         # a wrong symbol reads like any other wrong factor
 _INSTEAD = ("derivative", "index", "symbol", "factor")
 

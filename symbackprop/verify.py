@@ -39,8 +39,11 @@ from sympy.core.function import AppliedUndef
 from .answer_latex import PARTIAL_NAME, Translation, from_latex, from_plain
 from .derive import Derivation, Partial, Path, backprop, derive
 from .errors import ParseError, SymbackpropError
+from . import feedback
+from .feedback import LANGUAGES
 from .functions import prime_base, prime_order, primes_from_derivatives
 from .graph import Graph
+from .printing import text
 from .sampling import Samples, undefined_function_names
 
 __all__ = ["verify", "Verdict", "WrongFactor", "Counterexample", "parse_answer", "MAX_ANSWER_LENGTH"]
@@ -116,20 +119,14 @@ class Verdict:
     @property
     def message(self) -> str:
         """The feedback, in ``lang`` (``en`` or ``ru``): a headline, then one line per finding."""
-        from .feedback import message
-
-        return message(self, self.lang)
+        return feedback.message(self, self.lang)
 
     def mistakes(self, lang: str | None = None) -> tuple[str, ...]:
         """One short description per mistake (for counting common mistakes in a class)."""
-        from .feedback import mistakes
-
-        return mistakes(self, lang or self.lang)
+        return feedback.mistakes(self, lang or self.lang)
 
     def as_dict(self) -> dict:
         """The verdict as JSON-ready data (expressions as text)."""
-        from .printing import text
-
         def shown(expr):
             return None if expr is None else text(expr)
 
@@ -160,23 +157,23 @@ def _json_number(x: float) -> float | None:
 
 # -- reading the answer -------------------------------------------------------------------------
 
-def parse_answer(graph: Graph, text: str, format: str = "plain") -> sp.Expr:
-    """The answer ``text`` (``format`` ``plain`` or ``latex``) as an expression over the graph's
+def parse_answer(graph: Graph, answer: str, format: str = "plain") -> sp.Expr:
+    """The ``answer`` text (``format`` ``plain`` or ``latex``) as an expression over the graph's
     symbols, Leibniz factors replaced by the graph's partials. Everything goes through the
     safe parser; an unknown name is an error with a did-you-mean."""
-    if not isinstance(text, str):
-        raise ParseError(f"the answer must be text, not {type(text).__name__}")
-    if len(text) > MAX_ANSWER_LENGTH:
-        raise ParseError(f"the answer is too long ({len(text):,} characters; the limit is "
+    if not isinstance(answer, str):
+        raise ParseError(f"the answer must be text, not {type(answer).__name__}")
+    if len(answer) > MAX_ANSWER_LENGTH:
+        raise ParseError(f"the answer is too long ({len(answer):,} characters; the limit is "
                          f"{MAX_ANSWER_LENGTH:,})")
     if format not in ("plain", "latex"):
         raise SymbackpropError(f"unknown answer format {format!r}; use 'plain' or 'latex'")
-    if not text.strip():
+    if not answer.strip():
         raise ParseError("the answer is empty")
     declared = {name: sp.Function(name) for name in undefined_function_names(graph)}
     partial = sp.Function(PARTIAL_NAME)
     functions = {**declared, PARTIAL_NAME: partial}
-    translation: Translation = from_latex(text, functions) if format == "latex" else from_plain(text)
+    translation: Translation = from_latex(answer, functions) if format == "latex" else from_plain(answer)
     translation = translation.after_equals()
     symbols = {s.name: s for s in graph.nodes + graph.leaves}
     expr = translation.parse(symbols=symbols, functions=functions, unknown_symbols="error")
@@ -261,8 +258,8 @@ def verify(graph: Graph, wrt, answer: str | sp.Expr | None = None, of=None, lang
     >>> v.correct, v.wrong_factors[0].kind
     (False, 'derivative')
     """
-    if lang not in ("en", "ru"):
-        raise SymbackpropError(f"unknown language {lang!r}; use 'en' or 'ru'")
+    if lang not in LANGUAGES:
+        raise SymbackpropError(f"unknown language {lang!r}; use {' or '.join(LANGUAGES)}")
     if answer_latex is not None:
         if answer is not None:
             raise SymbackpropError("give the answer once: answer= or answer_latex=")
