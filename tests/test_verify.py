@@ -146,9 +146,10 @@ def _check(verdict: sbp.Verdict, expected) -> None:
 
 
 def _timed(*args, **kwargs) -> sbp.Verdict:
+    """``verify``, within a bound (generous: the first answer for a parameter also derives it)."""
     start = time.perf_counter()
     verdict = sbp.verify(*args, **kwargs)
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < 2.0
     return verdict
 
 
