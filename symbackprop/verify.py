@@ -267,11 +267,9 @@ def verify(graph: Graph, wrt, answer: str | sp.Expr | None = None, of=None, lang
     if answer is None:
         raise SymbackpropError("no answer to check")
     deadline = time.monotonic() + budget
+    # The answer first: a hostile or malformed one is refused before anything is derived.
+    expr = _as_answer(graph, answer) if isinstance(answer, sp.Basic) else parse_answer(graph, answer, format)
     truth = _truth(graph, wrt, of)
-    if isinstance(answer, sp.Basic):
-        expr = _as_answer(graph, answer)
-    else:
-        expr = parse_answer(graph, answer, format)
     values = truth.samples.vector(expr)
     # Where the derivative itself is undefined (log of a negative, …) the point proves nothing.
     agree = truth.samples.equal(values, truth.vector) | ~np.isfinite(truth.vector)
