@@ -352,8 +352,14 @@ def _fan_in(derivation: LayerDerivation) -> np.ndarray:
 
 def compile_dense(graph: Graph, dtype=np.float64) -> Model | None:
     """The batched matrix ``Model`` of a dense graph (activations already bound), or ``None``
-    when the graph is not dense layers or an activation has no NumPy form."""
-    if dense_structure(graph) is None:
+    when the graph is not dense layers or an activation has no NumPy form.
+
+    A network whose units are written ``a = f(Σ w·a + b)`` in one definition (the lecture's, a
+    hand-written model file) also gets ``None``: it keeps the scalar code, whose comments name
+    the nodes its author wrote; ``mlp``'s form (a node per pre-activation) gets the matrix code.
+    """
+    structure = dense_structure(graph)
+    if structure is None or structure.fused:
         return None
     dtype = _float_dtype(dtype)
     source = _Source(derive_layers(graph))

@@ -69,8 +69,10 @@ class DenseLayer:
     """Layer ``l`` of a dense network, in the scalar graph's own symbols.
 
     ``weights[j][i]`` is the parameter at ``W^(l)[j, i]`` (row: unit j of this layer, column:
-    unit i of the layer before); ``pre`` are the nodes holding ``Σ_i w_ij a_i + b_j`` and
-    ``post`` the nodes holding ``f(pre)`` (the same nodes for a linear layer, ``activation=None``).
+    unit i of the layer before); ``pre`` are the nodes holding ``Σ_i w_ij a_i + b_j`` (or those
+    sums themselves, where a unit is written ``a = f(Σ w·a + b)`` in one definition, as the
+    lecture's network is) and ``post`` the nodes holding ``f(pre)`` (the same nodes for a linear
+    layer, ``activation=None``).
     """
 
     index: int
@@ -103,6 +105,11 @@ class DenseStructure:
     @property
     def sizes(self) -> tuple[int, ...]:
         return (len(self.graph.inputs),) + tuple(layer.size for layer in self.layers)
+
+    @property
+    def fused(self) -> bool:
+        """True when some unit is written ``a = f(Σ w·a + b)``, without a node for the sum."""
+        return any(p not in self.graph.definitions for layer in self.layers for p in layer.pre)
 
 
 def _affine(expr: sp.Expr, previous: tuple, parameters: set) -> tuple[tuple, sp.Symbol | None] | None:
@@ -137,24 +144,36 @@ def _activation_node(graph: Graph, pre: sp.Symbol) -> tuple[sp.Symbol, Callable 
     return pre, None
 
 
+def _unit(graph: Graph, unit: sp.Symbol, previous: tuple, parameters: set):
+    """``(weights, bias, pre, post, F)`` of one unit: ``unit = Σ w·a + b`` (then ``post`` is the
+    node ``F(unit)`` that uses it, if any) or ``unit = F(Σ w·a + b)`` in one definition (then
+    ``pre`` is that sum itself); ``None`` for anything else."""
+    expr = graph.definitions[unit]
+    parsed = _affine(expr, previous, parameters)
+    if parsed is not None:
+        return (*parsed, unit, *_activation_node(graph, unit))
+    if expr.is_Function and len(expr.args) == 1:
+        parsed = _affine(expr.args[0], previous, parameters)
+        if parsed is not None:
+            return (*parsed, expr.args[0], unit, expr.func)
+    return None
+
+
 def _layer(graph: Graph, index: int, previous: tuple, units: list, parameters: set) -> DenseLayer:
-    rows, biases = [], []
+    found = []
     for unit in units:
-        parsed = _affine(graph.definitions[unit], previous, parameters)
+        parsed = _unit(graph, unit, previous, parameters)
         if parsed is None:
             raise NotDenseError(
-                f"{unit} = {graph.definitions[unit]} is not Σ w·a + b over every unit of layer "
-                f"{index - 1} ({names(previous)}) with its own parameters")
-        rows.append(parsed[0])
-        biases.append(parsed[1])
+                f"{unit} = {graph.definitions[unit]} is not Σ w·a + b (or f(Σ w·a + b)) over every unit "
+                f"of layer {index - 1} ({names(previous)}) with its own parameters")
+        found.append(parsed)
+    rows, biases, pre, post, functions = zip(*found)
     if len({b is None for b in biases}) > 1:
         raise NotDenseError(f"in layer {index} some units have a bias and some do not")
-    found = [_activation_node(graph, unit) for unit in units]
-    functions = {f for _, f in found}
-    if len(functions) > 1:
-        raise NotDenseError(f"layer {index} mixes activations: {', '.join(sorted(map(str, functions)))}")
-    return DenseLayer(index, tuple(rows), None if biases[0] is None else tuple(biases), tuple(units),
-                      tuple(node for node, _ in found), functions.pop())
+    if len(set(functions)) > 1:
+        raise NotDenseError(f"layer {index} mixes activations: {', '.join(sorted(map(str, set(functions))))}")
+    return DenseLayer(index, rows, None if biases[0] is None else biases, pre, post, functions[0])
 
 
 def _loss(graph: Graph, outputs: tuple) -> str:
@@ -209,7 +228,7 @@ def _recognise(graph: Graph) -> DenseStructure:
         raise NotDenseError("a parameter is shared between units; dense layers own their weights")
     if set(used) != parameters:
         raise NotDenseError(f"parameters outside the dense layers: {names(parameters - set(used))}")
-    accounted = {n for layer in layers for n in layer.pre + layer.post}
+    accounted = {n for layer in layers for n in layer.pre + layer.post if n in graph.definitions}
     accounted |= {graph.output} | (set(graph.predictions) if transform else set())
     if set(graph.nodes) != accounted:
         raise NotDenseError(f"nodes outside the dense layers: {names(n for n in graph.nodes if n not in accounted)}")
@@ -236,7 +255,9 @@ def dense_structure(graph: Graph) -> DenseStructure | None:
     >>> import symbackprop as sbp
     >>> dense_structure(sbp.mlp((2, 3, 1), loss="squared_error")).sizes
     (2, 3, 1)
-    >>> dense_structure(sbp.lecture_network(loss="squared_error")) is None
+    >>> dense_structure(sbp.lecture_network(loss="squared_error")).sizes  # units written f(Σ w·x)
+    (2, 2, 2, 1)
+    >>> dense_structure(sbp.lecture_network()) is None  # no loss
     True
     """
     try:
@@ -498,14 +519,15 @@ def _explicit(expr, scalars: Mapping, deltas: Mapping, fold: Mapping):
     return walk(expr)
 
 
-def _scalar_activation(function: Callable, u: sp.Symbol, order: int, fold: Mapping) -> sp.Expr:
+def _scalar_activation(function: Callable, u: sp.Expr, order: int, fold: Mapping) -> sp.Expr:
     """``f(u)`` or ``f'(u)``, as the scalar view writes it (the node's name for ``f(u)``, so
-    ``tanh'`` reads ``1 - a**2``)."""
+    ``tanh'`` reads ``1 - a**2``); ``u`` is a node or, for ``a = f(Σ w·x + b)``, that sum."""
     value = function(u).xreplace(fold)
     if order == 0:
         return value
     if order == 1:
-        return local_partials(function(u), [u], value=value if value.is_Symbol else None)[u]
+        derivative = local_partials(function(_ARGUMENT), [_ARGUMENT], value=value if value.is_Symbol else None)
+        return derivative[_ARGUMENT].xreplace({_ARGUMENT: u})
     raise NotDenseError("only first derivatives of activations appear in the backward pass")
 
 

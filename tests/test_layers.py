@@ -5,6 +5,8 @@ References: the scalar backward pass (``gradient`` closed forms, ``compile_scala
 (``w{l}_{i}_{j}`` → ``W^(l)[j, i]``), differentiated by autograd.
 """
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -184,7 +186,9 @@ def test_training_and_optimizers_run_unchanged_on_the_layer_model():
 
 
 @pytest.mark.parametrize("graph, reason", [
-    (sbp.lecture_network(loss="squared_error"), "not Σ w·a \\+ b"),
+    (sbp.Graph({sp.Symbol("h"): sbp.tanh(sp.Symbol("w") * sp.Symbol("x")) ** 2,
+                sp.Symbol("L"): (sp.Symbol("v") * sp.Symbol("h") - sp.Symbol("y")) ** 2 / 2},
+               inputs=["x"], targets=["y"], predictions=["h"]), "not Σ w·a \\+ b"),
     (sbp.mlp((2, 2, 1)), "no targets, so no loss"),
     (sbp.Graph({sp.Symbol("u"): sp.Symbol("w") * sp.Symbol("x"),
                 sp.Symbol("L"): sp.Abs(sp.Symbol("u") - sp.Symbol("y"))}, inputs=["x"], targets=["y"]),
@@ -228,3 +232,15 @@ def test_entry_chain_names_the_matrix_entry_and_ends_in_the_scalar_gradient():
     assert text.endswith(sbp.text(sbp.gradient(graph, "w1_4_3")))
     latex = derivation.entry_latex("b2_1")
     assert latex.startswith(r"\frac{\partial L}{\partial b^{(2)}_{1}} = \left[\frac{\partial L}{\partial b^{(2)}}\right]_{1,1}")
+
+
+@pytest.mark.parametrize("graph", [sbp.lecture_network(loss="squared_error"),
+                                   sbp.load(Path(__file__).parent.parent / "examples" / "xor.sbp")],
+                         ids=["lecture", "xor"])
+def test_units_written_as_f_of_a_sum_have_the_matrix_view_too(graph):
+    derivation = derive_layers(graph)
+    assert recognise(graph).fused and "δ^(1) = (W^(2))ᵀ δ^(2) ⊙ f'(u^(1))" in derivation.text()
+    for p in graph.parameters:
+        assert sp.expand(derivation.entry(p) - sbp.gradient(graph, p)) == 0, p
+    model = sbp.compile(graph, functions={"f": "tanh"})  # keeps the scalar code with its node names
+    assert "layer equations" not in model.source()
