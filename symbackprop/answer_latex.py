@@ -78,7 +78,8 @@ class Translation:
         try:
             return parse_expression(self.text, **options)
         except ParseError as error:
-            raise self.error(error.message, error.column - 1 - options.get("column_offset", 0)) from None
+            index = error.index if error.index is not None else error.column - 1 - options.get("column_offset", 0)
+            raise self.error(error.message, index) from None
 
     def error(self, message: str, index: int) -> ParseError:
         """A ``ParseError`` at ``text[index]``, placed in the source."""

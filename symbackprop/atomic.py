@@ -17,6 +17,12 @@ from pathlib import Path
 __all__ = ["write_atomic"]
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: str | os.PathLike, data: str | bytes) -> Path:
     """Write ``data`` (text as UTF-8, or bytes) to ``path`` atomically; returns the path."""
     path = Path(path)
@@ -26,6 +32,7 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> Path:
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(payload)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private; a handout is not
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):

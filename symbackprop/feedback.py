@@ -12,11 +12,10 @@ point where the answer and the derivative differ).
 from __future__ import annotations
 
 from .functions import prime_order
-from .printing import TextPrinter, _path_term, text
+from .printing import path_term_text, text
 
 __all__ = ["message", "mistakes", "PHRASES", "LANGUAGES", "by_language"]
 
-_TEXT = TextPrinter()
 
 # Each phrase in English and Russian; the m_ phrases are short forms, for counting common
 # mistakes in a class.
@@ -78,7 +77,7 @@ _INSTEAD = ("derivative", "index", "symbol", "factor")
 
 
 def _term(path) -> str:
-    return _path_term(path.factors, _TEXT, "·")
+    return path_term_text(path.factors)
 
 
 def _show(expr) -> str:

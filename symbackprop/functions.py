@@ -15,6 +15,7 @@ f'(u)
 
 from __future__ import annotations
 
+import functools
 from typing import Callable, Mapping
 
 import sympy as sp
@@ -142,6 +143,7 @@ def prime_order(func) -> int:
     return getattr(func, "prime_order", 0)
 
 
+@functools.lru_cache(maxsize=1024)  # an answer may write f' hundreds of times
 def prime(func: UndefinedFunction, order: int = 1) -> UndefinedFunction:
     """The derivative of an undefined one-argument function: ``f`` → ``f'`` → ``f''``."""
     if not is_undefined(func):

@@ -25,7 +25,7 @@ from sympy.printing.str import StrPrinter
 
 from .derive import Partial
 
-__all__ = ["TextPrinter", "LaTeXPrinter", "text", "latex", "symbol_latex",
+__all__ = ["TextPrinter", "LaTeXPrinter", "text", "latex", "symbol_latex", "path_term_text",
            "derivation_text", "derivation_latex"]
 
 _LAYERED_NAME = re.compile(r"^([A-Za-z]+)(\d+)_(\d+)(?:_(\d+))?$")
@@ -167,8 +167,12 @@ def latex(obj, **settings) -> str:
     return printer.doprint(sp.sympify(obj))
 
 
-def _path_term(factors, printer, joiner: str) -> str:
-    """One path's product, factor by factor in Leibniz order (each factor kept whole)."""
+def path_term_text(factors, printer=None, joiner: str = "·") -> str:
+    """One path's product, factor by factor in Leibniz order (each factor kept whole).
+
+    ``printer`` defaults to the text printer; pass a ``LaTeXPrinter`` and ``r" \\cdot "`` for LaTeX.
+    """
+    printer = printer or _TEXT
     prec = PRECEDENCE["Mul"]
     shown = [printer.parenthesize(f, prec, strict=True) for f in factors if f != 1] or ["1"]
     return joiner.join(shown)
@@ -180,7 +184,7 @@ def derivation_text(d) -> str:
     if not d.paths:
         return f"{head} = 0   (no path from {d.wrt} to {d.of})"
     leibniz = " + ".join("·".join(_TEXT.doprint(p) for p in path.partials) for path in d.paths)
-    terms = " + ".join(_path_term(path.factors, _TEXT, "·") for path in d.paths)
+    terms = " + ".join(path_term_text(path.factors, _TEXT, "·") for path in d.paths)
     pad = " " * len(head)
     if len(d.paths) == 1 and len(d.paths[0].factors) == 1:
         return f"{head} = {terms}"
@@ -193,7 +197,7 @@ def derivation_latex(d) -> str:
     if not d.paths:
         return rf"\begin{{align*}}{head} &= 0\end{{align*}}"
     leibniz = " + ".join(r" \cdot ".join(_LATEX.doprint(p) for p in path.partials) for path in d.paths)
-    terms = [_path_term(path.factors, _LATEX, r" \cdot ") for path in d.paths]
+    terms = [path_term_text(path.factors, _LATEX, r" \cdot ") for path in d.paths]
     lines = [rf"{head} &= {leibniz}"]
     if not (len(d.paths) == 1 and len(d.paths[0].factors) == 1):
         lines.append("&= " + terms[0])
