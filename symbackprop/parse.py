@@ -25,7 +25,8 @@ Grammar::
   ``softplus``, ``identity``/``linear``, ``logsumexp``), ``exp``, ``log``/``ln``, ``sqrt``,
   ``abs``, ``max``, ``min``, the step ``H``/``Heaviside``, and whatever ``functions`` adds
   (a model file's undefined functions, whose derivatives are written ``f'(u)``, ``f''(u)``).
-  The spellings SymPy's printer uses (``Abs``, ``Max``, ``Min``) are accepted too.
+  The spellings SymPy's printer uses (``Abs``, ``Max``, ``Min``) are accepted too. A prime on a
+  built-in one-argument function is its derivative: ``σ'(u)`` is ``σ(u)·(1 − σ(u))``.
 
 >>> import sympy as sp
 >>> parse_expression("2x^2 + 0.5*tanh(w11*x1)")
@@ -50,6 +51,7 @@ from typing import Callable, Iterator, Mapping
 
 import sympy as sp
 
+from .derive import local_partials
 from .errors import ParseError, did_you_mean
 from .functions import ACTIVATIONS, is_undefined, logsumexp, prime
 
@@ -105,6 +107,16 @@ BUILTIN_FUNCTIONS: Mapping[str, Callable] = {
 # Arity of the built-ins: (fewest, most) arguments; everything else takes exactly one.
 _ARITY = {_max: (1, MAX_ARGUMENTS), _min: (1, MAX_ARGUMENTS),
           logsumexp: (1, MAX_ARGUMENTS), _heaviside: (1, 2)}
+
+
+def _derivative(function: Callable, order: int) -> sp.Lambda:
+    """σ'(u), tanh''(u): a built-in one-argument function differentiated ``order`` times, by the
+    same local-partial rules the derivation uses (students write these; the formula is what they mean)."""
+    u = sp.Dummy("u")
+    body = function(u)
+    for _ in range(order):
+        body = local_partials(body, [u]).get(u, sp.S.Zero)
+    return sp.Lambda(u, body)
 
 
 def is_name(text: str) -> bool:
@@ -367,10 +379,10 @@ class _Parser:
             raise self.error(f"unknown function '{name}'{did_you_mean(name, self.functions)}{hint}",
                              token.start)
         if primes:
-            if not is_undefined(function):
-                raise self.error(f"{name}{chr(39) * primes} is only defined for a declared "
-                                 f"(undefined) function, and {name} is built in", token.start)
-            function = prime(function, primes)
+            if not (is_undefined(function) or _ARITY.get(function, (1, 1)) == (1, 1)):
+                raise self.error(f"{name}{chr(39) * primes} is not defined: {name} takes several "
+                                 "arguments", token.start)
+            function = prime(function, primes) if is_undefined(function) else _derivative(function, primes)
         opening = self.expect("(", f"a call to {name}{chr(39) * primes} needs '('")
         self.enter(opening.start)
         arguments = [self.expression()]
