@@ -33,7 +33,7 @@ from .atomic import write_atomic
 from .derive import DEFAULT_MAX_PATHS, Path, backprop, paths
 from .errors import SymbackpropError
 from .graph import Graph
-from .printing import _LAYERED_NAME, text
+from .printing import layered_parts, text
 
 __all__ = ["draw", "Drawing", "weight_edges", "depths", "render", "svg", "svgs", "html_name",
            "PATH_COLOURS", "FORMATS"]
@@ -55,12 +55,10 @@ def html_name(name: str) -> str:
     >>> html_name("w1_3_2"), html_name("x1"), html_name("L")
     ('w<SUP>(1)</SUP><SUB>32</SUB>', 'x<SUB>1</SUB>', 'L')
     """
-    layered = _LAYERED_NAME.match(name)
+    layered = layered_parts(name)
     if layered:
-        letter, layer, *indices = layered.groups()
-        indices = [i for i in indices if i is not None]
-        joiner = "," if any(len(i) > 1 for i in indices) else ""
-        return f"{letter}<SUP>({layer})</SUP><SUB>{joiner.join(indices)}</SUB>"
+        letter, layer, indices = layered
+        return f"{letter}<SUP>({layer})</SUP><SUB>{indices}</SUB>"
     stem = name.rstrip("0123456789")
     if stem and stem != name and stem.isalpha():
         return f"{html.escape(stem)}<SUB>{name[len(stem):]}</SUB>"

@@ -22,7 +22,7 @@ import sympy as sp
 from sympy.printing.mathml import MathMLPresentationPrinter
 from sympy.printing.precedence import PRECEDENCE
 
-from .printing import _LAYERED_NAME, split_product
+from .printing import layered_parts, split_product
 
 __all__ = ["MathMLPrinter", "mathml", "mathml_element", "MATH_NAMESPACE"]
 
@@ -66,14 +66,12 @@ class MathMLPrinter(MathMLPresentationPrinter):
     # -- names ------------------------------------------------------------------------------------
 
     def _print_Symbol(self, sym, style="plain"):
-        layered = _LAYERED_NAME.match(sym.name)
+        layered = layered_parts(sym.name)
         if layered:
-            letter, layer, *indices = layered.groups()
-            indices = [i for i in indices if i is not None]
-            joiner = "," if any(len(i) > 1 for i in indices) else ""
+            letter, layer, indices = layered
             layer_row = self._row(self._mo("("), self.element("mn", text=layer), self._mo(")"))
             return self.element("msubsup", self.element("mi", text=letter),
-                                 self.element("mn", text=joiner.join(indices)), layer_row)
+                                self.element("mn", text=indices), layer_row)
         lecture = _LECTURE_NAME.match(sym.name)
         if lecture:
             letter, index = lecture.groups()

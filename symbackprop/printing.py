@@ -25,7 +25,7 @@ from sympy.printing.str import StrPrinter
 
 from .derive import Partial
 
-__all__ = ["TextPrinter", "LaTeXPrinter", "text", "latex", "symbol_latex", "path_term_text",
+__all__ = ["TextPrinter", "LaTeXPrinter", "text", "latex", "symbol_latex", "layered_parts", "path_term_text",
            "derivation_text", "derivation_latex"]
 
 _LAYERED_NAME = re.compile(r"^([A-Za-z]+)(\d+)_(\d+)(?:_(\d+))?$")
@@ -88,15 +88,25 @@ class TextPrinter(StrPrinter):
         return f"H({self._print(expr.args[0])})"
 
 
-def symbol_latex(name: str) -> str | None:
-    """LaTeX of a layered name: ``w1_3_2`` → ``w^{(1)}_{32}``, ``b2_1`` → ``b^{(2)}_{1}``."""
+def layered_parts(name: str) -> tuple[str, str, str] | None:
+    """``(letter, layer, indices)`` of a layered name, for every printer (LaTeX, MathML,
+    Graphviz): ``w1_3_2`` → ``('w', '1', '32')``, ``w2_10_3`` → ``('w', '2', '10,3')``."""
     match = _LAYERED_NAME.match(name)
     if not match:
         return None
     letter, layer, *indices = match.groups()
     indices = [i for i in indices if i is not None]
     joiner = "," if any(len(i) > 1 for i in indices) else ""
-    return f"{letter}^{{({layer})}}_{{{joiner.join(indices)}}}"
+    return letter, layer, joiner.join(indices)
+
+
+def symbol_latex(name: str) -> str | None:
+    """LaTeX of a layered name: ``w1_3_2`` → ``w^{(1)}_{32}``, ``b2_1`` → ``b^{(2)}_{1}``."""
+    parts = layered_parts(name)
+    if parts is None:
+        return None
+    letter, layer, indices = parts
+    return f"{letter}^{{({layer})}}_{{{indices}}}"
 
 
 class LaTeXPrinter(LatexPrinter):
