@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 need=()
 for package in graphviz texlive-latex-base texlive-latex-recommended texlive-fonts-recommended \
-               texlive-lang-cyrillic chromium; do
+               texlive-lang-cyrillic cm-super-minimal chromium; do
   dpkg -s "$package" >/dev/null 2>&1 || need+=("$package")
 done
 if [ ${#need[@]} -gt 0 ]; then
