@@ -2,13 +2,14 @@
 
 Each command module has ``add_parser(subparsers)`` (which registers its arguments and sets
 ``run``, a function ``args → exit code``). Exit codes: 0 success, 1 a user error (one line on
-stderr, no traceback), 2 usage.
+stderr, no traceback), 2 usage; 141 when the reader of the output goes away (``| head``).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from . import __version__
@@ -38,6 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     except SymbackpropError as error:
         print(f"symbackprop: error: {error}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader went away (`symbackprop … | head`): stop quietly, as Unix tools do, and keep
+        # Python from complaining when it flushes stdout on exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except OSError as error:
         print(f"symbackprop: error: {error.strerror or error}"
               + (f": {error.filename}" if error.filename else ""), file=sys.stderr)

@@ -201,3 +201,13 @@ def test_colour_only_on_a_terminal_without_no_color():
     finally:
         os.close(primary)
         os.close(secondary)
+
+
+def test_a_reader_that_goes_away_is_not_an_error_message():
+    # `symbackprop derive … | head`: the pipe is closed before the command writes.
+    process = subprocess.Popen([sys.executable, "-m", "symbackprop", "derive", LECTURE, "--all"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 141
+    assert stderr == b""
