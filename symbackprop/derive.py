@@ -94,31 +94,33 @@ def local_partials(expr: sp.Expr, wrt, value: sp.Symbol | None = None) -> dict[s
     def visit(e: sp.Expr, seed: sp.Expr) -> None:
         if e in wrt:
             found.setdefault(e, []).append(seed)
-        elif not (e.free_symbols & wrt):
-            return
         elif e.is_Add:
             for arg in e.args:
-                visit(arg, seed)
+                chain(arg, seed, lambda: sp.S.One)
         elif e.is_Mul:
             for i, arg in enumerate(e.args):
-                if arg.free_symbols & wrt:  # the product rule, only where it can contribute
-                    visit(arg, _times(seed, sp.Mul(*e.args[:i], *e.args[i + 1:])))
+                chain(arg, seed, lambda: sp.Mul(*e.args[:i], *e.args[i + 1:]))
         elif e.is_Pow:
             base, exponent = e.args
-            visit(base, seed * exponent * base ** (exponent - 1))
-            visit(exponent, seed * e * sp.log(base))
+            chain(base, seed, lambda: exponent * base ** (exponent - 1))
+            chain(exponent, seed, lambda: e * sp.log(base))
         elif isinstance(e, sp.Function):
             for i, arg in enumerate(e.args):
-                if arg.free_symbols & wrt:  # besselj(0, x) has no derivative in its order 0
-                    visit(arg, _times(seed, _function_derivative(e, i)))
+                chain(arg, seed, lambda: _function_derivative(e, i))
         else:
             raise SymbackpropError(f"cannot differentiate through {e} ({type(e).__name__})")
 
+    def chain(arg: sp.Expr, seed: sp.Expr, local) -> None:
+        """Go down into ``arg`` with seed·∂e/∂arg, only where ``arg`` holds a symbol of ``wrt``
+        (the local derivative is built only then: besselj(0, x) has none in its order 0)."""
+        if arg.free_symbols & wrt:
+            visit(arg, _times(seed, local()))
+
     from_output = derivative_from_output(expr.func) if value is not None and expr.is_Function else None
     if from_output is not None and len(expr.args) == 1:
-        visit(expr.args[0], from_output(value))
+        chain(expr.args[0], sp.S.One, lambda: from_output(value))
     else:
-        visit(expr, sp.S.One)
+        chain(expr, sp.S.One, lambda: sp.S.One)
     return {u: sp.Add(*found[u]) for u in order if u in found}
 
 

@@ -7,7 +7,8 @@ import symbackprop as sbp
 from random_graphs import (CONCRETE_F, elementary, graphs, numerically_equal, random_point, reference_diff,
                            reference_gradient)
 
-SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomize: CI runs the same 200 graphs every time, so a slow or failing one is reproducible.
+SETTINGS = settings(max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS
@@ -35,7 +36,7 @@ def test_path_sum_equals_gradient(g):
             assert len(path.factors) == len(path.nodes) - 1
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, derandomize=True)
 @given(graphs(max_nodes=5))
 def test_adjoints_of_inner_nodes_match_diff(g):
     """δ_v = ∂out/∂v: treat v as a fresh leaf in the output expressed over v and what it does not feed."""
