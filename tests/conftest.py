@@ -1,6 +1,18 @@
-"""Shared test setup: make the helper modules in this folder importable (``random_graphs``)."""
+"""Shared test setup.
 
+- The helper modules in this folder (``random_graphs``, ``torch_reference``, …) are importable.
+- Under CI (``CI`` set), hypothesis draws the same examples every run, so a failure or a slow
+  example seen there can be reproduced.
+"""
+
+import os
 import sys
 from pathlib import Path
 
+from hypothesis import settings
+
 sys.path.insert(0, str(Path(__file__).parent))
+
+settings.register_profile("ci", derandomize=True, deadline=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
