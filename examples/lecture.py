@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -42,7 +43,8 @@ def write_handouts(graph: sbp.Graph, out: Path, pdf: bool) -> None:
     for lang in ("en", "ru"):
         document = sbp.handout(graph, wrt=["w11", "p11", "s1"], of="a", lang=lang)
         written = document.save(out / f"handout-{lang}", pdf=pdf)
-        print(f"  {lang}: " + ", ".join(str(p) for p in written if p.stem == f"handout-{lang}"))
+        shown = [os.path.relpath(p) for p in written if p.stem == f"handout-{lang}"]
+        print(f"  {lang}: " + ", ".join(shown))
     print()
 
 
