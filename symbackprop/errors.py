@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+
 
 class SymbackpropError(ValueError):
     """Base class of every error the package raises for bad input."""
@@ -49,8 +51,6 @@ class PathLimitError(SymbackpropError):
 
 def did_you_mean(name: str, known) -> str:
     """`` (did you mean 'w11'?)`` for the closest known name, or an empty string."""
-    import difflib
-
     close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""
 

@@ -12,6 +12,7 @@ changes afterwards, so everything derived from it can be cached on it.
 
 from __future__ import annotations
 
+import re
 from types import MappingProxyType
 from typing import Iterable, Mapping
 
@@ -67,8 +68,6 @@ def _first_use_order(definitions: list[tuple[sp.Symbol, sp.Expr]], defined: set)
 
 def _natural_key(symbol: sp.Symbol) -> tuple:
     """Sort key that puts ``w2`` before ``w10``."""
-    import re
-
     return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", symbol.name))
 
 
