@@ -182,3 +182,18 @@ def test_bad_output_name_and_missing_graphviz(tmp_path, lecture, monkeypatch):
 def test_unknown_parameter_is_a_clear_error(lecture):
     with pytest.raises(SymbackpropError, match="did you mean 'w11'"):
         draw(lecture, wrt="w111")
+
+
+@pytest.mark.parametrize("lang, title", [("en", "2 paths from w11"), ("ru", "2 пути от w11")])
+def test_draw_command_legend_speaks_the_chosen_language(tmp_path, capsys, lang, title):
+    from pathlib import Path
+
+    from symbackprop.cli import main
+
+    lecture = Path(__file__).resolve().parent.parent / "examples" / "lecture.sbp"
+    assert main(["draw", str(lecture), "--wrt", "w11", "--lang", lang]) == 0
+    dot_source = capsys.readouterr().out
+    assert title in dot_source
+    # the count in the title is the graph's: networkx agrees there are exactly two paths
+    g = sbp.load(lecture)
+    assert len(list(nx.all_simple_paths(g.networkx(), sp.Symbol("w11"), g.output))) == 2

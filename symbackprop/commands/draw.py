@@ -10,8 +10,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..derive import count_paths
 from ..diagram import FORMATS, draw, render
 from ..errors import SymbackpropError
+from ..handout.build import legend_title
+from ..handout.strings import LANGUAGES
 from ._common import add_model_argument, load_model, selected_output, write_output
 
 
@@ -23,6 +26,7 @@ def add_parser(subparsers) -> None:
         epilog="examples:\n"
                "  symbackprop draw examples/lecture.sbp -o net.svg\n"
                "  symbackprop draw examples/lecture.sbp --wrt w11 -o paths.svg\n"
+               "  symbackprop draw examples/lecture.sbp --wrt w11 --lang ru -o paths-ru.svg\n"
                "  symbackprop draw examples/lecture.sbp --wrt p11 --values --edge-labels -o p11.png",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     add_model_argument(parser)
@@ -32,6 +36,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--values", action="store_true",
                         help="annotate states with forward values and adjoints at the model's example "
                              "values (undefined activations bound as the model says, else tanh)")
+    parser.add_argument("--lang", choices=LANGUAGES, default="en", help="language of the legend (default en)")
     parser.add_argument("--summary", type=int, metavar="K",
                         help="collapse layers wider than K states into one box")
     parser.add_argument("-o", "--output", metavar="FILE",
@@ -44,8 +49,11 @@ def run(args: argparse.Namespace) -> int:
     of = selected_output(graph, args)
     if args.summary is not None and args.summary < 1:
         raise SymbackpropError("--summary takes a positive number of states per layer")
+    legend = None
+    if args.wrt is not None:
+        legend = legend_title(args.lang, args.wrt, count_paths(graph, args.wrt, of))
     dot = draw(graph, wrt=args.wrt, of=of, edge_labels=args.edge_labels,
-               values={} if args.values else None, summary=args.summary)
+               values={} if args.values else None, summary=args.summary, legend_title=legend)
     if args.output in (None, "-"):
         write_output(dot.source, None)
         return 0

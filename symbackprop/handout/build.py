@@ -36,6 +36,12 @@ INLINE_SWEEP_LIMIT = 8
 EXERCISE_STEP = 0.1
 
 
+def legend_title(lang: str, wrt: str, paths: int) -> str:
+    """The title of a drawing's path legend in ``lang``: ``2 paths from w11``, ``2 пути от w11``."""
+    return "".join(paragraph(template(lang, "legend"), count=plural(lang, paths, template(lang, "paths_count")),
+                             p=wrt).parts)
+
+
 def multiplication_counts(bp: Backprop) -> tuple[dict[sp.Symbol, int], int]:
     """(``{symbol: multiplications to enumerate its paths}``, multiplications of the sweep).
 
@@ -117,11 +123,7 @@ class Context:
 
     def figure(self, name: str, caption: Text, wrt=None) -> Figure:
         summary = self.summary_width
-        legend = None
-        if wrt is not None:
-            n = self.bp.path_counts.get(wrt, 0)
-            legend = "".join(paragraph(template(self.lang, "legend"), count=self.count("paths_count", n),
-                                       p=wrt.name).parts)
+        legend = None if wrt is None else legend_title(self.lang, wrt.name, self.bp.path_counts.get(wrt, 0))
         return Figure(name, draw(self.graph, wrt=wrt, of=self.bp.of, summary=summary,
                                  legend_title=legend), caption)
 
