@@ -15,20 +15,21 @@ from ..diagram import FORMATS, draw, render
 from ..errors import SymbackpropError
 from ..handout.build import legend_title
 from ..handout.strings import LANGUAGES
-from ._common import add_model_argument, load_model, selected_output, write_output
+from ._common import add_command, add_model_argument, load_model, selected_output, write_output
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "draw", help="a Graphviz drawing of the network, paths highlighted",
         description="Draw the computation graph: states as boxes, weights as labelled arrows, "
                     "other parameters as small nodes, one rank per layer.",
-        epilog="examples:\n"
-               "  symbackprop draw examples/lecture.sbp -o net.svg\n"
-               "  symbackprop draw examples/lecture.sbp --wrt w11 -o paths.svg\n"
-               "  symbackprop draw examples/lecture.sbp --wrt w11 --lang ru -o paths-ru.svg\n"
-               "  symbackprop draw examples/lecture.sbp --wrt p11 --values --edge-labels -o p11.png",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        examples=[
+            "symbackprop draw examples/lecture.sbp -o net.svg",
+            "symbackprop draw examples/lecture.sbp --wrt w11 -o paths.svg",
+            "symbackprop draw examples/lecture.sbp --wrt w11 --lang ru -o paths-ru.svg",
+            "symbackprop draw examples/lecture.sbp --wrt p11 --values --edge-labels -o p11.png",
+        ])
     add_model_argument(parser)
     parser.add_argument("--wrt", metavar="NAME", help="highlight every path from NAME to the output")
     parser.add_argument("--of", metavar="NODE", help="the output node (default: the model's output)")

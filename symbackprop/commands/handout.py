@@ -14,19 +14,20 @@ import sys
 from ..handout import handout
 from ..handout.strings import LANGUAGES
 from ..handout.tex import ENGINES, INSTALL_LATEX
-from ._common import add_model_argument, load_model, selected_output, selected_parameters
+from ._common import add_command, add_model_argument, load_model, selected_output, selected_parameters
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "handout", help="a derivation handout (HTML, LaTeX, PDF) in English or Russian",
         description="Write a handout: the network and its forward pass, every path from each chosen "
                     "parameter, the path sums, the backward pass that shares them, a worked example "
                     "and one step of each optimizer.",
-        epilog="examples:\n"
-               "  symbackprop handout examples/lecture.sbp --wrt w11 --wrt p11 -o build/handout\n"
-               "  symbackprop handout examples/lecture.sbp --all --lang ru --exercises -o build/ru",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        examples=[
+            "symbackprop handout examples/lecture.sbp --wrt w11 --wrt p11 -o build/handout",
+            "symbackprop handout examples/lecture.sbp --all --lang ru --exercises -o build/ru",
+        ])
     add_model_argument(parser)
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--wrt", action="append", metavar="NAME", help="a parameter to derive; repeatable")

@@ -20,7 +20,7 @@ from ..compile import compile
 from ..errors import DataError
 from ..optim import GD, SGD, AdaGrad, Adam, Momentum, Nesterov, RMSProp
 from ..train import EarlyStopping, GradNorm, StepLength, train
-from ._common import add_model_argument, load_model
+from ._common import add_command, add_model_argument, load_model
 
 # name → (class, the hyperparameters the command line sets on it)
 OPTIMIZERS = {
@@ -34,15 +34,16 @@ SHOWN_ROWS = 16  # small data sets also get a table of predictions
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "train", help="train a model file on its data with one of the lecture's optimizers",
         description="Train a model on the CSV file its 'data:' line names, from the derived formulas.",
-        epilog="examples:\n"
-               "  symbackprop train examples/xor.sbp --optimizer adam --lr 0.05 --epochs 2000\n"
-               "  symbackprop train examples/xor.sbp --optimizer momentum --lr 0.1 --alpha 0.9 --grad-norm 1e-6\n"
-               "  symbackprop train examples/xor.sbp --init zeros      # the lecture's start: warns, XOR is not learnt\n"
-               "  symbackprop train examples/xor.sbp --show-code --epochs 1   # the generated NumPy code",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        examples=[
+            "symbackprop train examples/xor.sbp --optimizer adam --lr 0.05 --epochs 2000",
+            "symbackprop train examples/xor.sbp --optimizer momentum --lr 0.1 --alpha 0.9 --grad-norm 1e-6",
+            "symbackprop train examples/xor.sbp --init zeros      # the lecture's start: warns, XOR is not learnt",
+            "symbackprop train examples/xor.sbp --show-code --epochs 1   # the generated NumPy code",
+        ])
     add_model_argument(parser)
     parser.add_argument("--data", metavar="CSV", help="the data (default: the model file's 'data:')")
     parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="gd", help="the update rule (default gd)")

@@ -17,23 +17,23 @@ import sys
 
 from ..classroom import check_class, read_answers_file, write_report
 from ..verify import MAX_ANSWER_LENGTH, verify
-from ._common import add_model_argument, load_model, selected_output, write_output
+from ._common import add_command, add_model_argument, load_model, selected_output, write_output
 
 INCORRECT = 3
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "verify", help="check a hand-computed derivative (one answer, or a class CSV)",
         description="Check a hand-computed derivative path by path: which paths are present or\n"
                     "missing, which factor is wrong, and a point where the answer is off.\n"
                     "Exit code: 0 correct (or a class report written), 3 incorrect, 1 error, 2 usage.",
-        epilog="examples:\n"
-               "  symbackprop verify examples/lecture.sbp --wrt w11 --answer \"s1*f'(p11*z1+p21*z2)*p11*f'(w11*x1+w21*x2)*x1\"\n"
-               "  symbackprop verify examples/lecture.sbp --wrt w11 --answer-latex "
-               "\"\\frac{\\partial a}{\\partial z_1} f'(w_{11} x_1 + w_{21} x_2) x_1\"\n"
-               "  symbackprop verify examples/lecture.sbp --answers examples/class.csv -o report.html",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        examples=[
+            'symbackprop verify examples/lecture.sbp --wrt w11 --answer "s1*f\'(p11*z1+p21*z2)*p11*f\'(w11*x1+w21*x2)*x1"',
+            'symbackprop verify examples/lecture.sbp --wrt w11 --answer-latex "\\frac{\\partial a}{\\partial z_1} f\'(w_{11} x_1 + w_{21} x_2) x_1"',
+            "symbackprop verify examples/lecture.sbp --answers examples/class.csv -o report.html",
+        ])
     add_model_argument(parser)
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--answer", metavar="TEXT", help="the answer in plain math ('-': read standard input)")
