@@ -24,13 +24,12 @@ from typing import Callable, Mapping
 
 import numpy as np
 import sympy as sp
-from sympy.core.function import AppliedUndef
 from sympy.printing.codeprinter import PrintMethodNotImplementedError
 from sympy.printing.numpy import NumPyPrinter
 
 from .derive import backprop
 from .errors import CompileError, DataError, did_you_mean, names
-from .functions import ACTIVATIONS, prime_base, substitute_functions
+from .functions import ACTIVATIONS, substitute_functions
 from .graph import Graph
 
 __all__ = ["compile", "compile_scalar", "bind_functions", "Model", "NumPyCodePrinter"]
@@ -41,15 +40,6 @@ _MAX_FLAT_TERMS = 100
 
 
 # -- binding activations ------------------------------------------------------------------------
-
-def _undefined_functions(graph: Graph) -> dict[str, object]:
-    found = {}
-    for expr in graph.definitions.values():
-        for app in expr.atoms(AppliedUndef):
-            base = prime_base(app.func)
-            found[base.__name__] = base
-    return found
-
 
 def _concrete(name: str, chosen) -> Callable:
     if callable(chosen):
@@ -71,7 +61,7 @@ def bind_functions(graph: Graph, functions: Mapping | None = None) -> Graph:
     >>> print(bind_functions(sbp.lecture_network(), {"f": "tanh"}).definitions[sp.Symbol("z1")])
     tanh(w11*x1 + w21*x2)
     """
-    undefined = _undefined_functions(graph)
+    undefined = {f.__name__: f for f in graph.undefined_functions}
     from_file = functions is None  # a model file's bind stays in the metadata of the bound graph
     if from_file:
         functions = graph.metadata.get("bind") or {}

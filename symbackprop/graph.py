@@ -18,8 +18,10 @@ from typing import Iterable, Mapping
 
 import networkx as nx
 import sympy as sp
+from sympy.core.function import AppliedUndef, UndefinedFunction
 
 from .errors import CycleError, GraphError, SymbackpropError, UnknownSymbolError, did_you_mean, names
+from .functions import prime_base
 
 __all__ = ["Graph", "as_definitions"]
 
@@ -223,6 +225,14 @@ class Graph:
     @property
     def metadata(self) -> Mapping:
         return self._metadata
+
+    @property
+    def undefined_functions(self) -> tuple[UndefinedFunction, ...]:
+        """The undefined functions (``f``, not its primes) that the definitions apply, by name."""
+        if "undefined" not in self._cache:
+            found = {prime_base(app.func) for expr in self._definitions.values() for app in expr.atoms(AppliedUndef)}
+            self._cache["undefined"] = tuple(sorted(found, key=lambda f: f.__name__))
+        return self._cache["undefined"]
 
     def networkx(self) -> nx.DiGraph:
         """A copy of the structure: an edge ``u → v`` for each symbol ``u`` used by node ``v``.

@@ -46,12 +46,11 @@ from pathlib import Path
 from typing import Mapping
 
 import sympy as sp
-from sympy.core.function import AppliedUndef
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from .errors import CycleError, GraphError, ModelFileError, ParseError, did_you_mean, names
-from .functions import ACTIVATIONS, prime_base
+from .functions import ACTIVATIONS
 from .graph import Graph
 from .parse import BUILTIN_FUNCTIONS, is_name, parse_expression
 from .printing import split_product
@@ -393,10 +392,9 @@ _MODEL = ModelPrinter()
 
 
 def _undefined_functions(graph: Graph) -> list[str]:
-    found = {prime_base(app.func).__name__ for expr in graph.definitions.values()
-             for app in expr.atoms(AppliedUndef)}
+    """The file's declared functions in their order, then any other the definitions apply."""
     declared = list(graph.metadata.get("functions", ()))
-    return declared + sorted(found - set(declared))
+    return declared + [f.__name__ for f in graph.undefined_functions if f.__name__ not in declared]
 
 
 def graph_to_text(graph: Graph) -> str:

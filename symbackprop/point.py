@@ -21,11 +21,10 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 import sympy as sp
-from sympy.core.function import AppliedUndef
 
 from .derive import backprop
 from .errors import SymbackpropError, UnknownSymbolError, did_you_mean, names
-from .functions import ACTIVATIONS, logsumexp, prime_base, sigmoid, softplus, substitute_functions
+from .functions import ACTIVATIONS, logsumexp, sigmoid, softplus, substitute_functions
 from .graph import Graph
 
 __all__ = ["Point", "evaluate", "default_values", "undefined_functions", "DEFAULT_ACTIVATION"]
@@ -59,10 +58,7 @@ class Point:
 
 def undefined_functions(graph: Graph) -> list[str]:
     """Names of the undefined functions (``f``) that the definitions apply, sorted."""
-    found = set()
-    for expr in graph.definitions.values():
-        found |= {prime_base(app.func).__name__ for app in expr.atoms(AppliedUndef)}
-    return sorted(found)
+    return [f.__name__ for f in graph.undefined_functions]
 
 
 def _resolve_binding(graph: Graph, functions: Mapping | None) -> tuple[dict[str, Callable], dict[str, str]]:

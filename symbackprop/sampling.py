@@ -57,9 +57,7 @@ _NUMPY: Mapping = {
 def undefined_function_names(graph: Graph) -> tuple[str, ...]:
     """The undefined functions (``f``) a graph's definitions apply, or its model file declares."""
     found = dict.fromkeys(graph.metadata.get("functions", ()) or ())
-    for expr in graph.definitions.values():
-        for app in sorted(expr.atoms(AppliedUndef), key=str):
-            found.setdefault(prime_base(app.func).__name__)
+    found.update(dict.fromkeys(f.__name__ for f in graph.undefined_functions))
     return tuple(found)
 
 

@@ -25,6 +25,8 @@ def test_structure(g):
     assert g.inputs == (x1, x2)
     assert set(g.parameters) == {w11, w21, w12, w22, p11, p21, p12, p22, s1, s2}
     assert g.output == a
+    assert g.undefined_functions == (f,)
+    assert sbp.mlp((2, 1)).undefined_functions == ()
     assert g.networkx().number_of_edges() == 4 + 4 + 4 + 4 + 4  # 2 inputs + 2 weights per z and m; a uses m1 m2 s1 s2
 
 
