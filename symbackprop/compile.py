@@ -28,8 +28,8 @@ from sympy.printing.codeprinter import PrintMethodNotImplementedError
 from sympy.printing.numpy import NumPyPrinter
 
 from .derive import backprop
-from .errors import CompileError, DataError, did_you_mean, names
-from .functions import ACTIVATIONS, substitute_functions
+from .errors import CompileError, DataError, SymbackpropError, did_you_mean, names
+from .functions import ACTIVATIONS, activation, substitute_functions
 from .graph import Graph
 
 __all__ = ["compile", "compile_scalar", "bind_functions", "Model", "NumPyCodePrinter"]
@@ -40,15 +40,6 @@ _MAX_FLAT_TERMS = 100
 
 
 # -- binding activations ------------------------------------------------------------------------
-
-def _concrete(name: str, chosen) -> Callable:
-    if callable(chosen):
-        return chosen
-    if isinstance(chosen, str) and chosen in ACTIVATIONS:
-        return ACTIVATIONS[chosen]
-    raise CompileError(f"cannot bind {name} to {chosen!r}: not a known activation"
-                       f"{did_you_mean(chosen, ACTIVATIONS)}; known: {', '.join(ACTIVATIONS)}")
-
 
 def bind_functions(graph: Graph, functions: Mapping | None = None) -> Graph:
     """``graph`` with every undefined activation replaced by a concrete one.
@@ -77,7 +68,10 @@ def bind_functions(graph: Graph, functions: Mapping | None = None) -> Graph:
                            f"known: {', '.join(ACTIVATIONS)}")
     if not undefined:
         return graph
-    bound = {name: _concrete(name, value) for name, value in chosen.items()}
+    try:
+        bound = {name: activation(value, name) for name, value in chosen.items()}
+    except SymbackpropError as error:
+        raise CompileError(str(error)) from None
     definitions = {node: substitute_functions(expr, bound) for node, expr in graph.definitions.items()}
     return Graph(definitions, inputs=graph.inputs, targets=graph.targets, parameters=graph.parameters,
                  output=graph.output, predictions=graph.predictions, metadata=graph.metadata)

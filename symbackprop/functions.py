@@ -21,8 +21,10 @@ from typing import Callable, Mapping
 import sympy as sp
 from sympy.core.function import AppliedUndef, UndefinedFunction
 
+from .errors import SymbackpropError, did_you_mean
+
 __all__ = [
-    "sigmoid", "tanh", "relu", "softplus", "identity", "logsumexp", "exp", "log",
+    "sigmoid", "tanh", "relu", "softplus", "identity", "logsumexp", "exp", "log", "activation",
     "prime", "prime_base", "prime_order", "is_undefined", "ACTIVATIONS",
     "derivative_from_output", "primes_from_derivatives", "substitute_functions",
 ]
@@ -113,6 +115,21 @@ ACTIVATIONS: Mapping[str, Callable] = {
     "sigmoid": sigmoid, "σ": sigmoid, "tanh": tanh, "relu": relu, "ReLU": relu,
     "softplus": softplus, "identity": identity, "linear": identity,
 }
+
+def activation(chosen, name: str = "f") -> Callable:
+    """The concrete function bound to the undefined function ``name``: ``chosen`` itself when it
+    is callable, else the activation of that name in ``ACTIVATIONS`` (``"tanh"``).
+
+    >>> activation("tanh") is tanh
+    True
+    """
+    if callable(chosen):
+        return chosen
+    if isinstance(chosen, str) and chosen in ACTIVATIONS:
+        return ACTIVATIONS[chosen]
+    raise SymbackpropError(f"cannot bind {name} to {chosen!r}: not a known activation"
+                           f"{did_you_mean(chosen, ACTIVATIONS)}; known: {', '.join(ACTIVATIONS)}")
+
 
 # Where a node is v = F(u), F'(u) can be written with v itself, the form a textbook uses and the
 # one that reuses the forward value instead of recomputing F.

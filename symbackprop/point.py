@@ -23,8 +23,8 @@ from typing import Callable, Mapping
 import sympy as sp
 
 from .derive import backprop
-from .errors import SymbackpropError, UnknownSymbolError, did_you_mean, names
-from .functions import ACTIVATIONS, logsumexp, sigmoid, softplus, substitute_functions
+from .errors import SymbackpropError, UnknownSymbolError, names
+from .functions import activation, logsumexp, sigmoid, softplus, substitute_functions
 from .graph import Graph
 
 __all__ = ["Point", "evaluate", "default_values", "undefined_functions", "DEFAULT_ACTIVATION"]
@@ -68,13 +68,8 @@ def _resolve_binding(graph: Graph, functions: Mapping | None) -> tuple[dict[str,
     callables, shown = {}, {}
     for name in undefined_functions(graph):
         target = chosen.get(name, DEFAULT_ACTIVATION)
-        if isinstance(target, str):
-            if target not in ACTIVATIONS:
-                raise SymbackpropError(f"cannot bind {name} to {target!r}: known activations are "
-                                       f"{', '.join(sorted(ACTIVATIONS))}{did_you_mean(target, ACTIVATIONS)}")
-            callables[name], shown[name] = ACTIVATIONS[target], target
-        else:
-            callables[name], shown[name] = target, getattr(target, "__name__", str(target))
+        callables[name] = activation(target, name)
+        shown[name] = target if isinstance(target, str) else getattr(target, "__name__", str(target))
     return callables, shown
 
 
