@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import symbackprop as sbp  # noqa: E402
-from symbackprop.train import minibatches  # noqa: E402
+from symbackprop.numeric.train import minibatches  # noqa: E402
 
 torch.set_num_threads(1)
 _spec = importlib.util.spec_from_file_location("digits", Path(__file__).parent.parent / "examples" / "digits.py")

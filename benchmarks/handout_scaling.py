@@ -18,7 +18,7 @@ import tempfile
 import time
 
 import symbackprop as sbp
-from symbackprop.diagram import svg
+from symbackprop.render.diagram import svg
 
 TARGET_SECONDS = 10.0
 

@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import symbackprop as sbp  # noqa: E402
-from symbackprop.compile import compile_scalar  # noqa: E402
+from symbackprop.numeric.compile import compile_scalar  # noqa: E402
 
 BATCH = 64
 NETWORKS = [((2, 4, 1), "squared_error"), ((8, 16, 1), "squared_error"), ((64, 32, 10), "softmax_cross_entropy")]

@@ -17,7 +17,7 @@ import time
 import sympy as sp
 
 import symbackprop as sbp
-from symbackprop.verify import parse_answer
+from symbackprop.check.verify import parse_answer
 
 
 def answers(graph: sbp.Graph) -> list[tuple[str, str]]:

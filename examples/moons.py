@@ -36,7 +36,7 @@ def draw(model, params, X: np.ndarray, labels: np.ndarray, path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from symbackprop.atomic import write_atomic
+    from symbackprop.core.atomic import write_atomic
 
     (x0, y0), (x1, y1) = X.min(axis=0) - 0.5, X.max(axis=0) + 0.5
     gx, gy = np.meshgrid(np.linspace(x0, x1, 300), np.linspace(y0, y1, 300))

@@ -3,7 +3,7 @@
 GD, Momentum, AdaGrad and Adam start from the same point on a ravine (a long narrow valley,
 where GD zig-zags across and Momentum rolls along) and on Rosenbrock's banana-shaped valley.
 Each surface is a symbackprop graph; its gradient comes from the derived formulas
-(``symbackprop.compile``), exactly as when training a network. The update rule of each optimizer
+(``symbackprop.numeric.compile``), exactly as when training a network. The update rule of each optimizer
 is in the legend.
 
     python3 examples/optimizers.py -o optimizers.png
@@ -23,7 +23,7 @@ import sympy as sp  # noqa: E402
 
 import symbackprop as sbp  # noqa: E402
 from symbackprop import optim  # noqa: E402
-from symbackprop.atomic import write_atomic  # noqa: E402
+from symbackprop.core.atomic import write_atomic  # noqa: E402
 
 w1, w2, Q = sp.symbols("w1 w2 Q")
 

@@ -12,7 +12,7 @@ import sympy as sp
 from hypothesis import strategies as st
 
 import symbackprop as sbp
-from symbackprop.functions import ACTIVATIONS
+from symbackprop.core.functions import ACTIVATIONS
 
 F = sp.Function("f")
 INPUTS = sp.symbols("x1 x2 ξ")

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from symbackprop.atomic import write_atomic
+from symbackprop.core.atomic import write_atomic
 
 
 def test_new_file_has_the_usual_permissions(tmp_path):

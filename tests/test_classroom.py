@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import symbackprop as sbp
-from symbackprop.classroom import (MAX_CSV_BYTES, check_class, read_answers_file, write_report)
+from symbackprop.check.classroom import (MAX_CSV_BYTES, check_class, read_answers_file, write_report)
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "examples" / "lecture.sbp"

@@ -19,7 +19,7 @@ import sympy as sp
 
 from symbackprop import load, parse_expression, primes_from_derivatives
 from symbackprop.cli import main
-from symbackprop.commands._common import use_colour
+from symbackprop.cli._common import use_colour
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 LECTURE, LOSS, SKIP = (str(EXAMPLES / name) for name in ("lecture.sbp", "lecture_loss.sbp", "skip.sbp"))

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import symbackprop as sbp
 from random_graphs import graphs
-from symbackprop.compile import compile_scalar
-from symbackprop.errors import CompileError, DataError
+from symbackprop.numeric.compile import compile_scalar
+from symbackprop.core.errors import CompileError, DataError
 from torch_reference import relative_error, torch_loss_and_gradient
 
 ACTIVATIONS = [sbp.tanh, sbp.sigmoid, sbp.relu, sbp.softplus]

@@ -11,11 +11,11 @@ import pytest
 import sympy as sp
 
 import symbackprop as sbp
-from symbackprop.diagram import draw, render, svg
-from symbackprop.errors import SymbackpropError
-from symbackprop.point import evaluate
-from symbackprop.functions import primes_from_derivatives
-from symbackprop.printing import text
+from symbackprop.render.diagram import draw, render, svg
+from symbackprop.core.errors import SymbackpropError
+from symbackprop.numeric.point import evaluate
+from symbackprop.core.functions import primes_from_derivatives
+from symbackprop.render.printing import text
 
 pytestmark = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import symbackprop as sbp
-from symbackprop.train import minibatches
+from symbackprop.numeric.train import minibatches
 from torch_layers import layer_tensors, logits, per_sample_loss
 
 

@@ -16,11 +16,11 @@ import pytest
 import torch
 
 import symbackprop as sbp
-from symbackprop.errors import SymbackpropError
+from symbackprop.core.errors import SymbackpropError
 from symbackprop.handout.build import Context, _sweep_rows, multiplication_counts
 from symbackprop.handout.equations import closed_rows, leibniz_rows, rows_latex
 from symbackprop.handout.tex import LatexError, build_pdf
-from symbackprop.point import evaluate
+from symbackprop.numeric.point import evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / "golden"

@@ -13,10 +13,10 @@ import sympy as sp
 from hypothesis import given, settings, strategies as st
 
 import symbackprop as sbp
-from symbackprop.compile import compile_scalar
-from symbackprop.compile_layers import compile_dense
-from symbackprop.errors import NotDenseError
-from symbackprop.layers import dense_structure, derive_layers, recognise
+from symbackprop.numeric.compile import compile_scalar
+from symbackprop.numeric.compile_layers import compile_dense
+from symbackprop.core.errors import NotDenseError
+from symbackprop.core.layers import dense_structure, derive_layers, recognise
 from torch_layers import flat_gradient, layer_tensors, logits, per_sample_loss
 from torch_reference import relative_error
 

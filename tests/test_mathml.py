@@ -7,10 +7,10 @@ import pytest
 import sympy as sp
 
 import symbackprop as sbp
-from symbackprop.derive import Partial
-from symbackprop.functions import prime
-from symbackprop.mathml import MathMLPrinter, mathml
-from symbackprop.printing import text
+from symbackprop.core.derive import Partial
+from symbackprop.core.functions import prime
+from symbackprop.render.mathml import MathMLPrinter, mathml
+from symbackprop.render.printing import text
 
 
 def parse(markup: str) -> ET.Element:

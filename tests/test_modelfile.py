@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 
 import symbackprop as sbp
 from symbackprop import Graph, ParseError, SymbackpropError, load
-from symbackprop.errors import CycleError, GraphError, ModelFileError
-from symbackprop.modelfile import MAX_FILE_BYTES
+from symbackprop.core.errors import CycleError, GraphError, ModelFileError
+from symbackprop.parsing.modelfile import MAX_FILE_BYTES
 
 from random_graphs import graphs as core_graphs
 from strategies import model_graphs, roles

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 import symbackprop as sbp
-from symbackprop.compile import compile_scalar
-from symbackprop.optim import OptimizerError
+from symbackprop.numeric.compile import compile_scalar
+from symbackprop.numeric.optim import OptimizerError
 from torch_reference import relative_error, torch_loss, torch_mlp_loss
 
 STEPS, BATCH, ROWS = 200, 8, 36

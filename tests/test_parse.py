@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from symbackprop import ParseError, parse_expression, prime, relu, sigmoid
-from symbackprop.parse import MAX_DEPTH
+from symbackprop.parsing.parse import MAX_DEPTH
 
 x, y, u, w11, x1 = sp.symbols("x y u w11 x1")
 f = sp.Function("f")

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 import symbackprop as sbp
-from symbackprop.compile import compile_scalar
-from symbackprop.errors import DataError, SymbackpropError
-from symbackprop.train import History, SymmetryWarning, TrainingDiverged, minibatches
+from symbackprop.numeric.compile import compile_scalar
+from symbackprop.core.errors import DataError, SymbackpropError
+from symbackprop.numeric.train import History, SymmetryWarning, TrainingDiverged, minibatches
 from torch_reference import relative_error, torch_mlp_loss
 
 
@@ -110,7 +110,7 @@ def test_zero_start_warns_about_symmetric_hidden_units():
 
 
 def test_symmetric_units_of_the_lecture_network():
-    from symbackprop.train import symmetric_units
+    from symbackprop.numeric.train import symmetric_units
 
     assert [tuple(map(str, g)) for g in symmetric_units(sbp.lecture_network(loss="squared_error"))] == \
         [("z1", "z2"), ("m1", "m2")]

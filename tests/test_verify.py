@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import symbackprop as sbp
-from symbackprop.functions import primes_from_derivatives, substitute_functions
-from symbackprop.printing import text
+from symbackprop.core.functions import primes_from_derivatives, substitute_functions
+from symbackprop.render.printing import text
 from random_graphs import graphs
 
 G = sbp.lecture_network()
@@ -307,7 +307,7 @@ MLP = sbp.mlp((2, 2, 1), loss="squared_error")
 ])
 def test_latex_reads_as_the_plain_answer(graph, latex, plain):
     """The plain-math parser is the reference for what a LaTeX answer means."""
-    from symbackprop.verify import parse_answer
+    from symbackprop.check.verify import parse_answer
 
     assert parse_answer(graph, latex, "latex") == parse_answer(graph, plain)
 
@@ -318,7 +318,7 @@ def test_random_graphs_f_for_f_prime_is_caught(graph, data):
     """Swap one f'(u) for f(u) in the derivative: the stand-ins for f tell them apart."""
     from sympy.core.function import AppliedUndef
 
-    from symbackprop.functions import prime_order
+    from symbackprop.core.functions import prime_order
 
     wrt = data.draw(st.sampled_from(graph.parameters))
     closed_form = sbp.gradient(graph, wrt)

@@ -1,5 +1,10 @@
 """Derivation handouts: HTML (MathML, inline SVG) and LaTeX/PDF, in English and Russian.
 
+The floor above ``render`` and ``numeric``: a handout lays out derivations, diagrams and a
+worked numeric example. The package itself is callable, ``symbackprop.handout(graph, ...)`` is
+``handout(graph, ...)``, so the function and the package (``import symbackprop.handout.tex``)
+share one name without shadowing each other.
+
 >>> from symbackprop import lecture_network
 >>> h = handout(lecture_network(), wrt=["w11"], optimizers=[])
 >>> "<math" in h.html() and r"\\begin{align*}" in h.tex()
@@ -8,8 +13,11 @@ True
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
+import sys
+import types
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
@@ -17,11 +25,11 @@ from typing import Iterable, Mapping, Sequence
 
 import sympy as sp
 
-from ..atomic import write_atomic
-from ..diagram import render, svgs
-from ..errors import SymbackpropError
-from ..graph import Graph
-from ..point import Point, evaluate
+from ..core.atomic import write_atomic
+from ..render.diagram import render, svgs
+from ..core.errors import SymbackpropError
+from ..core.graph import Graph
+from ..numeric.point import Point, evaluate
 from .build import Context, build
 from .html import document_html
 from .model import Document
@@ -110,7 +118,7 @@ def handout(graph: Graph, wrt: Iterable | str | None = None, of=None, lang: str 
     worked example's point (leaf → number; default the model file's values, else a fixed
     example); ``functions``: how undefined activations are bound for the numbers (default the
     model file's ``bind``, else tanh); ``optimizers``: the update rules to show one step of
-    (default GD, Momentum, AdaGrad, Adam from ``symbackprop.optim``; ``[]`` for none);
+    (default GD, Momentum, AdaGrad, Adam from ``symbackprop.numeric.optim``; ``[]`` for none);
     ``summary``: collapse layers wider than this in the diagrams (default: automatic).
     """
     if lang not in LANGUAGES:
@@ -121,3 +129,14 @@ def handout(graph: Graph, wrt: Iterable | str | None = None, of=None, lang: str 
     document, answers = build(context, exercises=exercises)
     key = Handout(answers, is_answer_key=True) if answers is not None else None
     return Handout(document, key)
+
+
+class _CallablePackage(types.ModuleType):
+    """This package, callable as its ``handout`` function."""
+
+    def __call__(self, *args, **kwargs) -> Handout:
+        return handout(*args, **kwargs)
+
+
+__signature__ = inspect.signature(handout)
+sys.modules[__name__].__class__ = _CallablePackage

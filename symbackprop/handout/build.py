@@ -2,7 +2,7 @@
 
 Everything shown is computed here from the graph and its derivation: path counts and
 multiplication counts by dynamic programming over the graph, formulas from ``backprop`` and
-``derive``, numbers from ``point.evaluate``, update steps from ``symbackprop.optim``.
+``derive``, numbers from ``point.evaluate``, update steps from ``symbackprop.numeric.optim``.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from typing import Sequence
 import numpy as np
 import sympy as sp
 
-from .. import optim
-from ..derive import Backprop, Partial, backprop, derive
-from ..diagram import draw
-from ..errors import NotDenseError, SymbackpropError
-from ..graph import Graph
-from ..layers import derive_layers
-from ..point import Point, undefined_functions
+from ..numeric import optim
+from ..core.derive import Backprop, Partial, backprop, derive
+from ..render.diagram import draw
+from ..core.errors import NotDenseError, SymbackpropError
+from ..core.graph import Graph
+from ..core.layers import derive_layers
+from ..numeric.point import Point, undefined_functions
 from .equations import Adjoint, Row, SumOver, closed_rows, leibniz_rows, number
 from .model import (Document, Equations, Figure, Formula, Math, Question, Section, Table, Text,
                     blocks, paragraph)

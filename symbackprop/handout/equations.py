@@ -5,7 +5,7 @@ whole and in the order given (the chain rule's order, ``∂a/∂m1 · ∂m1/∂z
 SymPy's own ``Mul`` would reorder. ``Adjoint(v)`` is the symbol ``δ_v``.
 
 >>> import sympy as sp
->>> from symbackprop.derive import Partial
+>>> from symbackprop.core.derive import Partial
 >>> a, m1, s1 = sp.symbols("a m1 s1")
 >>> rows = [Row(Adjoint(m1), ((Adjoint(a), Partial(a, m1)),)), Row(None, ((sp.S.One, s1),))]
 >>> print(rows_latex(rows))
@@ -25,9 +25,9 @@ from typing import Sequence
 import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
 
-from ..derive import Partial
-from ..mathml import MathMLPrinter
-from ..printing import LaTeXPrinter
+from ..core.derive import Partial
+from ..render.mathml import MathMLPrinter
+from ..render.printing import LaTeXPrinter
 
 __all__ = ["Adjoint", "SumOver", "Row", "leibniz_rows", "closed_rows", "derivation_mathml", "rows_latex", "rows_mathml", "number", "LATEX", "MATHML"]
 

@@ -11,7 +11,7 @@ import re
 import xml.etree.ElementTree as ElementTree
 from typing import Mapping
 
-from ..mathml import mathml
+from ..render.mathml import mathml
 from .equations import rows_mathml
 from .model import Document, Equations, Figure, Formula, Math, Question, Section, Table, Text
 

@@ -11,7 +11,7 @@ inline formulas. ``plural`` picks the Russian word form for a count (1 путь,
 
 from __future__ import annotations
 
-from ..errors import SymbackpropError
+from ..core.errors import SymbackpropError
 
 __all__ = ["LANGUAGES", "say", "plural", "template", "has_string"]
 

@@ -13,8 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Mapping
 
-from ..atomic import write_atomic
-from ..errors import SymbackpropError
+from ..core.atomic import write_atomic
+from ..core.errors import SymbackpropError
 from .equations import LATEX, rows_latex
 from .model import Document, Equations, Figure, Formula, Math, Question, Section, Table, Text
 

@@ -1,0 +1,313 @@
+"""Class mode: a CSV of students' answers checked one by one, reported per student and per mistake.
+
+The CSV has a header with the columns ``student``, ``parameter``, ``answer`` and optionally
+``format`` (``plain`` or ``latex``; Russian headers ``студент``, ``параметр``, ``ответ``,
+``формат`` work too). Each row is checked with ``verify``; a row that cannot be read or
+checked (a missing field, an unknown parameter, an answer that does not parse) becomes a row
+with its error, and the run goes on. The report is HTML (per student, per common mistake, and
+the rows that could not be checked), CSV or JSON.
+
+>>> from symbackprop import lecture_network
+>>> report = check_class(lecture_network(), "student,parameter,answer\\n"
+...                      "Ann,s1,m1\\n"
+...                      "Bob,s1,m2\\n"
+...                      "Cid,s9,m1\\n")
+>>> [row.status for row in report.rows]
+['correct', 'incorrect', 'error']
+>>> report.common_mistakes()[0][:2]
+('s1', 'm2 instead of m1')
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ..core.atomic import write_atomic
+from ..core.errors import SymbackpropError
+from .feedback import by_language
+from ..core.graph import Graph
+from .verify import Verdict, verify
+
+__all__ = ["AnswerRow", "ClassReport", "check_class", "read_answers_file", "write_report",
+           "MAX_CSV_BYTES", "MAX_ROWS"]
+
+MAX_CSV_BYTES = 5_000_000
+MAX_ROWS = 5_000
+_COLUMNS = {"student": "student", "студент": "student", "parameter": "parameter",
+            "параметр": "parameter", "answer": "answer", "ответ": "answer", "format": "format",
+            "формат": "format"}
+_REQUIRED = ("student", "parameter", "answer")
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    """One row of the class CSV (``line`` is its line in the file) and what came of it."""
+
+    line: int
+    student: str
+    parameter: str
+    answer: str
+    format: str = "plain"
+    verdict: Verdict | None = None
+    error: str | None = None
+
+    @property
+    def status(self) -> str:
+        """``correct``, ``incorrect`` or ``error`` (the row could not be checked)."""
+        if self.verdict is None:
+            return "error"
+        return "correct" if self.verdict.correct else "incorrect"
+
+    def as_dict(self) -> dict:
+        record = {"line": self.line, "student": self.student, "parameter": self.parameter,
+                  "format": self.format, "answer": self.answer, "status": self.status}
+        if self.verdict is not None:
+            record.update(self.verdict.as_dict())
+        else:
+            record["error"] = self.error
+        return record
+
+
+@dataclass(frozen=True)
+class ClassReport:
+    """Every row checked, for one model (``source`` names it) and output ``of``."""
+
+    source: str
+    rows: tuple[AnswerRow, ...]
+    lang: str = "en"
+    notes: tuple[str, ...] = field(default=())
+
+    def students(self) -> dict[str, list[AnswerRow]]:
+        """Rows by student, in the order students first appear."""
+        found: dict[str, list[AnswerRow]] = {}
+        for row in self.rows:
+            found.setdefault(row.student or "?", []).append(row)
+        return found
+
+    def common_mistakes(self) -> list[tuple[str, str, list[str]]]:
+        """``(parameter, mistake, students)``, the most frequent first."""
+        found: dict[tuple[str, str], list[str]] = {}
+        for row in self.rows:
+            if row.verdict is not None:
+                for mistake in dict.fromkeys(row.verdict.mistakes(self.lang)):
+                    found.setdefault((row.parameter, mistake), []).append(row.student)
+        ranked = sorted(found.items(), key=lambda item: (-len(item[1]), item[0]))
+        return [(parameter, mistake, students) for (parameter, mistake), students in ranked]
+
+    def counts(self, parameter: str | None = None) -> dict[str, int]:
+        """How many answers (for one ``parameter``, or all) are correct, incorrect, not checked."""
+        statuses = [row.status for row in self.rows if parameter in (None, row.parameter)]
+        return {s: statuses.count(s) for s in ("correct", "incorrect", "error")}
+
+    def parameters(self) -> list[str]:
+        """The parameters asked about, in order of first appearance."""
+        return list(dict.fromkeys(row.parameter for row in self.rows if row.parameter))
+
+    # -- renderings -----------------------------------------------------------------------------
+
+    def to_text(self) -> str:
+        """A terminal summary: counts, common mistakes, rows that could not be checked."""
+        say = _WORDS[self.lang]
+        counts = self.counts()
+        lines = [say["summary"].format(answers=len(self.rows), students=len(self.students()), **counts)]
+        mistakes = self.common_mistakes()
+        if mistakes:
+            lines.append(say["common"] + ":")
+            lines += [f"  {len(students):3d} × {parameter}: {mistake}" for parameter, mistake, students in mistakes]
+        errors = [row for row in self.rows if row.error]
+        if errors:
+            lines.append(say["errors"] + ":")
+            lines += [f"  {say['line']} {row.line}: {row.error.splitlines()[0]}" for row in errors]
+        lines += list(self.notes)
+        return "\n".join(lines)
+
+    def to_json(self) -> str:
+        return json.dumps({
+            "model": self.source, "lang": self.lang, "counts": self.counts(),
+            "by_parameter": {p: self.counts(p) for p in self.parameters()},
+            "common_mistakes": [{"parameter": p, "mistake": m, "count": len(s), "students": s}
+                                for p, m, s in self.common_mistakes()],
+            "rows": [row.as_dict() for row in self.rows], "notes": list(self.notes)},
+            ensure_ascii=False, indent=2)
+
+    def to_csv(self) -> str:
+        """One line per answer; cells a spreadsheet would run as a formula are quoted with '."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["line", "student", "parameter", "format", "answer", "status", "mistakes", "message"])
+        for row in self.rows:
+            feedback = row.verdict.message if row.verdict is not None else row.error
+            mistakes = "; ".join(row.verdict.mistakes(self.lang)) if row.verdict is not None else ""
+            writer.writerow([row.line] + [_inert(cell) for cell in (
+                row.student, row.parameter, row.format, row.answer, row.status, mistakes, feedback)])
+        return out.getvalue()
+
+    def to_html(self) -> str:
+        return _html(self)
+
+
+def _inert(cell: str) -> str:
+    """A CSV cell that no spreadsheet evaluates (OWASP's advice for formula injection)."""
+    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
+
+
+# -- reading and checking -------------------------------------------------------------------------
+
+def read_answers_file(path: str | os.PathLike) -> str:
+    """The text of a class CSV, refused (one-line error) if missing, huge or not UTF-8."""
+    path = Path(path)
+    if not path.is_file():
+        raise SymbackpropError(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
+    if path.stat().st_size > MAX_CSV_BYTES:
+        raise SymbackpropError(f"{path}: too large for a class CSV (the limit is {MAX_CSV_BYTES:,} bytes)")
+    data = path.read_bytes()[:MAX_CSV_BYTES + 1]
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise SymbackpropError(f"{path} is not UTF-8 text (byte {error.start})") from None
+
+
+def check_class(graph: Graph, answers: str, of=None, lang: str = "en", source: str = "") -> ClassReport:
+    """Check every row of the CSV text ``answers`` against ``graph``; never stops at a bad row."""
+    lines = answers.splitlines()
+    if not lines or not lines[0].strip():
+        raise SymbackpropError("the class CSV is empty; its first line names the columns "
+                               "student, parameter, answer[, format]")
+    columns = _header(lines[0])
+    rows, notes = [], []
+    for number, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        if len(rows) == MAX_ROWS:
+            notes.append(_WORDS[lang]["too_many"].format(limit=MAX_ROWS, line=number))
+            break
+        rows.append(_check_row(graph, columns, number, line, of, lang))
+    return ClassReport(source, tuple(rows), lang, tuple(notes))
+
+
+def _header(line: str) -> dict[str, int]:
+    try:
+        names = next(csv.reader([line]))
+    except csv.Error as error:
+        raise SymbackpropError(f"the class CSV's header cannot be read: {error}") from None
+    columns = {}
+    for index, name in enumerate(names):
+        key = _COLUMNS.get(name.strip().lower())
+        if key is not None:
+            columns.setdefault(key, index)
+    missing = [c for c in _REQUIRED if c not in columns]
+    if missing:
+        raise SymbackpropError(f"the class CSV has no column {', '.join(missing)}; its header is "
+                               f"{line.strip()[:200]!r} (expected student, parameter, answer[, format])")
+    return columns
+
+
+def _check_row(graph: Graph, columns: dict[str, int], number: int, line: str, of, lang: str) -> AnswerRow:
+    try:
+        cells = next(csv.reader([line]))
+    except csv.Error as error:
+        return AnswerRow(number, "", "", line[:200], error=f"the row cannot be read as CSV: {error}")
+    get = {key: (cells[index].strip() if index < len(cells) else None) for key, index in columns.items()}
+    row = AnswerRow(number, get["student"] or "", get["parameter"] or "", get["answer"] or "",
+                    (get.get("format") or "plain").lower())
+    empty = [key for key in _REQUIRED if not get[key]]
+    if empty:
+        return replace(row, error=f"no {', '.join(empty)} in this row")
+    try:
+        verdict = verify(graph, row.parameter, row.answer, of=of, lang=lang, format=row.format)
+    except SymbackpropError as error:
+        return replace(row, error=str(error))
+    return replace(row, verdict=verdict)
+
+
+def write_report(report: ClassReport, path: str | os.PathLike) -> Path:
+    """Write ``report`` atomically as HTML, CSV or JSON, chosen by the file's extension."""
+    renderings = {".html": report.to_html, ".htm": report.to_html, ".csv": report.to_csv,
+                  ".json": report.to_json, ".txt": report.to_text}
+    suffix = Path(path).suffix.lower()
+    if suffix not in renderings:
+        raise SymbackpropError(f"{path}: a report is .html, .csv, .json or .txt, not {suffix or 'no extension'}")
+    return write_atomic(path, renderings[suffix]())
+
+
+# -- HTML -----------------------------------------------------------------------------------------
+
+# Each phrase in English and Russian.
+_PHRASES = {
+    "title": ("Derivatives checked", "Проверка производных"),
+    "summary": ("{answers} answers from {students} students: {correct} correct, {incorrect} incorrect, "
+                "{error} not checked",
+                "ответов: {answers}, студентов: {students}; верно: {correct}, неверно: {incorrect}, "
+                "не проверено: {error}"),
+    "common": ("Common mistakes", "Частые ошибки"),
+    "by_parameter": ("By parameter", "По параметрам"),
+    "unchecked": ("not checked", "не проверено"),
+    "derivative": ("the derivative", "производная"),
+    "students": ("Students", "Студенты"),
+    "errors": ("Rows that could not be checked", "Строки, которые не удалось проверить"),
+    "line": ("line", "строка"),
+    "parameter": ("parameter", "параметр"),
+    "answer": ("answer", "ответ"),
+    "verdict": ("verdict", "вердикт"),
+    "count": ("count", "сколько"),
+    "who": ("students", "студенты"),
+    "mistake": ("mistake", "ошибка"),
+    "problem": ("problem", "проблема"),
+    "too_many": ("only the first {limit} answers were checked (line {line} and later were not)",
+                 "проверены только первые {limit} ответов (со строки {line} не проверялось)"),
+}
+_WORDS = by_language(_PHRASES)
+
+_STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:70em}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;vertical-align:top;text-align:left}
+pre{margin:0;white-space:pre-wrap}code{font-size:.95em;white-space:pre-wrap}.correct{color:#080}.incorrect{color:#b00}.error{color:#a60}"""
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    """An HTML table; cells are already escaped HTML."""
+    head = "".join(f"<th>{h}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _html(report: ClassReport) -> str:
+    say, e = _WORDS[report.lang], html.escape
+    counts = report.counts()
+    parts = [f"<!DOCTYPE html><html lang=\"{report.lang}\"><head><meta charset=\"utf-8\">"
+             f"<title>{e(say['title'])}</title><style>{_STYLE}</style></head><body>",
+             f"<h1>{e(say['title'])}: {e(report.source)}</h1>",
+             f"<p>{e(say['summary'].format(answers=len(report.rows), students=len(report.students()), **counts))}</p>"]
+    parts += [f"<p>{e(note)}</p>" for note in report.notes]
+    parts.append(f"<h2>{e(say['by_parameter'])}</h2>")
+    derivations = {row.parameter: row.verdict.derivation for row in report.rows if row.verdict is not None}
+    parts.append(_table([e(say["parameter"]), "✓", "✗", e(say["unchecked"]), e(say["derivative"])],
+                        [[e(p), *map(str, report.counts(p).values()),
+                          f"<code>{e(derivations[p].text()) if p in derivations else ''}</code>"]
+                         for p in report.parameters()]))
+    mistakes = report.common_mistakes()
+    if mistakes:
+        parts.append(f"<h2>{e(say['common'])}</h2>")
+        parts.append(_table([e(say["parameter"]), e(say["mistake"]), e(say["count"]), e(say["who"])],
+                            [[e(p), e(m), str(len(s)), e(", ".join(s))] for p, m, s in mistakes]))
+    parts.append(f"<h2>{e(say['students'])}</h2>")
+    for student, rows in report.students().items():
+        parts.append(f"<h3>{e(student)}</h3>")
+        parts.append(_table(
+            [e(say["parameter"]), e(say["answer"]), e(say["verdict"])],
+            [[e(r.parameter), f"<code>{e(r.answer)}</code>",
+              f"<pre class=\"{r.status}\">{e(r.verdict.message if r.verdict else r.error or '')}</pre>"]
+             for r in rows]))
+    errors = [row for row in report.rows if row.error]
+    if errors:
+        parts.append(f"<h2>{e(say['errors'])}</h2>")
+        parts.append(_table([e(say["line"]), e(say["who"]), e(say["answer"]), e(say["problem"])],
+                            [[str(r.line), e(r.student), f"<code>{e(r.answer)}</code>",
+                              f"<pre class=\"error\">{e(r.error)}</pre>"] for r in errors]))
+    parts.append("</body></html>")
+    return "\n".join(parts)

@@ -1,0 +1,54 @@
+"""The ``symbackprop`` command line: one subcommand per module of this package.
+
+Each command module has ``add_parser(subparsers)`` (which registers its arguments and sets
+``run``, a function ``args → exit code``). Exit codes: 0 success, 1 a user error (one line on
+stderr, no traceback), 2 usage; 141 when the reader of the output goes away (``| head``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from .._version import __version__
+from ..core.errors import SymbackpropError
+
+# The order in which ``symbackprop --help`` lists them.
+COMMANDS = ("derive", "paths", "verify", "draw", "handout", "train")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="symbackprop",
+        description="Backpropagation derived symbolically: path sums, adjoints, handouts, training.")
+    parser.add_argument("--version", action="version", version=f"symbackprop {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers.required = True
+    for name in COMMANDS:
+        importlib.import_module(f".{name}", __name__).add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args) or 0
+    except SymbackpropError as error:
+        print(f"symbackprop: error: {error}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # The reader went away (`symbackprop … | head`): stop quietly, as Unix tools do, and keep
+        # Python from complaining when it flushes stdout on exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except OSError as error:
+        print(f"symbackprop: error: {error.strerror or error}"
+              + (f": {error.filename}" if error.filename else ""), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("symbackprop: interrupted", file=sys.stderr)
+        return 130
+

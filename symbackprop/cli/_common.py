@@ -1,0 +1,104 @@
+"""What every subcommand shares: the model argument, choosing derivatives, writing output.
+
+A command module uses these in its ``add_parser``::
+
+    parser = add_command(subparsers, "draw", help="…", description="…", examples=["symbackprop draw …"])
+    add_model_argument(parser)
+    add_output_argument(parser)
+    parser.set_defaults(run=run)
+
+and in ``run(args)``: ``graph = load_model(args)``, then ``write_output(text, args.output)``.
+
+>>> import argparse, pathlib
+>>> lecture = str(pathlib.Path(__file__).parents[2] / "examples" / "lecture.sbp")
+>>> parser = argparse.ArgumentParser()
+>>> add_model_argument(parser); add_selection_arguments(parser)
+>>> args = parser.parse_args([lecture, "--wrt", "w11", "--wrt", "s1"])
+>>> [str(s) for s in selected_parameters(load_model(args), args)]
+['w11', 's1']
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import TextIO
+
+import sympy as sp
+
+from ..core.atomic import write_atomic
+from ..core.graph import Graph
+from ..parsing.modelfile import load
+
+__all__ = ["add_command", "add_model_argument", "load_model", "add_selection_arguments", "selected_parameters",
+           "selected_output", "add_output_argument", "write_output", "use_colour", "bold"]
+
+
+def add_command(subparsers, name: str, help: str, description: str,
+                examples: list[str]) -> argparse.ArgumentParser:
+    """Register subcommand ``name`` with its one-line ``help``, a ``description`` and runnable
+    ``examples`` (shown verbatim under ``symbackprop NAME --help``)."""
+    return subparsers.add_parser(
+        name, help=help, description=description,
+        epilog="examples:\n" + "\n".join(f"  {example}" for example in examples),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def add_model_argument(parser: argparse.ArgumentParser) -> None:
+    """The positional ``MODEL`` argument: a model file (``.sbp``)."""
+    parser.add_argument("model", metavar="MODEL", help="a model file (.sbp), e.g. examples/lecture.sbp")
+
+
+def load_model(args: argparse.Namespace) -> Graph:
+    """The graph of ``args.model`` (errors are ``SymbackpropError``s with a position)."""
+    return load(args.model)
+
+
+def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--wrt NAME`` (repeatable) or ``--all`` parameters, and ``--of NODE``."""
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--wrt", action="append", metavar="NAME",
+                       help="a parameter (or input) to differentiate with respect to; repeatable")
+    which.add_argument("--all", action="store_true", help="every parameter, in the model's order")
+    parser.add_argument("--of", metavar="NODE",
+                        help="the node to differentiate (default: the model's output, e.g. a loss L)")
+
+
+def selected_parameters(graph: Graph, args: argparse.Namespace) -> list[sp.Symbol]:
+    """The leaves that ``--wrt``/``--all`` chose; an unknown name is an error with a suggestion."""
+    if getattr(args, "all", False):
+        return list(graph.parameters)
+    return [graph.symbol(name) for name in args.wrt]
+
+
+def selected_output(graph: Graph, args: argparse.Namespace) -> sp.Symbol:
+    """The node that ``--of`` names, or the model's output."""
+    return graph.symbol(args.of) if getattr(args, "of", None) else graph.output
+
+
+def add_output_argument(parser: argparse.ArgumentParser) -> None:
+    """``-o FILE``: write there (atomically) instead of standard output."""
+    parser.add_argument("-o", "--output", metavar="FILE",
+                        help="write to FILE (atomically) instead of standard output")
+
+
+def write_output(text: str, path: str | None, stream: TextIO | None = None) -> None:
+    """``text`` to ``path`` via a temporary file and ``os.replace``, or to ``stream`` (stdout)."""
+    if path in (None, "-"):
+        (stream or sys.stdout).write(text if text.endswith("\n") else text + "\n")
+        return
+    write_atomic(path, text if text.endswith("\n") else text + "\n")
+    print(f"symbackprop: wrote {path}", file=sys.stderr)
+
+
+def use_colour(stream: TextIO | None = None) -> bool:
+    """Colour only on a terminal, and never when ``NO_COLOR`` is set (https://no-color.org)."""
+    stream = stream or sys.stdout
+    return (not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+            and hasattr(stream, "isatty") and stream.isatty())
+
+
+def bold(text: str, colour: bool) -> str:
+    """``text`` in bold when ``colour`` is on."""
+    return f"\033[1m{text}\033[0m" if colour else text

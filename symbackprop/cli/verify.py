@@ -1,0 +1,86 @@
+"""``symbackprop verify MODEL --wrt w11 --answer "…"``: check a hand-computed derivative.
+
+One answer (``--answer`` in plain math, ``--answer-latex`` in LaTeX, ``-`` to read it from
+standard input) prints the verdict and feedback; ``--answers class.csv`` checks a whole class
+and writes a report (``-o report.html``, ``-o report.csv``, ``-o report.json``; repeatable).
+
+Exit codes: 0 the answer is correct (or the class report was written), 3 the answer is
+incorrect (a result, not an error), 1 a user error (unreadable model, an answer that does not
+parse, an unknown parameter), 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ..check.classroom import check_class, read_answers_file, write_report
+from ..check.verify import MAX_ANSWER_LENGTH, verify
+from ._common import add_command, add_model_argument, load_model, selected_output, write_output
+
+INCORRECT = 3
+
+
+def add_parser(subparsers) -> None:
+    parser = add_command(
+        subparsers,
+        "verify", help="check a hand-computed derivative (one answer, or a class CSV)",
+        description="Check a hand-computed derivative path by path: which paths are present or\n"
+                    "missing, which factor is wrong, and a point where the answer is off.\n"
+                    "Exit code: 0 correct (or a class report written), 3 incorrect, 1 error, 2 usage.",
+        examples=[
+            'symbackprop verify examples/lecture.sbp --wrt w11 --answer "s1*f\'(p11*z1+p21*z2)*p11*f\'(w11*x1+w21*x2)*x1"',
+            'symbackprop verify examples/lecture.sbp --wrt w11 --answer-latex "\\frac{\\partial a}{\\partial z_1} f\'(w_{11} x_1 + w_{21} x_2) x_1"',
+            "symbackprop verify examples/lecture.sbp --answers examples/class.csv -o report.html",
+        ])
+    add_model_argument(parser)
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--answer", metavar="TEXT", help="the answer in plain math ('-': read standard input)")
+    what.add_argument("--answer-latex", metavar="TEXT", help="the answer in LaTeX ('-': read standard input)")
+    what.add_argument("--answers", metavar="CSV",
+                      help="a class: CSV with columns student, parameter, answer[, format]")
+    parser.add_argument("--wrt", metavar="NAME", help="the parameter the answer differentiates by (one answer)")
+    parser.add_argument("--of", metavar="NODE", help="the node differentiated (default: the model's output)")
+    parser.add_argument("--lang", choices=("en", "ru"), default="en", help="feedback language (default en)")
+    parser.add_argument("--format", choices=("text", "json"), default="text",
+                        help="text (default) or json, on standard output or in -o FILE")
+    parser.add_argument("-o", "--output", metavar="FILE", action="append",
+                        help="write there (atomically); a class report is .html, .csv, .json or .txt "
+                             "by extension; repeatable")
+    parser.set_defaults(run=run, parser=parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.answers is not None and args.wrt:
+        args.parser.error("--wrt is for one answer; a class CSV names the parameter in each row")
+    if args.answers is None and not args.wrt:
+        args.parser.error("one answer needs --wrt NAME (the parameter it differentiates by)")
+    if args.answers is None and args.output and len(args.output) > 1:
+        args.parser.error("one answer is written to one file: give -o once")
+    graph = load_model(args)
+    of = selected_output(graph, args)
+    return _check_class(args, graph, of) if args.answers is not None else _check_one(args, graph, of)
+
+
+def _check_class(args: argparse.Namespace, graph, of) -> int:
+    """Every row of the CSV; the report goes to each ``-o`` file, else to standard output."""
+    report = check_class(graph, read_answers_file(args.answers), of=of, lang=args.lang, source=args.model)
+    for path in args.output or ():
+        write_report(report, path)
+        print(f"symbackprop: wrote {path}", file=sys.stderr)
+    if not args.output:
+        write_output(report.to_json() if args.format == "json" else report.to_text(), None)
+    return 0
+
+
+def _check_one(args: argparse.Namespace, graph, of) -> int:
+    latex = args.answer_latex is not None
+    answer = args.answer_latex if latex else args.answer
+    if answer == "-":
+        answer = sys.stdin.read(MAX_ANSWER_LENGTH + 1).strip()
+    verdict = verify(graph, args.wrt, answer, of=of, lang=args.lang, format="latex" if latex else "plain")
+    output = (json.dumps(verdict.as_dict(), ensure_ascii=False, indent=2) if args.format == "json"
+              else verdict.message)
+    write_output(output, args.output[0] if args.output else None)
+    return 0 if verdict.correct else INCORRECT

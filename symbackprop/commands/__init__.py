@@ -1,1 +1,0 @@
-"""The command line's subcommands, one module each (see ``symbackprop.cli``)."""
