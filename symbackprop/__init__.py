@@ -52,7 +52,7 @@ _EXPORTS: dict[str, str] = {
 }
 # modules reachable as attributes: sbp.optim.Adam; sbp.handout is the handout package, which is
 # callable (sbp.handout(graph, ...)) so the function and the package never shadow each other
-_MODULES: dict[str, str] = {"optim": ".numeric.optim", "handout": ".handout"}
+_MODULES: dict[str, str] = {"optim": ".numeric.optim", "handout": ".handout", "tensor": ".core.tensor"}
 
 __all__ = sorted([*_EXPORTS, *_MODULES, "__version__"])
 
@@ -74,6 +74,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # what static tools and IDEs see; nothing is imported at run time
     from . import handout
+    from .core import tensor
     from .check.verify import Verdict, verify
     from .core.builders import LOSSES, lecture_network, mlp
     from .core.derive import (DEFAULT_MAX_PATHS, Backprop, Derivation, Partial, Path, adjoints, backprop,
