@@ -388,6 +388,7 @@ class Op:
 
     name: ClassVar[str]
     arity: ClassVar[int | None] = None  # None: any number of arguments
+    fresh: ClassVar[bool] = True  # its code makes a new array (False: a view, e.g. a transpose)
 
     # -- building: ``apply`` checks the arguments and simplifies trivial cases ------------------
 
@@ -438,10 +439,25 @@ class Op:
         a cheaper form than computing it and summing (``Σ_b δ aᵀ`` is ``δ.T @ a``)."""
         return None
 
-    def kernels(self) -> dict[str, Callable]:
-        """Helper functions the code calls, ``name → function(xp, …)``: the array module comes
-        first, so the same kernel runs on NumPy and on JAX."""
-        return {}
+    def batch_sum_into(self, args: Sequence[Code], ctx: "CodeContext", out: str) -> str | None:
+        """A statement writing the batch sum into the existing array ``out`` (NumPy only), when
+        the operation can do it without a temporary (``numpy.matmul(δ.T, a, out=…)``)."""
+        return None
+
+    def in_place(self, args: Sequence[Code], ctx: "CodeContext", target: str) -> list[str] | None:
+        """Statements computing the result into ``target``, starting from ``args[0]``'s (a
+        fresh array of the result's shape) and updating it in place (``u = x @ W.T; u += b``)."""
+        return None
+
+    def kernels(self) -> tuple[Callable, ...]:
+        """Helper functions the code calls by their names, each ``function(xp, …)``: the array
+        module comes first, so one kernel runs on NumPy and on JAX."""
+        return ()
+
+    def fan_in(self, shapes: Sequence[Shape], i: int) -> int | None:
+        """How many inputs each entry of the result reads through argument ``i`` when that
+        argument is a weight (PyTorch's fan-in, for the initial draw), or ``None``."""
+        return None
 
     def differentiable(self, i: int) -> bool:
         """Whether gradients flow into argument ``i`` (targets of a loss, for instance, do)."""

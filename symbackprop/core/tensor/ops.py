@@ -52,7 +52,7 @@ __all__ = ["Add", "Scale", "Hadamard", "Elementwise", "MatMul", "Outer", "Dot", 
            "FUNCTION_TEXT", "FUNCTION_LATEX", "add", "scale", "hadamard", "elementwise", "matmul",
            "outer", "dot", "transpose", "reshape", "flatten", "concat", "tsum", "mean", "softmax",
            "squared_error", "binary_cross_entropy", "softmax_cross_entropy", "squared_norm",
-           "apply_function", "softmax_kernel", "logsumexp_kernel"]
+           "apply_function", "softmax_kernel", "logsumexp_kernel", "array_sum"]
 
 _XI = sp.Symbol("ξ")
 
@@ -71,19 +71,22 @@ def _flat(index: Sequence[int], shape: Shape) -> int:
     return sum(i * s for i, s in zip(index, _strides(shape)))
 
 
-def _sum_axes(code: Code) -> str:
-    """The ``axis=`` of a sum over every per-sample axis."""
-    axes = tuple(range(code.batched, code.ndim))
-    return f"axis={axes[0]}" if len(axes) == 1 else f"axis={axes}"
+def array_sum(xp: str, text: str, axes: tuple | int | None = None, keepdims: bool = False) -> str:
+    """``xp.sum(text, axis=…)``: the module's function, not the ``.sum`` method, which imports a
+    module on first use (the generated code runs without builtins)."""
+    if isinstance(axes, tuple) and len(axes) == 1:
+        axes = axes[0]
+    axis = "" if axes is None else f", axis={axes}"
+    return f"{xp}.sum({text}{axis}{', keepdims=True' if keepdims else ''})"
 
 
-def _per_sample_sum(text: str, code_like: Code) -> str:
+def _per_sample_sum(text: str, code_like: Code, xp: str) -> str:
     """``text`` (an array shaped like ``code_like``) summed over each sample's entries."""
     if not code_like.shape:
         return text
     if not code_like.batched:
-        return f"({text}).sum()"
-    return f"({text}).sum({_sum_axes(code_like)})"
+        return array_sum(xp, text)
+    return array_sum(xp, text, tuple(range(1, code_like.ndim)))
 
 
 def _trailing(code: Code, ndim: int) -> str:
@@ -150,6 +153,14 @@ class Add(Op):
         for part in parts[1:]:
             text += f" - {part[1:]}" if part.startswith("-") else f" + {part}"
         return text
+
+    def in_place(self, args, ctx, target):
+        ndim = len(args[0].shape)
+        lines = [f"{target} = {args[0].text}"]
+        for a in args[1:]:
+            part = _trailing(a, ndim) if len(a.shape) < ndim else a.text
+            lines.append(f"{target} -= {part[1:]}" if part.startswith("-") else f"{target} += {part}")
+        return lines
 
 
 @register
@@ -227,6 +238,9 @@ class Hadamard(Op):
     def code(self, args, ctx):
         ndim = max(len(a.shape) for a in args)
         return " * ".join(_trailing(a, ndim) for a in args)
+
+    def in_place(self, args, ctx, target):
+        return [f"{target} = {args[0].text}", f"{target} *= {_trailing(args[1], len(args[0].shape))}"]
 
 
 FUNCTION_TEXT = {"sigmoid": "σ", "relu": "ReLU"}
@@ -324,6 +338,9 @@ class MatMul(Op):
             return outer(seed, B) if len(B.shape) == 1 else matmul(seed, transpose(B))
         return matmul(transpose(A), seed)
 
+    def fan_in(self, shapes, i):
+        return shapes[0][1] if i == 0 else shapes[1][0]
+
     def notation(self):  # a product inside a product is parenthesised: W (a ⊙ b)
         return Notation("infix", " ", " ", PRECEDENCE["Mul"], PRECEDENCE["Mul"] + 1)
 
@@ -372,12 +389,18 @@ class Outer(Op):
             return f"{ctx.xp}.outer({a.text}, {b.text})"
         return f"{a.atom()}[..., :, None] * {b.atom()}[..., None, :]"
 
+    def batch_sum_into(self, args, ctx, out):
+        a, b = args
+        if a.batched and b.batched and ctx.xp == "numpy":
+            return f"numpy.matmul({a.atom()}.T, {b.atom()}, out={out})"
+        return None
+
     def batch_sum_code(self, args, ctx):
         a, b = args
         if a.batched and b.batched:  # Σ_b δ aᵀ: one matrix product
             return f"{a.atom()}.T @ {b.atom()}"
         batched, other = (a, b) if a.batched else (b, a)
-        total = f"{batched.atom()}.sum(axis=0)"
+        total = array_sum(ctx.xp, batched.text, 0)
         pair = (total, other.text) if a.batched else (other.text, total)
         return f"{ctx.xp}.outer({pair[0]}, {pair[1]})"
 
@@ -401,13 +424,16 @@ class Dot(Op):
     def vjp(self, args, out, seed, i):
         return hadamard(seed, args[1 - i])
 
+    def fan_in(self, shapes, i):
+        return shapes[i][0]
+
     def notation(self):
         return template("{0}ᵀ {1}", r"{{{0}}}^{{\top}} {1}", "Mul", "Pow")
 
     def code(self, args, ctx):
         a, b = args
         if a.batched and b.batched:
-            return f"({a.atom()} * {b.atom()}).sum(axis=-1)"
+            return array_sum(ctx.xp, f"{a.atom()} * {b.atom()}", -1)
         if a.batched or b.batched:
             batched, other = (a, b) if a.batched else (b, a)
             return f"{batched.atom()} @ {other.atom()}"
@@ -421,6 +447,7 @@ class Transpose(Op):
 
     name = "transpose"
     arity = 1
+    fresh = False
 
     def simplify(self, args):
         (x,) = args
@@ -461,6 +488,7 @@ class Reshape(Op):
 
     name = "reshape"
     arity = 1
+    fresh = False
     to: tuple = ()
 
     def simplify(self, args):
@@ -566,6 +594,7 @@ class Slice(Op):
 
     name = "slice"
     arity = 1
+    fresh = False
     axis: int = 0
     start: int = 0
     stop: int = 0
@@ -643,8 +672,8 @@ class Sum(Op):
         (x,) = args
         axes = tuple(a + x.batched for a in _axes(self.axes, len(x.shape)))
         if not x.batched and len(axes) == len(x.shape):
-            return f"{x.atom()}.sum()"
-        return f"{x.atom()}.sum(axis={axes[0] if len(axes) == 1 else axes})"
+            return array_sum(ctx.xp, x.text)
+        return array_sum(ctx.xp, x.text, axes)
 
 
 @register
@@ -665,12 +694,9 @@ class Mean(Sum):
     def notation(self):
         return call("mean", r"\operatorname{mean}")
 
-    def code(self, args, ctx):
-        (x,) = args
-        axes = tuple(a + x.batched for a in _axes(self.axes, len(x.shape)))
-        if not x.batched and len(axes) == len(x.shape):
-            return f"{x.atom()}.mean()"
-        return f"{x.atom()}.mean(axis={axes[0] if len(axes) == 1 else axes})"
+    def code(self, args, ctx):  # a sum over a count: ndarray.mean needs an import at run time
+        count = size(args[0].shape) // max(1, size(self.shape(args[0].shape)))
+        return f"{super().code(args, ctx)} / {count}"
 
 
 @register
@@ -680,6 +706,7 @@ class Expand(Op):
 
     name = "expand"
     arity = 1
+    fresh = False
     shape_: tuple = ()
     axes: tuple = ()
 
@@ -762,10 +789,10 @@ class Softmax(Op):
         return call("softmax", r"\operatorname{softmax}")
 
     def code(self, args, ctx):
-        return f"softmax({args[0].text})"
+        return f"softmax_kernel({ctx.xp}, {args[0].text})"
 
     def kernels(self):
-        return {"softmax": softmax_kernel}
+        return (softmax_kernel,)
 
 
 @register
@@ -794,7 +821,7 @@ class SoftmaxBackward(Op):
 
     def code(self, args, ctx):
         s, d = args
-        return f"{s.atom()} * ({d.atom()} - ({s.atom()} * {d.atom()}).sum(axis=-1, keepdims=True))"
+        return f"{s.atom()} * ({d.atom()} - {array_sum(ctx.xp, f'{s.atom()} * {d.atom()}', -1, keepdims=True)})"
 
 
 # -- losses and penalties (per sample: a scalar) -----------------------------------------------------
@@ -833,7 +860,7 @@ class SquaredError(_Loss):
 
     def code(self, args, ctx):
         o, y = args
-        return f"0.5 * {_per_sample_sum(f'({o.text} - {y.text}) ** 2', o)}"
+        return f"0.5 * {_per_sample_sum(f'({o.text} - {y.text}) ** 2', o, ctx.xp)}"
 
 
 @register
@@ -857,7 +884,7 @@ class BinaryCrossEntropy(_Loss):
 
     def code(self, args, ctx):
         z, y = args
-        return _per_sample_sum(f"{ctx.xp}.logaddexp(0, {z.text}) - {y.atom()} * {z.atom()}", z)
+        return _per_sample_sum(f"{ctx.xp}.logaddexp(0, {z.text}) - {y.atom()} * {z.atom()}", z, ctx.xp)
 
 
 @register
@@ -885,10 +912,10 @@ class SoftmaxCrossEntropy(_Loss):
 
     def code(self, args, ctx):
         z, y = args
-        return f"logsumexp({z.text}) - ({y.atom()} * {z.atom()}).sum(axis=-1)"
+        return f"logsumexp_kernel({ctx.xp}, {z.text}) - {array_sum(ctx.xp, f'{y.atom()} * {z.atom()}', -1)}"
 
     def kernels(self):
-        return {"logsumexp": logsumexp_kernel}
+        return (logsumexp_kernel,)
 
 
 LOSS_OPS = {cls.name: cls for cls in (SquaredError, BinaryCrossEntropy, SoftmaxCrossEntropy)}
@@ -918,7 +945,7 @@ class SquaredNorm(Op):
         (x,) = args
         if not x.batched:
             return f"{ctx.xp}.vdot({x.text}, {x.text})"
-        return _per_sample_sum(f"{x.atom()} ** 2", x)
+        return _per_sample_sum(f"{x.atom()} ** 2", x, ctx.xp)
 
 
 # -- constructors: what users and the rules above call ------------------------------------------------
