@@ -217,3 +217,33 @@ def test_shape_errors_name_the_definition():
         T.Graph({h: t("W") @ x}, inputs=[x])
     with pytest.raises(sbp.GraphError, match="not a scalar: a backward pass starts from a loss"):
         T.derive(T.Graph({h: W @ t("x", 4)}, inputs=[t("x", 4)]))
+
+
+# -- random tensor graphs ------------------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from tensor_graphs import tensor_graphs  # noqa: E402
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(graph=tensor_graphs())
+def test_random_tensor_graphs_match_torch_and_their_path_sums(graph):
+    model = sbp.compile(graph)
+    params = model.init_params(seed=4) * 2
+    X, Y = data(graph, rows=5, seed=5)
+    if "cross_entropy" in graph.definitions[graph.output].op.name or "LSE" in str(graph.definitions[graph.output]):
+        Y = np.eye(Y.shape[1])[np.random.default_rng(5).integers(0, Y.shape[1], len(Y))]
+    value, grad = model.loss_and_gradient(params, X, Y)
+    reference_value, reference_grad = torch_tensor.loss_and_gradient(model.tensor, params, X, Y)
+    assert value == pytest.approx(reference_value, rel=1e-11)
+    assert relative_error(grad, reference_grad) < 1e-10
+    # entry = path sum at a random point of the leaves, every node at its forward value (as
+    # functions of the leaves; comparing expanded expressions takes minutes on softmax chains)
+    derivation, scalar = T.derive(graph), T.scalar_graph(graph)
+    rng = np.random.default_rng(6)
+    point = {leaf: sp.Float(rng.uniform(-0.9, 0.9), 30) for leaf in scalar.leaves}
+    for node, expr in scalar.definitions.items():
+        point[node] = sp.N(expr.xreplace(point), 30)
+    for p in (scalar.parameters[0], scalar.parameters[-1]):
+        entry, path_sum = (sp.N(e.xreplace(point), 30) for e in (derivation.entry(p), sbp.gradient(scalar, p)))
+        assert abs(float(entry - path_sum)) < 1e-20 * (1 + abs(float(path_sum))), p

@@ -52,7 +52,9 @@ from sympy.printing.str import StrPrinter
 from ..core.errors import CycleError, GraphError, ModelFileError, ParseError, did_you_mean, names
 from ..core.functions import ACTIVATIONS
 from ..core.graph import Graph
+from ..core.tensor.scalar import ScalarView
 from .parse import BUILTIN_FUNCTIONS, is_name, parse_expression
+from .tensorfile import declares_shapes, tensor_graph_from_model
 from ..core.products import split_product
 
 __all__ = ["load", "read_model_text", "graph_from_text", "graph_to_text", "SECTIONS",
@@ -244,6 +246,8 @@ def graph_from_text(text: str, base_dir: str | os.PathLike | None = None,
     ``source`` is recorded as ``metadata["source"]``.
     """
     model = _ModelText(text)
+    if declares_shapes(model.items("inputs") + model.items("targets") + model.items("parameters")):
+        return _tensor_model(model, base_dir, source)
     if "inputs" not in model.sections:
         raise ParseError("the model has no 'inputs:' section (write 'inputs: x1, x2', or "
                          "'inputs:' for none)", 1, 1)
@@ -299,6 +303,15 @@ def graph_from_text(text: str, base_dir: str | os.PathLike | None = None,
     except CycleError as error:
         first = defined_at[str(error.cycle[0])]
         raise ParseError(str(error), first.line, first.start + 1, first.source) from None
+
+
+def _tensor_model(model: _ModelText, base_dir, source) -> Graph:
+    """A model file with shapes: its tensor graph (``tensorfile``), seen as a ``Graph``."""
+    def metadata_of(functions, constants):
+        metadata = _metadata(model, functions, constants, base_dir)
+        return {**metadata, "source": str(source)} if source is not None else metadata
+
+    return ScalarView(tensor_graph_from_model(model, metadata_of))
 
 
 def _check_leaf(name: str, item: _Item, role: str, defined_at: Mapping, leaves: list) -> None:

@@ -195,7 +195,8 @@ class Scale(Op):
         return Scale.apply(seed, factor=self.factor)
 
     def notation(self):
-        return Notation("scale", "", "", PRECEDENCE["Mul"], PRECEDENCE["Mul"])
+        # the printers show the factor itself; the text is for plain str()
+        return Notation("scale", "-" if self.factor == -1 else f"{self.factor} ", "", PRECEDENCE["Mul"], PRECEDENCE["Mul"])
 
     def code(self, args, ctx):
         factor = _number(self.factor)

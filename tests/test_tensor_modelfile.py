@@ -1,0 +1,56 @@
+"""Tensor model files: shapes declared, definitions in the board's notation, read by one safe
+parser; the graphs they give against the same graphs built in Python."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import symbackprop as sbp
+from symbackprop.core.errors import ParseError
+
+T = sbp.tensor
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+def test_the_cnn_file_is_the_python_graph():
+    graph = sbp.load(EXAMPLES / "cnn.sbp")
+    x, y, K, b, V, c = (T.Tensor(n, s) for n, s in [("x", (1, 8, 8)), ("y", 10), ("K", (8, 1, 3, 3)), ("b", 8),
+                                                     ("V", (10, 128)), ("c", 10)])
+    u, h, p, z, L = (T.Tensor(n) for n in "u h p z L".split())
+    python = T.Graph({u: T.conv2d(x, K, padding=1) + b, h: T.relu(u), p: T.max_pool2d(h, 2),
+                      z: V @ T.flatten(p) + c, L: T.softmax_cross_entropy(z, y)},
+                     inputs=[x], targets=[y], parameters=[K, b, V, c], predictions=[z])
+    assert dict(graph.tensor.definitions) == dict(python.definitions)
+    assert graph.tensor.parameters == python.parameters and graph.metadata["source"].endswith("cnn.sbp")
+    assert T.derive(graph).text() == T.derive(python).text()
+
+
+def test_the_autoencoder_file_has_a_tied_weight_and_a_named_penalty():
+    graph = sbp.load(EXAMPLES / "autoencoder.sbp")
+    text = T.derive(graph).text()
+    assert "∂L/∂W = (δ_h ⊙ σ'(W x + b)) xᵀ + h δ_oᵀ + 2·λ W" in text
+    model = sbp.compile(graph)  # λ = 0.001 from values:
+    params = model.init_params(seed=0)
+    X = np.random.default_rng(0).normal(size=(5, 8))
+    penalty = 0.001 * np.sum(params[:24] ** 2)
+    without = sbp.compile(T.Graph({**{k: v for k, v in graph.tensor.definitions.items() if k.name != "L"},
+                                   T.Tensor("L"): T.squared_error(T.Tensor("o"), T.Tensor("y", 8))},
+                                  inputs=graph.tensor.inputs, targets=graph.tensor.targets,
+                                  parameters=graph.tensor.parameters, predictions=graph.tensor.predictions))
+    assert model.loss(params, X, X) == pytest.approx(without.loss(params, X, X) + penalty, rel=1e-12)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("inputs: x: 3\nparameters: W: 2×3\nh = W x +\n", "line 3, column 10: the expression ends too early"),
+    ("inputs: x: 3\nparameters: W: 2×3\nh = V x\n", "line 3, column 5: unknown name 'V'"),
+    ("inputs: x: 3\nparameters: W: 2×4\nh = W x\n", "line 3, column 1: in the definition of h: cannot multiply 2×4 by 3"),
+    ("inputs: x: 3\nparameters: W: 2×3\nh = tahn(W x)\n", "unknown function 'tahn' \\(did you mean 'tanh'\\?\\)"),
+    ("inputs: x: 3\nparameters: W: 2 by 3\nh = W x\n", "expected 'name: shape' such as 'W: 32×64'"),
+    ("inputs: x: 1×5×5\nparameters: K: 2×1×3×3\nh = conv2d(x, K, strid=2)\n", "conv2d takes no 'strid='"),
+    ("inputs: x: 3\nparameters: W: 2×3\nh = ‖W x‖\n", "‖…‖ is written squared here"),
+    ("inputs: x: 3\nparameters: W: 2×3\nh = W x; import os\n", "unexpected character ';'"),
+])
+def test_bad_tensor_files_are_one_line_errors(text, message):
+    with pytest.raises(ParseError, match=message):
+        sbp.Graph.from_text(text)
