@@ -15,15 +15,19 @@ EXAMPLES = Path(__file__).parent.parent / "examples"
 
 def test_the_cnn_file_is_the_python_graph():
     graph = sbp.load(EXAMPLES / "cnn.sbp")
-    x, y, K, b, V, c = (T.Tensor(n, s) for n, s in [("x", (1, 8, 8)), ("y", 10), ("K", (8, 1, 3, 3)), ("b", 8),
-                                                     ("V", (10, 128)), ("c", 10)])
-    u, h, p, z, L = (T.Tensor(n) for n in "u h p z L".split())
-    python = T.Graph({u: T.conv2d(x, K, padding=1) + b, h: T.relu(u), p: T.max_pool2d(h, 2),
-                      z: V @ T.flatten(p) + c, L: T.softmax_cross_entropy(z, y)},
-                     inputs=[x], targets=[y], parameters=[K, b, V, c], predictions=[z])
+    shapes = [("x", (1, 8, 8)), ("y", 10), ("K1", (16, 1, 3, 3)), ("b1", 16), ("K2", (16, 16, 3, 3)), ("b2", 16),
+              ("V", (10, 256)), ("c", 10)]
+    x, y, K1, b1, K2, b2, V, c = (T.Tensor(n, s) for n, s in shapes)
+    u1, h1, u2, h2, p, z, L = (T.Tensor(n) for n in "u1 h1 u2 h2 p z L".split())
+    python = T.Graph({u1: T.conv2d(x, K1, padding=1) + b1, h1: T.relu(u1), u2: T.conv2d(h1, K2, padding=1) + b2,
+                      h2: T.relu(u2), p: T.max_pool2d(h2, 2), z: V @ T.flatten(p) + c,
+                      L: T.softmax_cross_entropy(z, y)},
+                     inputs=[x], targets=[y], parameters=[K1, b1, K2, b2, V, c], predictions=[z])
     assert dict(graph.tensor.definitions) == dict(python.definitions)
     assert graph.tensor.parameters == python.parameters and graph.metadata["source"].endswith("cnn.sbp")
-    assert T.derive(graph).text() == T.derive(python).text()
+    text = T.derive(graph).text()
+    assert text == T.derive(python).text()
+    assert "∂L/∂K1 = x ⋆_(p=1) δ_u1" in text and "δ_u1 = δ_u2 ∗_(p=1) rot180(K2) ⊙ ReLU'(u1)" in text
 
 
 def test_the_autoencoder_file_has_a_tied_weight_and_a_named_penalty():

@@ -33,12 +33,12 @@ from ..core.errors import CompileError, DataError, GraphError
 from ..core.tensor.base import Apply, Code, CodeContext, Scalar, Tensor, TensorExpr, replace, row_major, size, walk
 from ..core.tensor.derive import Adjoint, Gradient, as_tensor_graph, derive_tensor
 from ..core.tensor.graph import TensorGraph
-from ..core.tensor.ops import Add, Elementwise, MatMul, array_sum
+from ..core.tensor.ops import Add, array_sum
 from ..core.tensor.scalar import ScalarView, parameter_order, tensor_symbols
 from .compile_layers import flat_view
 from .model import JaxCodePrinter, Model, NumPyCodePrinter, _short, chosen_functions, comment_line, float_dtype
 
-__all__ = ["compile_tensor", "TensorModel", "SEED", "fused_units"]
+__all__ = ["compile_tensor", "TensorModel", "SEED"]
 
 # The adjoint of each sample's loss in the batch mean: 1/B. The code's backward pass starts here.
 SEED = Tensor("seed", ())
@@ -436,15 +436,6 @@ def _fan_ins(graph: TensorGraph) -> dict[Tensor, int]:
 
 
 # -- entry points -------------------------------------------------------------------------------------
-
-def fused_units(graph: TensorGraph) -> bool:
-    """True when some node applies a function straight to a product (``z = f(W x)``, as the
-    lecture writes its units): ``compile`` keeps the scalar code of such a graph's view, whose
-    comments name the nodes its author wrote."""
-    return any(isinstance(expr, Apply) and isinstance(expr.op, Elementwise)
-               and any(isinstance(e, Apply) and isinstance(e.op, MatMul) for e in walk(expr.args[0]))
-               for expr in graph.definitions.values())
-
 
 def _bound(graph: TensorGraph, functions: Mapping | None) -> TensorGraph:
     """The graph with undefined functions bound and scalar constants (``λ``) given values."""
