@@ -29,14 +29,16 @@ from ..core.atomic import write_atomic
 from ..render.diagram import render, svgs
 from ..core.errors import SymbackpropError
 from ..core.graph import Graph
+from ..core.tensor.graph import TensorGraph
 from ..numeric.point import Point, evaluate
 from .build import Context, build
 from .html import document_html
 from .model import Document
 from .strings import LANGUAGES
+from .tensor import tensor_document
 from .tex import ENGINES, build_pdf, document_tex
 
-__all__ = ["handout", "Handout"]
+__all__ = ["handout", "Handout", "tensor_handout"]
 
 
 class Handout:
@@ -121,6 +123,8 @@ def handout(graph: Graph, wrt: Iterable | str | None = None, of=None, lang: str 
     (default GD, Momentum, AdaGrad, Adam from ``symbackprop.numeric.optim``; ``[]`` for none);
     ``summary``: collapse layers wider than this in the diagrams (default: automatic).
     """
+    if isinstance(graph, TensorGraph):
+        return tensor_handout(graph, entry=wrt, lang=lang)
     if lang not in LANGUAGES:
         raise SymbackpropError(f"unknown language {lang!r}; choose one of {', '.join(LANGUAGES)}")
     chosen = _symbols(graph, wrt)
@@ -129,6 +133,14 @@ def handout(graph: Graph, wrt: Iterable | str | None = None, of=None, lang: str 
     document, answers = build(context, exercises=exercises)
     key = Handout(answers, is_answer_key=True) if answers is not None else None
     return Handout(document, key)
+
+
+def tensor_handout(graph, entry=None, lang: str = "en") -> Handout:
+    """The handout of a tensor graph (or of ``mlp``'s, or a model file with shapes): its layers as
+    boxes with shapes, the forward and backward passes as matrix equations, and the gradient
+    entry of one scalar parameter ``entry`` expanded as its path sum. ``handout`` calls it for
+    a ``TensorGraph``."""
+    return Handout(tensor_document(graph, entry=entry, lang=lang))
 
 
 class _CallablePackage(types.ModuleType):

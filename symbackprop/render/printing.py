@@ -26,10 +26,14 @@ from sympy.printing.str import StrPrinter
 from ..core.derive import Partial
 from ..core.products import split_product
 
-__all__ = ["TextPrinter", "LaTeXPrinter", "text", "latex", "symbol_latex", "layered_parts", "path_term_text",
+__all__ = ["TextPrinter", "LaTeXPrinter", "GREEK_LATEX", "text", "latex", "symbol_latex", "layered_parts", "path_term_text",
            "derivation_text", "derivation_latex"]
 
 _LAYERED_NAME = re.compile(r"^([A-Za-z]+)(\d+)_(\d+)(?:_(\d+))?$")
+# Unicode Greek letters as the names SymPy's LaTeX printer turns into commands (λ → lambda → \lambda)
+GREEK_LATEX = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "η": "eta", "θ": "theta",
+               "λ": "lambda", "μ": "mu", "ν": "nu", "ξ": "xi", "π": "pi", "ρ": "rho", "σ": "sigma", "τ": "tau",
+               "φ": "phi", "χ": "chi", "ψ": "psi", "ω": "omega", "Δ": "Delta", "Λ": "Lambda", "Σ": "Sigma"}
 
 
 class TextPrinter(StrPrinter):
@@ -91,7 +95,12 @@ class LaTeXPrinter(LatexPrinter):
         super().__init__({"mul_symbol": "dot", **(settings or {})})
 
     def _print_Symbol(self, expr, style="plain"):
-        return symbol_latex(expr.name) or super()._print_Symbol(expr, style=style)
+        layered = symbol_latex(expr.name)
+        if layered:
+            return layered
+        if any(ch in GREEK_LATEX for ch in expr.name):  # λ → \lambda: LaTeX has no Unicode Greek
+            return super()._print_Symbol(sp.Symbol("".join(GREEK_LATEX.get(ch, ch) for ch in expr.name)), style=style)
+        return super()._print_Symbol(expr, style=style)
 
     def _print_Mul(self, expr):
         if not expr.is_commutative:

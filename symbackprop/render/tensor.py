@@ -25,15 +25,14 @@ from ..core.tensor.base import Apply, Tensor
 from ..core.tensor.derive import Adjoint, Gradient
 from ..core.tensor.scalar import entry_of
 from .mathml import MathMLPrinter
-from .printing import LaTeXPrinter, TextPrinter
+from .printing import GREEK_LATEX, LaTeXPrinter, TextPrinter
 
 __all__ = ["TensorTextPrinter", "TensorLaTeXPrinter", "TensorMathMLPrinter", "TEXT", "LATEX", "MATHML",
-           "tensor_name_latex", "derivation_text", "derivation_latex", "derivation_mathml", "entry_text",
+           "tensor_name_latex", "derivation_text", "derivation_latex", "derivation_mathml", "definitions_latex", "entry_text",
            "entry_latex"]
 
 _SUPERSCRIPT = re.compile(r"^(.*?)\^\(([^()]*)\)$")
-_GREEK = {"δ": r"\delta", "λ": r"\lambda", "σ": r"\sigma", "θ": r"\theta", "α": r"\alpha", "β": r"\beta",
-          "γ": r"\gamma", "η": r"\eta", "μ": r"\mu", "ε": r"\varepsilon", "Δ": r"\Delta"}
+_GREEK = {letter: "\\" + name for letter, name in GREEK_LATEX.items()}
 
 
 def tensor_name_latex(name: str) -> str:
@@ -295,6 +294,12 @@ def derivation_text(derivation, forward: bool = False) -> str:
 def derivation_latex(derivation, forward: bool = False) -> str:
     """An ``align*`` block of the same equations."""
     lines = [f"{LATEX.doprint(lhs)} &= {LATEX.doprint(rhs)}" for lhs, rhs in _lines(derivation, forward)]
+    return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}"
+
+
+def definitions_latex(graph) -> str:
+    """The forward pass of a tensor graph as an ``align*`` block."""
+    lines = [f"{LATEX.doprint(node)} &= {LATEX.doprint(expr)}" for node, expr in graph.definitions.items()]
     return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}"
 
 
