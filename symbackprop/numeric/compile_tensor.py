@@ -197,7 +197,8 @@ class _Program(CodeContext):
         g = self.graph
         lines = ["    B = X.shape[0]"]
         if g.parameters:
-            lines.append("    # parameters: views into the flat vector (no copies) where its layout allows")
+            lines.append("    # parameters: views into the flat vector (no copies) where its layout allows" if self.numpy
+                         else "    # parameters: gathered from the flat vector")
         for p in g.parameters:
             lines.append(f"    {self.variables[p]} = {self.views[p].format(v='params')}  # {comment_line(repr(p))}")
             self._name(p, self.variables[p], False)
