@@ -52,13 +52,15 @@ from sympy.printing.str import StrPrinter
 from ..core.errors import CycleError, GraphError, ModelFileError, ParseError, did_you_mean, names
 from ..core.functions import ACTIVATIONS
 from ..core.graph import Graph
-from .parse import BUILTIN_FUNCTIONS, is_name, parse_expression
+from .parse import BUILTIN_FUNCTIONS, MAX_NESTING_COST, NestingBudget, is_name, parse_expression
 from ..core.products import split_product
 
 __all__ = ["load", "read_model_text", "graph_from_text", "graph_to_text", "SECTIONS",
            "MAX_FILE_BYTES"]
 
 MAX_FILE_BYTES = 1_000_000
+# The nested calls of all definitions together (see NestingBudget): a few seconds of SymPy's work
+MAX_FILE_NESTING_COST = 4 * MAX_NESTING_COST
 SINGLE_SECTIONS = ("output", "data")    # the others are lists: repeated lines add up
 SECTIONS = ("inputs", "targets", "functions", "parameters", "output", "predictions", "bind",
             "values", "data")
@@ -258,6 +260,7 @@ def graph_from_text(text: str, base_dir: str | os.PathLike | None = None,
 
     definitions: dict[sp.Symbol, sp.Expr] = {}
     defined_at: dict[str, _Item] = {}
+    budget = NestingBudget(MAX_FILE_NESTING_COST)
     for left, right in model.definitions:
         name = _name(left, "the left side of a definition")
         if name in defined_at:
@@ -266,7 +269,7 @@ def graph_from_text(text: str, base_dir: str | os.PathLike | None = None,
             raise left.error(f"{name} is a function, not a node name")
         if not right.text:
             raise right.error(f"the definition of {name} has no expression")
-        definitions[sp.Symbol(name)] = _parse(right, functions=functions)
+        definitions[sp.Symbol(name)] = _parse(right, functions=functions, budget=budget)
         defined_at[name] = left
 
     leaves = sorted({s.name for e in definitions.values() for s in e.free_symbols} - set(defined_at))

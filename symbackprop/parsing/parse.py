@@ -55,14 +55,18 @@ from ..core.derive import local_partials
 from ..core.errors import ParseError, did_you_mean
 from ..core.functions import ACTIVATIONS, is_undefined, logsumexp, prime
 
-__all__ = ["parse_expression", "ParseError", "BUILTIN_FUNCTIONS", "NAME", "is_name",
-           "MAX_LENGTH", "MAX_DEPTH", "MAX_EXPONENT", "MAX_DIGITS", "MAX_ARGUMENTS"]
+__all__ = ["parse_expression", "ParseError", "BUILTIN_FUNCTIONS", "NAME", "is_name", "NestingBudget",
+           "MAX_LENGTH", "MAX_DEPTH", "MAX_EXPONENT", "MAX_DIGITS", "MAX_ARGUMENTS", "MAX_PRIMES",
+           "NESTING_FACTOR", "MAX_NESTING_COST"]
 
 MAX_LENGTH = 100_000     # characters in one expression
 MAX_DEPTH = 100          # nested parentheses, signs, powers and calls (far below Python's stack)
 MAX_EXPONENT = 1000      # |n| in a power x^n whose exponent is a number
 MAX_DIGITS = 1000        # decimal digits of a number, written or computed by a power
 MAX_ARGUMENTS = 256      # arguments of one call
+MAX_PRIMES = 4           # f'''' at most: each order multiplies the size of a built-in's formula
+NESTING_FACTOR = 8       # SymPy's work on a call grows about this much per call nested inside it
+MAX_NESTING_COST = 1000  # what the nested calls of one expression may cost (about a second)
 
 _SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
 NAME = re.compile(rf"[^\W\d_{_SUPERSCRIPTS}][^\W{_SUPERSCRIPTS}]*")
@@ -117,6 +121,35 @@ def _derivative(function: Callable, order: int) -> sp.Lambda:
     for _ in range(order):
         body = local_partials(body, [u]).get(u, sp.S.Zero)
     return sp.Lambda(u, body)
+
+
+class NestingBudget:
+    """What the nested calls of one text (an answer, a whole model file) may cost.
+
+    SymPy's work on a function of a function is not linear: its assumptions about ``tanh(u)``
+    ask for the real and imaginary parts of ``u``, which recurse into ``u``'s own calls, so
+    ``tanh`` nested 8 deep takes seconds and 12 deep minutes; square roots and other
+    non-integer powers do the same. A call (or such a power) with ``k ≥ 1`` levels of them
+    inside its arguments therefore costs ``NESTING_FACTOR**k``; one over plain sums and
+    products costs nothing (that work is linear in the text). The parser charges each call
+    before SymPy builds it.
+
+    >>> budget = NestingBudget(limit=100)
+    >>> budget.charge(2), budget.charge(2), budget.spent
+    (True, False, 64)
+    """
+
+    def __init__(self, limit: int = MAX_NESTING_COST):
+        self.limit, self.spent = limit, 0
+
+    def charge(self, levels_inside: int) -> bool:
+        """Spend the cost of a call with ``levels_inside`` levels of calls in its arguments;
+        False (and nothing spent) when that would pass the limit."""
+        cost = NESTING_FACTOR ** min(levels_inside, 64) if levels_inside else 0
+        if self.spent + cost > self.limit:
+            return False
+        self.spent += cost
+        return True
 
 
 def is_name(text: str) -> bool:
@@ -185,9 +218,14 @@ def _digits(number: sp.Rational) -> float:
     return (math.log10(abs(number.p)) if number.p else 0.0) + math.log10(number.q)
 
 
+def _is_level(expr: sp.Expr) -> bool:
+    """A call, or a power that is not an integer power (√u): what nests SymPy's work."""
+    return isinstance(expr, sp.Function) or (expr.is_Pow and not expr.exp.is_Integer)
+
+
 class _Parser:
     def __init__(self, text: str, symbols, functions, unknown_symbols: str, line: int,
-                 column_offset: int):
+                 column_offset: int, budget: NestingBudget):
         self.text, self.line, self.offset = text, line, column_offset
         self.symbols = dict(symbols or {})
         self.functions = {**BUILTIN_FUNCTIONS, **(functions or {})}
@@ -195,6 +233,8 @@ class _Parser:
         self.tokens = _tokens(text, self.error)
         self.token = next(self.tokens)
         self.depth = 0
+        self.budget = budget
+        self.levels: dict[sp.Expr, int] = {}   # memo of nesting_levels
 
     # -- errors and tokens -------------------------------------------------------------------
 
@@ -222,6 +262,25 @@ class _Parser:
         token = self.token
         what = "end of the expression" if token.kind == "end" else repr(token.text)
         return self.error(f"unexpected {what}" + (f"; {context}" if context else ""), token.start)
+
+    def nesting_levels(self, expr: sp.Expr) -> int:
+        """How many calls (and non-integer powers) nest inside each other in ``expr`` (constants
+        too: SymPy settles the sign of ``tanh(1 - tanh(…)²)`` by evaluating it, level by level)."""
+        if expr.is_Atom:
+            return 0
+        if expr not in self.levels:
+            inner = max((self.nesting_levels(a) for a in expr.args), default=0)
+            self.levels[expr] = inner + _is_level(expr)
+        return self.levels[expr]
+
+    def charge(self, name: str, arguments, index: int) -> None:
+        """Pay for applying ``name`` to ``arguments`` before SymPy does the work (``NestingBudget``)."""
+        inside = max((self.nesting_levels(a) for a in arguments), default=0)
+        if not self.budget.charge(inside):
+            raise self.error(
+                f"{name} here nests {inside + 1} functions inside each other: more nesting than one "
+                f"text may have (each level multiplies SymPy's work by about {NESTING_FACTOR}); give "
+                "inner results names of their own (z1 = tanh(…), then tanh(z1))", index)
 
     def enter(self, index: int) -> None:
         """Count one level of nesting; refuse before Python's own recursion limit is near."""
@@ -324,6 +383,8 @@ class _Parser:
                 if _digits(base) * abs(exponent) > MAX_DIGITS:
                     raise self.error(f"the power {_short(base)}^{exponent} has too many digits "
                                      f"(more than {MAX_DIGITS})", index)
+        if not exponent.is_Integer:
+            self.charge("a power", (base, exponent), index)
         return sp.Pow(base, exponent)
 
     def primary(self) -> sp.Expr:
@@ -378,6 +439,9 @@ class _Parser:
                 raise self.error(f"{name} is not a function{hint}", token.start)
             raise self.error(f"unknown function '{name}'{did_you_mean(name, self.functions)}{hint}",
                              token.start)
+        if primes > MAX_PRIMES:
+            raise self.error(f"{name} with {primes} primes: derivatives of orders above {MAX_PRIMES} "
+                             "are not supported", token.start)
         if primes:
             if not (is_undefined(function) or _ARITY.get(function, (1, 1)) == (1, 1)):
                 raise self.error(f"{name}{chr(39) * primes} is not defined: {name} takes several "
@@ -403,6 +467,7 @@ class _Parser:
             wanted = f"{fewest}" if fewest == most else f"{fewest} to {most}"
             raise self.error(f"{name}{chr(39) * primes} takes {wanted} argument"
                              f"{'s' if most > 1 else ''}, not {len(arguments)}", index)
+        self.charge(f"{name}{chr(39) * primes}(…)", arguments, index)
         try:
             result = function(*arguments)
         except (TypeError, ValueError, ArithmeticError) as error:
@@ -415,14 +480,15 @@ class _Parser:
 def parse_expression(text: str, *, symbols: Mapping[str, sp.Symbol] | None = None,
                      functions: Mapping[str, Callable] | None = None,
                      unknown_symbols: str = "create", line: int = 1,
-                     column_offset: int = 0) -> sp.Expr:
+                     column_offset: int = 0, budget: NestingBudget | None = None) -> sp.Expr:
     """Parse ``text`` into a SymPy expression, safely (see the module's grammar).
 
     ``symbols`` maps known names to the symbols to use; an unknown name becomes a new
     ``Symbol`` (``unknown_symbols="create"``) or a ``ParseError`` that names it with a
     did-you-mean (``"error"``). ``functions`` adds callables (name → SymPy function), such as a
     model file's ``sp.Function("f")``. ``line`` and ``column_offset`` place the text inside a
-    larger file, for the positions in errors.
+    larger file, for the positions in errors. ``budget`` bounds the cost of nested calls
+    (``NestingBudget``); pass one to share it among the expressions of one file.
 
     >>> parse_expression("w11 x1 + 1e-2", symbols={"w11": sp.Symbol("w11")})
     w11*x1 + 1/100
@@ -443,4 +509,5 @@ def parse_expression(text: str, *, symbols: Mapping[str, sp.Symbol] | None = Non
     for name, function in (functions or {}).items():
         if not callable(function):
             raise ValueError(f"functions[{name!r}] is not callable")
-    return _Parser(text, symbols, functions, unknown_symbols, line, column_offset).parse()
+    return _Parser(text, symbols, functions, unknown_symbols, line, column_offset,
+                   budget or NestingBudget()).parse()
