@@ -15,7 +15,8 @@ import sympy as sp
 import symbackprop as sbp
 from symbackprop import ParseError, parse_expression
 from symbackprop.cli import main
-from symbackprop.parsing.parse import MAX_NESTING_COST, NESTING_FACTOR, NestingBudget
+from symbackprop.parsing import modelfile
+from symbackprop.parsing.parse import MAX_NESTING, NESTING_SECONDS
 
 F = sp.Function("f")
 
@@ -41,54 +42,63 @@ TANH_40_PRIMES = "tanh" + "'" * 40 + "(x)"           # 47 characters
 
 
 @pytest.mark.parametrize("text, words", [
-    (TANH_12, "nests 5 functions inside each other"),
-    ("sqrt(tanh(" * 3 + "x" + "))" * 3, "nests 5 functions inside each other"),
-    ("tanh(" * 5 + "x" + ")^2" * 5, "nests 5 functions inside each other"),
+    (TANH_12, "tanh(…) here nests 6 functions inside each other (at most 5); give inner results names"),
+    ("sqrt(tanh(" * 3 + "x" + "))" * 3, "nests 6 functions inside each other"),
+    ("tanh(" * 6 + "x" + ")^2" * 6, "nests 6 functions inside each other"),
+    ("(" * 6 + "x" + ")^(3/2)" * 6, "a power here nests 6 functions"),
     (TANH_40_PRIMES, "tanh with 40 primes: derivatives of orders above 4 are not supported"),
     ("f" + "'" * 5 + "(x)", "f with 5 primes: derivatives of orders above 4"),
 ])
 def test_nested_calls_are_refused_by_their_cost(text, words):
-    with within(2.0), pytest.raises(ParseError) as caught:
+    with within(6.0), pytest.raises(ParseError) as caught:   # 5 levels are built first
         parse_expression(text, functions={"f": F})
     assert words in str(caught.value).splitlines()[0]
     assert str(caught.value).startswith("line 1, column ")
 
 
-def test_four_levels_of_calls_still_parse():
-    """The lecture's expanded answers nest two or three calls; four is still fine."""
+def test_five_levels_of_calls_still_parse():
+    """The lecture's expanded answers nest two or three calls; five is still fine."""
     x = sp.Symbol("x")
-    assert parse_expression("tanh(tanh(tanh(tanh(x))))") == sp.tanh(sp.tanh(sp.tanh(sp.tanh(x))))
+    with within(5.0):
+        nested = parse_expression("tanh(" * MAX_NESTING + "x" + ")" * MAX_NESTING)
+    expected = x
+    for _ in range(MAX_NESTING):
+        expected = sp.tanh(expected)
+    assert nested == expected
     assert sp.expand(parse_expression("tanh''''(x)") - sp.diff(sp.tanh(x), x, 4)) == 0
 
 
-@pytest.mark.parametrize("template", ["tanh(@)^2", "tanh(2*@ + 1)", "(@)^(3/2)", "sqrt(tanh(@))"])
+@pytest.mark.parametrize("template", ["tanh(@)^2", "tanh(2*@ + 1)", "(@)^(3/2)", "tanh(@)"])
 def test_the_budget_bounds_many_costly_chains_in_one_text(template):
-    """Hundreds of distinct chains (no cache helps) in one 100,000-character answer: the budget
-    runs out after about a second of SymPy's work, whatever the chain."""
+    """Thousands of distinct chains (no cache helps), each under the depth limit, in one
+    100,000-character answer: refused once SymPy has spent the budget's seconds on them."""
     chains = []
-    for k in range(600):
+    for k in range(5000):
         chain = f"x{k}"
         for _ in range(3):
             chain = template.replace("@", chain)
         chains.append(chain)
-    with within(10.0), pytest.raises(ParseError, match="functions inside each other"):
-        parse_expression(" + ".join(chains))
+    with within(NESTING_SECONDS + 8.0), pytest.raises(ParseError) as caught:
+        parse_expression(" + ".join(chains)[:100_000])
+    assert f"took SymPy more than {NESTING_SECONDS:g} s to build (nested functions)" in str(caught.value)
 
 
-def test_a_model_file_shares_one_budget(tmp_path):
-    """Each line within the limit, the file as a whole past it: refused at the line where the
-    file's budget ran out."""
-    lines = ["inputs: " + ", ".join(f"x{k}" for k in range(200))]
-    lines += [f"z{k} = tanh(tanh(tanh(x{k})^2)^2)" for k in range(200)]
-    lines.append("a = " + " + ".join(f"z{k}" for k in range(200)))
+def test_a_model_file_shares_one_budget(tmp_path, monkeypatch):
+    """Each line within the limits, the file as a whole past them: refused at the line where
+    the file's budget (here one second instead of ten) ran out."""
+    monkeypatch.setattr(modelfile, "NESTING_SECONDS_PER_FILE", 1.0)
+    n = 3000
+    lines = ["inputs: " + ", ".join(f"x{k}" for k in range(n))]
+    lines += [f"z{k} = tanh(tanh(tanh(tanh(x{k})^2)^2)^2)" for k in range(n)]
+    lines.append("a = " + " + ".join(f"z{k}" for k in range(n)))
     model = tmp_path / "costly.sbp"
     model.write_text("\n".join(lines) + "\n")
-    with within(15.0):
+    with within(20.0):
         code, out, err = _cli(["derive", str(model), "--wrt", "x0"])
     assert code == 1 and out == ""
-    assert "nests 3 functions inside each other" in err.splitlines()[0]
-    assert NestingBudget(MAX_NESTING_COST).charge(4) is False    # 8⁴ alone is past the limit
-    assert NESTING_FACTOR ** 3 < MAX_NESTING_COST
+    first = err.splitlines()[0]
+    assert "took SymPy more than 1 s to build" in first, err
+    assert int(first.split("line ")[1].split(",")[0]) < n     # it stopped part way
 
 
 @pytest.mark.parametrize("where", ["answer", "model"])
@@ -104,4 +114,66 @@ def test_the_nested_tanh_on_the_command_line(tmp_path, where):
         code, out, err = _cli(argv)
     assert code == 1 and out == "" and "Traceback" not in err
     assert err.startswith(f"symbackprop: error: line {2 if where == 'model' else 1}, column ")
-    assert "nests 5 functions" in err
+    assert "nests 6 functions" in err
+
+
+# -- the sweep runs only when needed, and never without a bound -------------------------------------
+
+@pytest.fixture(scope="module")
+def deep_chain(tmp_path_factory):
+    """A 3,000-layer chain, as a model file (about 95 KB) and as a graph."""
+    lines = ["inputs: x", "z1 = tanh(w1*x + b1)"]
+    lines += [f"z{k} = tanh(w{k}*z{k - 1} + b{k})" for k in range(2, 3001)]
+    path = tmp_path_factory.mktemp("chain") / "chain.sbp"
+    path.write_text("\n".join(lines) + "\n")
+    return path, sbp.load(path)
+
+
+def test_counting_paths_of_a_deep_chain_takes_no_derivative(deep_chain):
+    path, graph = deep_chain
+    with within(60.0):
+        code, out, err = _cli(["paths", str(path), "--wrt", "w1", "--wrt", "b3000", "--count"])
+    assert code == 0, err
+    assert out == "w1 → z3000: 1 path\nb3000 → z3000: 1 path\n"
+    with within(5.0):
+        assert sbp.count_paths(graph, "w1") == 1
+    assert ("backprop", graph.output) not in graph._cache            # counted from the structure
+
+
+def test_listing_the_one_path_of_a_deep_chain_needs_no_recursion(deep_chain):
+    _, graph = deep_chain
+    with within(30.0):
+        (path,) = sbp.paths(graph, "w1")
+    assert len(path.nodes) == 3001 and path.nodes[0] == sp.Symbol("w1")
+
+
+def test_deriving_through_a_deep_chain_is_refused_before_the_sweep(deep_chain):
+    _, graph = deep_chain
+    with within(30.0), pytest.raises(sbp.SymbackpropError) as caught:
+        sbp.derive(graph, "w1")
+    message = str(caught.value)
+    assert "products of up to 5,999 factors" in message and "paths --count" in message
+    assert "\n" not in message
+
+
+# -- JSON carries the expanded form only when it is small or asked for ---------------------------------
+
+def test_json_leaves_out_large_expanded_forms_unless_asked(tmp_path):
+    graph = sbp.mlp((2, 3, 3, 3, 1), loss="squared_error")
+    model = tmp_path / "deep.sbp"
+    model.write_text(graph.to_text())
+    with within(60.0):
+        code, out, _ = _cli(["derive", str(model), "--all", "--format", "json"])
+    assert code == 0
+    entries = {e["wrt"]: e for e in json.loads(out)["derivatives"]}
+    first, last = entries["w1_1_1"], entries["w4_1_1"]
+    assert "expanded" not in first and "ask with --expanded" in first["expanded_omitted"]
+    assert "expanded" in last
+    code, out, _ = _cli(["derive", str(model), "--wrt", "w1_1_1", "--format", "json", "--expanded"])
+    (entry,) = json.loads(out)["derivatives"]
+    # the expanded form asked for is the gradient over leaves (checked at a random point)
+    point = {s: sp.Rational(k + 1, 7) for k, s in enumerate(graph.leaves)}
+    shown = parse_expression(entry["expanded"]["text"].replace("·", "*"))
+    reference = graph.expand(sbp.gradient(graph, "w1_1_1"))
+    assert abs(float(shown.xreplace({sp.Symbol(s.name): v for s, v in point.items()})
+                     - reference.xreplace(point))) < 1e-12

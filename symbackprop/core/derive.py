@@ -21,7 +21,6 @@ m1
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import sympy as sp
 
@@ -31,10 +30,12 @@ from .graph import Graph
 
 __all__ = [
     "local_partials", "Backprop", "backprop", "Path", "Derivation", "Partial",
-    "gradient", "gradients", "adjoints", "paths", "count_paths", "derive", "DEFAULT_MAX_PATHS",
+    "gradient", "gradients", "adjoints", "paths", "count_paths", "path_counts", "derive", "DEFAULT_MAX_PATHS",
 ]
 
 DEFAULT_MAX_PATHS = 10_000
+# Factors the sweep may copy while it multiplies out products (about 20 s of SymPy's work).
+MAX_SWEEP_WORK = 2_000_000
 
 
 class Partial(sp.Expr):
@@ -146,11 +147,37 @@ class Backprop:
             for u, d in local_partials(graph.definitions[v], graph.parents(v), value=v).items():
                 self.partials[(u, v)] = d.xreplace(fold)
         self.relevant = frozenset(upstream)
-        self._adjoints: dict[sp.Symbol, sp.Expr] = {of: sp.S.One}
-        self._sweep()
+        self._adjoints: dict[sp.Symbol, sp.Expr] = {}   # filled by the sweep, when first needed
+
+    def sweep_work(self) -> tuple[int, int]:
+        """(factors the sweep copies, factors of its longest product), estimated before it runs.
+
+        ``δ_v · ∂v/∂u`` copies the factors of ``δ_v`` when ``δ_v`` is one product; along a chain
+        each ``δ`` is one product a few factors longer than the last, so the work grows with the
+        square of the depth, while a node with several children starts again from a sum.
+        """
+        factors, work = {self.of: 1}, 0
+        terms: dict[sp.Symbol, list[int]] = {}
+        for v in reversed(self.nodes):
+            if v != self.of:
+                sizes = terms.pop(v, [])
+                work += sum(sizes)
+                factors[v] = sizes[0] if len(sizes) == 1 else 1
+            for u in self.graph.parents(v):
+                if u in self.graph.definitions:
+                    terms.setdefault(u, []).append(factors[v] + len(sp.Mul.make_args(self.partials[(u, v)])))
+        return work, max(factors.values())
 
     def _sweep(self) -> None:
-        """δ_u = Σ_{u→v} δ_v · ∂v/∂u, visiting nodes from the output back (one loop)."""
+        """δ_u = Σ_{u→v} δ_v · ∂v/∂u, visiting nodes from the output back (one loop). Run on the
+        first adjoint asked for: listing and counting paths need only the local partials."""
+        work, longest = self.sweep_work()
+        if work > MAX_SWEEP_WORK:
+            raise SymbackpropError(
+                f"the backward sweep to {self.of} would multiply out products of up to {longest:,} "
+                f"factors (about {work:,} factor copies, more than the limit of {MAX_SWEEP_WORK:,}): the "
+                "graph is too deep along one path for closed forms; count_paths (paths --count) "
+                "and paths still work")
         contributions: dict[sp.Symbol, list[sp.Expr]] = {}
         for v in reversed(self.nodes):
             delta = self._adjoints[v] = (sp.S.One if v == self.of else sp.Add(*contributions.pop(v, [])))
@@ -164,6 +191,8 @@ class Backprop:
         A leaf's adjoint is summed when first asked for: inputs and targets are rarely needed,
         and summing theirs would cost as much as all the parameters' together.
         """
+        if not self._adjoints:
+            self._sweep()
         if symbol not in self._adjoints:
             self._adjoints[symbol] = sp.Add(*[_times(self._adjoints[v], self.partials[(symbol, v)])
                                               for v in self.children(symbol)])
@@ -181,22 +210,39 @@ class Backprop:
         order += [p for p in self.graph.parameters if p in self.relevant]
         return [(u, [(v, self.partials[(u, v)]) for v in self.children(u)]) for u in order]
 
-    @cached_property
+    @property
     def path_counts(self) -> dict[sp.Symbol, int]:
         """Number of paths from each symbol to ``of``, by dynamic programming (no enumeration)."""
-        counts = {self.of: 1}
-        for v in reversed(self.nodes):
-            for u in self.graph.parents(v):
-                counts[u] = counts.get(u, 0) + counts.get(v, 0)
-        return counts
+        return path_counts(self.graph, self.of)
 
 
-def backprop(graph: Graph, of: sp.Symbol | str | None = None) -> Backprop:
-    """The (cached) ``Backprop`` of ``graph`` for output ``of`` (default: ``graph.output``)."""
+def _output(graph: Graph, of) -> sp.Symbol:
+    """The node ``of`` names (default: the graph's output); a leaf is an error."""
     of = graph.output if of is None else graph.symbol(of)
     if of not in graph.definitions:
         raise UnknownSymbolError(f"cannot differentiate {of}: it is a leaf, not a node; "
                                  f"nodes: {names(graph.nodes)}")
+    return of
+
+
+def path_counts(graph: Graph, of=None) -> dict[sp.Symbol, int]:
+    """``{symbol: number of paths to of}`` by dynamic programming over the structure alone: no
+    derivative is taken (cached on the graph)."""
+    of = _output(graph, of)
+    key = ("path_counts", of)
+    if key not in graph._cache:
+        counts = {of: 1}
+        for v in reversed(graph.nodes):
+            if v in counts:
+                for u in graph.parents(v):
+                    counts[u] = counts.get(u, 0) + counts[v]
+        graph._cache[key] = counts
+    return graph._cache[key]
+
+
+def backprop(graph: Graph, of: sp.Symbol | str | None = None) -> Backprop:
+    """The (cached) ``Backprop`` of ``graph`` for output ``of`` (default: ``graph.output``)."""
+    of = _output(graph, of)
     key = ("backprop", of)
     if key not in graph._cache:
         graph._cache[key] = Backprop(graph, of)
@@ -266,8 +312,9 @@ class Path:
 
 
 def count_paths(graph: Graph, wrt, of=None) -> int:
-    """How many paths lead from ``wrt`` to ``of``: dynamic programming, nothing enumerated."""
-    return backprop(graph, of).path_counts.get(graph.symbol(wrt), 0)
+    """How many paths lead from ``wrt`` to ``of``: dynamic programming over the structure,
+    nothing enumerated and nothing differentiated."""
+    return path_counts(graph, of).get(graph.symbol(wrt), 0)
 
 
 def paths(graph: Graph, wrt, of=None, max_paths: int = DEFAULT_MAX_PATHS) -> tuple[Path, ...]:
@@ -281,18 +328,14 @@ def paths(graph: Graph, wrt, of=None, max_paths: int = DEFAULT_MAX_PATHS) -> tup
             "gradient() gives the closed form without enumerating them, or pass a larger max_paths",
             total)
     found: list[Path] = []
-
-    def walk(trail: list[sp.Symbol]) -> None:
-        here = trail[-1]
-        if here == bp.of:
+    trails = [(start,)] if total else []   # depth first, children in graph order; no recursion,
+    while trails:                          # so a chain thousands of nodes deep is one path
+        trail = trails.pop()
+        if trail[-1] == bp.of:
             edges = list(zip(trail, trail[1:]))
-            found.append(Path(tuple(trail), tuple(bp.partials[e] for e in reversed(edges))))
-            return
-        for v in bp.children(here):
-            walk(trail + [v])
-
-    if total:
-        walk([start])
+            found.append(Path(trail, tuple(bp.partials[e] for e in reversed(edges))))
+        else:
+            trails += [(*trail, v) for v in reversed(bp.children(trail[-1]))]
     return tuple(found)
 
 

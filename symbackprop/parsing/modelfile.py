@@ -52,15 +52,15 @@ from sympy.printing.str import StrPrinter
 from ..core.errors import CycleError, GraphError, ModelFileError, ParseError, did_you_mean, names
 from ..core.functions import ACTIVATIONS
 from ..core.graph import Graph
-from .parse import BUILTIN_FUNCTIONS, MAX_NESTING_COST, NestingBudget, is_name, parse_expression
+from .parse import BUILTIN_FUNCTIONS, NestingBudget, is_name, parse_expression
 from ..core.products import split_product
 
 __all__ = ["load", "read_model_text", "graph_from_text", "graph_to_text", "SECTIONS",
            "MAX_FILE_BYTES"]
 
 MAX_FILE_BYTES = 1_000_000
-# The nested calls of all definitions together (see NestingBudget): a few seconds of SymPy's work
-MAX_FILE_NESTING_COST = 4 * MAX_NESTING_COST
+# SymPy's time on the nested functions of all definitions together (see NestingBudget)
+NESTING_SECONDS_PER_FILE = 10.0
 SINGLE_SECTIONS = ("output", "data")    # the others are lists: repeated lines add up
 SECTIONS = ("inputs", "targets", "functions", "parameters", "output", "predictions", "bind",
             "values", "data")
@@ -260,7 +260,7 @@ def graph_from_text(text: str, base_dir: str | os.PathLike | None = None,
 
     definitions: dict[sp.Symbol, sp.Expr] = {}
     defined_at: dict[str, _Item] = {}
-    budget = NestingBudget(MAX_FILE_NESTING_COST)
+    budget = NestingBudget(NESTING_SECONDS_PER_FILE)
     for left, right in model.definitions:
         name = _name(left, "the left side of a definition")
         if name in defined_at:

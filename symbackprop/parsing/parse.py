@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from dataclasses import dataclass
 from typing import Callable, Iterator, Mapping
 
@@ -57,7 +58,7 @@ from ..core.functions import ACTIVATIONS, is_undefined, logsumexp, prime
 
 __all__ = ["parse_expression", "ParseError", "BUILTIN_FUNCTIONS", "NAME", "is_name", "NestingBudget",
            "MAX_LENGTH", "MAX_DEPTH", "MAX_EXPONENT", "MAX_DIGITS", "MAX_ARGUMENTS", "MAX_PRIMES",
-           "NESTING_FACTOR", "MAX_NESTING_COST"]
+           "MAX_NESTING", "NESTING_SECONDS"]
 
 MAX_LENGTH = 100_000     # characters in one expression
 MAX_DEPTH = 100          # nested parentheses, signs, powers and calls (far below Python's stack)
@@ -65,8 +66,8 @@ MAX_EXPONENT = 1000      # |n| in a power x^n whose exponent is a number
 MAX_DIGITS = 1000        # decimal digits of a number, written or computed by a power
 MAX_ARGUMENTS = 256      # arguments of one call
 MAX_PRIMES = 4           # f'''' at most: each order multiplies the size of a built-in's formula
-NESTING_FACTOR = 8       # SymPy's work on a call grows about this much per call nested inside it
-MAX_NESTING_COST = 1000  # what the nested calls of one expression may cost (about a second)
+MAX_NESTING = 5          # functions nested inside each other (SymPy's work grows ~8-fold per level)
+NESTING_SECONDS = 2.0    # SymPy's time on nested functions in one text (see NestingBudget)
 
 _SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
 NAME = re.compile(rf"[^\W\d_{_SUPERSCRIPTS}][^\W{_SUPERSCRIPTS}]*")
@@ -124,32 +125,39 @@ def _derivative(function: Callable, order: int) -> sp.Lambda:
 
 
 class NestingBudget:
-    """What the nested calls of one text (an answer, a whole model file) may cost.
+    """What building nested functions may cost one text (an answer, or a whole model file).
 
     SymPy's work on a function of a function is not linear: its assumptions about ``tanh(u)``
-    ask for the real and imaginary parts of ``u``, which recurse into ``u``'s own calls, so
+    ask for the real and imaginary parts of ``u``, which recurse into ``u``'s own functions, so
     ``tanh`` nested 8 deep takes seconds and 12 deep minutes; square roots and other
-    non-integer powers do the same. A call (or such a power) with ``k ≥ 1`` levels of them
-    inside its arguments therefore costs ``NESTING_FACTOR**k``; one over plain sums and
-    products costs nothing (that work is linear in the text). The parser charges each call
-    before SymPy builds it.
+    non-integer powers do the same. So a call (or such a power) may nest at most
+    ``MAX_NESTING`` levels (about a second at worst), and the time SymPy spends building calls
+    that nest others is summed: past ``seconds`` the text is refused (thousands of distinct
+    nested chains in one text would each stay under the depth limit). Calls over plain sums
+    and products cost nothing here: their work is linear in the text.
 
-    >>> budget = NestingBudget(limit=100)
-    >>> budget.charge(2), budget.charge(2), budget.spent
-    (True, False, 64)
+    >>> budget = NestingBudget(seconds=1.0)
+    >>> budget.refusal(levels=6)
+    'nests 6 functions inside each other (at most 5)'
+    >>> budget.spend(levels=2, seconds=1.5); budget.refusal(levels=2)
+    'took SymPy more than 1 s to build (nested functions)'
     """
 
-    def __init__(self, limit: int = MAX_NESTING_COST):
-        self.limit, self.spent = limit, 0
+    def __init__(self, seconds: float = NESTING_SECONDS):
+        self.seconds, self.spent = seconds, 0.0
 
-    def charge(self, levels_inside: int) -> bool:
-        """Spend the cost of a call with ``levels_inside`` levels of calls in its arguments;
-        False (and nothing spent) when that would pass the limit."""
-        cost = NESTING_FACTOR ** min(levels_inside, 64) if levels_inside else 0
-        if self.spent + cost > self.limit:
-            return False
-        self.spent += cost
-        return True
+    def refusal(self, levels: int) -> str | None:
+        """Why a call nesting ``levels`` functions (itself included) may not be built, or None."""
+        if levels > MAX_NESTING:
+            return f"nests {levels} functions inside each other (at most {MAX_NESTING})"
+        if levels > 1 and self.spent > self.seconds:
+            return f"took SymPy more than {self.seconds:g} s to build (nested functions)"
+        return None
+
+    def spend(self, levels: int, seconds: float) -> None:
+        """Count the time SymPy took to build a call nesting ``levels`` functions."""
+        if levels > 1:
+            self.spent += seconds
 
 
 def is_name(text: str) -> bool:
@@ -273,14 +281,17 @@ class _Parser:
             self.levels[expr] = inner + _is_level(expr)
         return self.levels[expr]
 
-    def charge(self, name: str, arguments, index: int) -> None:
-        """Pay for applying ``name`` to ``arguments`` before SymPy does the work (``NestingBudget``)."""
-        inside = max((self.nesting_levels(a) for a in arguments), default=0)
-        if not self.budget.charge(inside):
-            raise self.error(
-                f"{name} here nests {inside + 1} functions inside each other: more nesting than one "
-                f"text may have (each level multiplies SymPy's work by about {NESTING_FACTOR}); give "
-                "inner results names of their own (z1 = tanh(…), then tanh(z1))", index)
+    def nested(self, name: str, build: Callable[[], sp.Expr], arguments, index: int) -> sp.Expr:
+        """``build()``, the call ``name`` over ``arguments``, within the ``NestingBudget``."""
+        levels = 1 + max((self.nesting_levels(a) for a in arguments), default=0)
+        refusal = self.budget.refusal(levels)
+        if refusal:
+            raise self.error(f"{name} here {refusal}; give inner results names of their own "
+                             "(z1 = tanh(…), then tanh(z1))", index)
+        start = time.perf_counter()
+        result = build()
+        self.budget.spend(levels, time.perf_counter() - start)
+        return result
 
     def enter(self, index: int) -> None:
         """Count one level of nesting; refuse before Python's own recursion limit is near."""
@@ -383,9 +394,9 @@ class _Parser:
                 if _digits(base) * abs(exponent) > MAX_DIGITS:
                     raise self.error(f"the power {_short(base)}^{exponent} has too many digits "
                                      f"(more than {MAX_DIGITS})", index)
-        if not exponent.is_Integer:
-            self.charge("a power", (base, exponent), index)
-        return sp.Pow(base, exponent)
+        if exponent.is_Integer:
+            return sp.Pow(base, exponent)
+        return self.nested("a power", lambda: sp.Pow(base, exponent), (base, exponent), index)
 
     def primary(self) -> sp.Expr:
         token = self.token
@@ -467,11 +478,13 @@ class _Parser:
             wanted = f"{fewest}" if fewest == most else f"{fewest} to {most}"
             raise self.error(f"{name}{chr(39) * primes} takes {wanted} argument"
                              f"{'s' if most > 1 else ''}, not {len(arguments)}", index)
-        self.charge(f"{name}{chr(39) * primes}(…)", arguments, index)
-        try:
-            result = function(*arguments)
-        except (TypeError, ValueError, ArithmeticError) as error:
-            raise self.error(f"cannot apply {name}: {error}", index) from None
+        def build() -> sp.Expr:
+            try:
+                return function(*arguments)
+            except (TypeError, ValueError, ArithmeticError) as error:
+                raise self.error(f"cannot apply {name}: {error}", index) from None
+
+        result = self.nested(f"{name}{chr(39) * primes}(…)", build, arguments, index)
         if not isinstance(result, sp.Expr):
             raise self.error(f"{name} did not give an expression", index)
         return result
@@ -487,8 +500,8 @@ def parse_expression(text: str, *, symbols: Mapping[str, sp.Symbol] | None = Non
     ``Symbol`` (``unknown_symbols="create"``) or a ``ParseError`` that names it with a
     did-you-mean (``"error"``). ``functions`` adds callables (name → SymPy function), such as a
     model file's ``sp.Function("f")``. ``line`` and ``column_offset`` place the text inside a
-    larger file, for the positions in errors. ``budget`` bounds the cost of nested calls
-    (``NestingBudget``); pass one to share it among the expressions of one file.
+    larger file, for the positions in errors. ``budget`` bounds SymPy's work on nested
+    functions (``NestingBudget``); pass one to share it among the expressions of one file.
 
     >>> parse_expression("w11 x1 + 1e-2", symbols={"w11": sp.Symbol("w11")})
     w11*x1 + 1/100
