@@ -177,3 +177,17 @@ def test_json_leaves_out_large_expanded_forms_unless_asked(tmp_path):
     reference = graph.expand(sbp.gradient(graph, "w1_1_1"))
     assert abs(float(shown.xreplace({sp.Symbol(s.name): v for s, v in point.items()})
                      - reference.xreplace(point))) < 1e-12
+
+
+# -- the model file's line patterns are linear ---------------------------------------------------
+
+@pytest.mark.parametrize("item", ["x" + " " * 900_000 + "y", " " * 900_000 + "x", "x" * 900_000])
+def test_a_huge_values_item_without_equals_is_refused_at_once(tmp_path, item):
+    model = tmp_path / "huge.sbp"
+    model.write_text(f"inputs: x\nvalues: {item}\na = w*x\n")
+    assert model.stat().st_size < 1_000_000
+    with within(5.0):
+        code, out, err = _cli(["derive", str(model), "--all"])
+    assert code == 1 and out == ""
+    first = err.splitlines()[0]
+    assert "expected 'name = value', not '" in first and len(err) < 400   # the item is not repeated

@@ -62,6 +62,10 @@ class TextPrinter(StrPrinter):
     def _print_Heaviside(self, expr):
         return f"H({self._print(expr.args[0])})"
 
+    def _print_Exp1(self, expr):
+        # SymPy's "E" is also how a symbol named E prints; exp(1) is what the parser reads back
+        return "exp(1)"
+
 
 def layered_parts(name: str) -> tuple[str, str, str] | None:
     """``(letter, layer, indices)`` of a layered name, for every printer (LaTeX, MathML,
