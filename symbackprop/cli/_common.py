@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from typing import TextIO
 
@@ -32,7 +33,8 @@ from ..core.graph import Graph
 from ..parsing.modelfile import load
 
 __all__ = ["add_command", "add_model_argument", "load_model", "add_selection_arguments", "selected_parameters",
-           "selected_output", "add_output_argument", "write_output", "use_colour", "bold"]
+           "selected_output", "add_output_argument", "write_output", "use_colour", "bold", "terminal_safe",
+           "note"]
 
 
 def add_command(subparsers, name: str, help: str, description: str,
@@ -83,13 +85,39 @@ def add_output_argument(parser: argparse.ArgumentParser) -> None:
                         help="write to FILE (atomically) instead of standard output")
 
 
+# Characters that drive a terminal rather than show: C0 and C1 controls (ESC starts ANSI and OSC
+# sequences: clear the screen, retitle the window, fake a line), line and paragraph separators,
+# and bidirectional overrides that reorder what is shown. Tab and newline stay, and so do bold on
+# and off (``bold``), which can do no harm.
+_UNSAFE = re.compile("\x1b(?!\\[[01]m)|[\x00-\x08\x0b-\x1a\x1c-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029"
+                     "\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    r"""``text`` with every control character shown as an escape (``\x1b``, ``\u202e``), so
+    nothing a model file, a CSV cell or an answer holds can drive the reader's terminal.
+
+    >>> terminal_safe("Ann\x1b[2J\u202eok")
+    'Ann\\x1b[2J\\u202eok'
+    """
+    return _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                       else f"\\u{ord(m.group()):04x}", text)
+
+
+def note(message: str) -> None:
+    """``symbackprop: <message>`` on standard error, control characters escaped."""
+    print(f"symbackprop: {terminal_safe(message)}", file=sys.stderr)
+
+
 def write_output(text: str, path: str | None, stream: TextIO | None = None) -> None:
-    """``text`` to ``path`` via a temporary file and ``os.replace``, or to ``stream`` (stdout)."""
+    """``text`` to ``path`` via a temporary file and ``os.replace``, or to ``stream`` (stdout)
+    with control characters escaped (``terminal_safe``)."""
+    text = text if text.endswith("\n") else text + "\n"
     if path in (None, "-"):
-        (stream or sys.stdout).write(text if text.endswith("\n") else text + "\n")
+        (stream or sys.stdout).write(terminal_safe(text))
         return
-    write_atomic(path, text if text.endswith("\n") else text + "\n")
-    print(f"symbackprop: wrote {path}", file=sys.stderr)
+    write_atomic(path, text)
+    note(f"wrote {path}")
 
 
 def use_colour(stream: TextIO | None = None) -> bool:

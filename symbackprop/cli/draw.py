@@ -8,14 +8,13 @@ the DOT source goes to standard output.
 from __future__ import annotations
 
 import argparse
-import sys
 
 from ..core.derive import count_paths
 from ..render.diagram import FORMATS, draw, render
 from ..core.errors import SymbackpropError
 from ..handout.build import legend_title
 from ..handout.strings import LANGUAGES
-from ._common import add_command, add_model_argument, load_model, selected_output, write_output
+from ._common import add_command, add_model_argument, load_model, note, selected_output, write_output
 
 
 def add_parser(subparsers) -> None:
@@ -59,5 +58,5 @@ def run(args: argparse.Namespace) -> int:
         write_output(dot.source, None)
         return 0
     path = render(dot, args.output)
-    print(f"symbackprop: wrote {path}", file=sys.stderr)
+    note(f"wrote {path}")
     return 0

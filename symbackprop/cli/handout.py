@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import sys
 
 from ..handout import handout
 from ..handout.strings import LANGUAGES
 from ..handout.tex import ENGINES, INSTALL_LATEX
-from ._common import add_command, add_model_argument, load_model, selected_output, selected_parameters
+from ._common import add_command, add_model_argument, load_model, note, selected_output, selected_parameters
 
 
 def add_parser(subparsers) -> None:
@@ -50,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
                        lang=args.lang, exercises=args.exercises, summary=args.summary)
     pdf = not args.no_pdf and any(shutil.which(engine) for engine in ENGINES)
     if not args.no_pdf and not pdf:
-        print(f"symbackprop: note: no PDF: {INSTALL_LATEX}", file=sys.stderr)
+        note(f"note: no PDF: {INSTALL_LATEX}")
     for path in document.save(args.output, pdf=pdf):
-        print(f"symbackprop: wrote {path}", file=sys.stderr)
+        note(f"wrote {path}")
     return 0

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import sys
 import warnings
 
 import numpy as np
@@ -20,7 +19,7 @@ from ..numeric.compile import compile
 from ..core.errors import DataError
 from ..numeric.optim import GD, SGD, AdaGrad, Adam, Momentum, Nesterov, RMSProp
 from ..numeric.train import EarlyStopping, GradNorm, StepLength, train
-from ._common import add_command, add_model_argument, load_model
+from ._common import add_command, add_model_argument, load_model, note, write_output
 
 # name → (class, the hyperparameters the command line sets on it)
 OPTIMIZERS = {
@@ -141,10 +140,10 @@ def run(args: argparse.Namespace) -> int:
                        stop=stop, validation=validation, seed=args.seed, init=args.init,
                        progress=not args.no_progress)
     for warning in caught:
-        print(f"symbackprop: warning: {warning.message}", file=sys.stderr)
-    print(_report(args, model, optimizer, result, len(X), data))
+        note(f"warning: {warning.message}")
+    write_output(_report(args, model, optimizer, result, len(X), data), None)
     if len(X) <= SHOWN_ROWS:
-        print(_predictions(model, result.params, X, y))
+        write_output(_predictions(model, result.params, X, y), None)
     return 0
 
 

@@ -17,7 +17,7 @@ import sys
 
 from ..check.classroom import check_class, read_answers_file, write_report
 from ..check.verify import MAX_ANSWER_LENGTH, verify
-from ._common import add_command, add_model_argument, load_model, selected_output, write_output
+from ._common import add_command, add_model_argument, load_model, note, selected_output, write_output
 
 INCORRECT = 3
 
@@ -68,7 +68,7 @@ def _check_class(args: argparse.Namespace, graph, of) -> int:
     report = check_class(graph, read_answers_file(args.answers), of=of, lang=args.lang, source=args.model)
     for path in args.output or ():
         write_report(report, path)
-        print(f"symbackprop: wrote {path}", file=sys.stderr)
+        note(f"wrote {path}")
     if not args.output:
         write_output(report.to_json() if args.format == "json" else report.to_text(), None)
     return 0
