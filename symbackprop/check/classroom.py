@@ -124,7 +124,7 @@ class ClassReport:
         errors = [row for row in self.rows if row.error]
         if errors:
             lines.append(say["errors"] + ":")
-            lines += [f"  {say['line']} {row.line}: {row.error.splitlines()[0]}" for row in errors]
+            lines += [f"  {say['line']} {row.line}: {row.error.split(chr(10))[0]}" for row in errors]
         lines += list(self.notes)
         return "\n".join(lines)
 

@@ -256,7 +256,8 @@ class Graph:
             if symbol.name == key:
                 return symbol
         known = self._nodes + self._leaves
-        raise UnknownSymbolError(f"unknown symbol '{key}'{did_you_mean(key, known)}; "
+        shown = f"'{key}'" if key.isprintable() else repr(key)   # a CSV cell may hold anything
+        raise UnknownSymbolError(f"unknown symbol {shown}{did_you_mean(key, known)}; "
                                  f"known: {names(known)}")
 
     def kind(self, symbol: sp.Symbol) -> str:
