@@ -29,10 +29,12 @@ from typing import TextIO
 import sympy as sp
 
 from ..core.atomic import write_atomic
+from ..core.errors import SymbackpropError
 from ..core.graph import Graph
 from ..parsing.modelfile import load
 
 __all__ = ["add_command", "add_model_argument", "load_model", "add_selection_arguments", "selected_parameters",
+           "refuse_own_input",
            "selected_output", "add_output_argument", "write_output", "use_colour", "bold", "terminal_safe",
            "note"]
 
@@ -77,6 +79,19 @@ def selected_parameters(graph: Graph, args: argparse.Namespace) -> list[sp.Symbo
 def selected_output(graph: Graph, args: argparse.Namespace) -> sp.Symbol:
     """The node that ``--of`` names, or the model's output."""
     return graph.symbol(args.of) if getattr(args, "of", None) else graph.output
+
+
+def refuse_own_input(outputs, inputs: dict[str, str | None]) -> None:
+    """Refuse to write any of ``outputs`` (paths, or None for standard output) over one of the
+    command's ``inputs`` (``{"the model": path, …}``): ``derive model.sbp -o model.sbp`` would
+    destroy the only copy of what it reads."""
+    for output in outputs:
+        if output in (None, "-") or not os.path.exists(output):
+            continue
+        for role, source in inputs.items():
+            if source is not None and os.path.exists(source) and os.path.samefile(output, source):
+                raise SymbackpropError(f"{output} is {role}, which this command reads: write the output "
+                                       "to another file")
 
 
 def add_output_argument(parser: argparse.ArgumentParser) -> None:

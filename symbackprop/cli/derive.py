@@ -18,7 +18,7 @@ from ..core.derive import DEFAULT_MAX_PATHS, Derivation, derive
 from ..core.graph import Graph
 from ..render.printing import latex, text
 from ._common import (add_command, add_model_argument, add_output_argument,
-                      add_selection_arguments, bold, load_model, selected_output,
+                      add_selection_arguments, bold, load_model, refuse_own_input, selected_output,
                       selected_parameters, use_colour, write_output)
 
 
@@ -96,6 +96,7 @@ def _text(d: Derivation, colour: bool) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    refuse_own_input([args.output], {"the model": args.model})
     graph = load_model(args)
     of = selected_output(graph, args)
     derivations = [derive(graph, wrt, of, max_paths=args.max_paths)

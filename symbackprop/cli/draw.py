@@ -14,7 +14,8 @@ from ..render.diagram import FORMATS, draw, render
 from ..core.errors import SymbackpropError
 from ..handout.build import legend_title
 from ..handout.strings import LANGUAGES
-from ._common import add_command, add_model_argument, load_model, note, selected_output, write_output
+from ._common import (add_command, add_model_argument, load_model, note, refuse_own_input, selected_output,
+                      write_output)
 
 
 def add_parser(subparsers) -> None:
@@ -45,6 +46,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    refuse_own_input([args.output], {"the model": args.model})
     graph = load_model(args)
     of = selected_output(graph, args)
     if args.summary is not None and args.summary < 1:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import argparse
 import shutil
 
-from ..handout import handout
+from ..handout import handout, output_stem
 from ..handout.strings import LANGUAGES
 from ..handout.tex import ENGINES, INSTALL_LATEX
-from ._common import add_command, add_model_argument, load_model, note, selected_output, selected_parameters
+from ._common import (add_command, add_model_argument, load_model, note, refuse_own_input, selected_output,
+                      selected_parameters)
 
 
 def add_parser(subparsers) -> None:
@@ -44,6 +45,9 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    stem = output_stem(args.output)
+    refuse_own_input([stem.parent / f"{stem.name}{suffix}" for suffix in (".html", ".tex", ".pdf", ".log")],
+                     {"the model": args.model})
     graph = load_model(args)
     document = handout(graph, wrt=selected_parameters(graph, args), of=selected_output(graph, args),
                        lang=args.lang, exercises=args.exercises, summary=args.summary)

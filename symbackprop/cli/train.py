@@ -9,9 +9,12 @@ it stopped, the final loss, and every parameter.
 from __future__ import annotations
 
 import argparse
+import array
 import csv
 import os
+import stat
 import warnings
+from typing import Iterator, TextIO
 
 import numpy as np
 
@@ -29,6 +32,7 @@ OPTIMIZERS = {
     "amsgrad": (Adam, ("lr", "eps", "amsgrad")),
 }
 MAX_CSV_BYTES = 200 * 1024 * 1024
+MAX_LINE_CHARS = 1_000_000
 SHOWN_ROWS = 16  # small data sets also get a table of predictions
 
 
@@ -65,34 +69,76 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
-def read_columns(path: str, names: list[str]) -> np.ndarray:
-    """The named columns of a CSV file with a header row, as floats (one row per sample)."""
-    if os.path.getsize(path) > MAX_CSV_BYTES:
-        raise DataError(f"{path} is larger than {MAX_CSV_BYTES // 2**20} MB")
-    with open(path, newline="", encoding="utf-8-sig") as stream:
+def open_data(path: str | os.PathLike, folder: str | os.PathLike | None = None) -> TextIO:
+    """``path`` opened as UTF-8 text, if it is a regular file (not a device such as
+    ``/dev/zero``, a FIFO that would block, or a directory) of at most ``MAX_CSV_BYTES``; with
+    ``folder`` (a model file's ``data:`` line) only inside that folder, symbolic links resolved."""
+    if folder is not None:
+        inside, real = os.path.realpath(folder), os.path.realpath(path)
+        if os.path.commonpath([inside, real]) != inside:
+            raise DataError(f"the model file's data: {path} is outside the model's folder {inside}; "
+                            "name it with --data to read it anyway")
+    try:
+        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK)   # a FIFO opens at once, and is refused below
+    except OSError as error:
+        raise DataError(f"{path}: {error.strerror or error}") from None
+    info = os.fstat(handle)
+    problem = ("not a regular file" if not stat.S_ISREG(info.st_mode) else
+               f"larger than {MAX_CSV_BYTES // 2**20} MB" if info.st_size > MAX_CSV_BYTES else None)
+    if problem:
+        os.close(handle)
+        raise DataError(f"{path} is {problem}; the data must be a CSV file")
+    os.set_blocking(handle, True)
+    return open(handle, newline="", encoding="utf-8-sig")
+
+
+def _lines(stream: TextIO, path) -> Iterator[str]:
+    """The lines of ``stream``, each at most ``MAX_LINE_CHARS`` long (a line is read whole)."""
+    number = 0
+    while True:
+        line = stream.readline(MAX_LINE_CHARS + 1)
+        number += 1
+        if not line:
+            return
+        if len(line) > MAX_LINE_CHARS:
+            raise DataError(f"{path} line {number} is longer than {MAX_LINE_CHARS:,} characters")
+        yield line
+
+
+def read_columns(path: str | os.PathLike, names: list[str], folder: str | os.PathLike | None = None) -> np.ndarray:
+    """The named columns of a CSV file with a header row, as floats (one row per sample).
+
+    Rows are read one at a time into a flat array of doubles, so memory stays near 8 bytes per
+    number read; errors name lines and columns, never a cell's contents. ``folder``: see
+    ``open_data``.
+    """
+    values = array.array("d")
+    with open_data(path, folder) as stream:
+        reader = csv.reader(_lines(stream, path), strict=True)
         try:
-            rows = list(csv.reader(stream))
-        except (csv.Error, UnicodeDecodeError) as error:
-            raise DataError(f"{path} is not a readable CSV file: {error}") from None
-    if not rows:
-        raise DataError(f"{path} is empty; it needs a header row naming the columns {', '.join(names)}")
-    header = [h.strip() for h in rows[0]]
-    missing = [n for n in names if n not in header]
-    if missing:
-        raise DataError(f"{path} has no column {missing[0]} (its columns: {', '.join(header)})")
-    where = [header.index(n) for n in names]
-    values = np.empty((len(rows) - 1, len(names)))
-    for i, row in enumerate(rows[1:]):
-        if len(row) != len(header):
-            raise DataError(f"{path} line {i + 2}: {len(row)} fields, the header has {len(header)}")
-        for j, column in enumerate(where):
-            try:
-                values[i, j] = float(row[column])
-            except ValueError:
-                raise DataError(f"{path} line {i + 2}, column {names[j]}: {row[column]!r} is not a number") from None
-    if not len(values):
+            header = [h.strip() for h in next(reader, [])]
+            if not header:
+                raise DataError(f"{path} is empty; it needs a header row naming the columns {', '.join(names)}")
+            missing = [n for n in names if n not in header]
+            if missing:
+                shown = ", ".join(h[:40] for h in header[:20]) + (", …" if len(header) > 20 else "")
+                raise DataError(f"{path} has no column {missing[0]} (its columns: {shown})")
+            where = [header.index(n) for n in names]
+            for row in reader:
+                if len(row) != len(header):
+                    raise DataError(f"{path} line {reader.line_num}: {len(row)} fields, the header has {len(header)}")
+                for name, column in zip(names, where):
+                    try:
+                        values.append(float(row[column]))
+                    except ValueError:
+                        raise DataError(f"{path} line {reader.line_num}, column {name}: not a number") from None
+        except csv.Error as error:
+            raise DataError(f"{path} line {reader.line_num} is not readable CSV: {error}") from None
+        except UnicodeDecodeError:
+            raise DataError(f"{path} is not UTF-8 text (near line {reader.line_num + 1})") from None
+    if not values:
         raise DataError(f"{path} has a header but no rows")
-    return values
+    return np.frombuffer(values, dtype=np.float64).reshape(-1, len(names))
 
 
 def _optimizer(args: argparse.Namespace):
@@ -118,11 +164,12 @@ def run(args: argparse.Namespace) -> int:
     data = args.data or graph.metadata.get("data")
     if not data:
         raise DataError(f"{args.model} has no 'data:' line; pass --data FILE.csv")
+    folder = None if args.data else os.path.dirname(os.path.abspath(args.model))
     model = compile(graph)
     if args.show_code:
         print(model.source())
     inputs, targets = [s.name for s in model.inputs], [s.name for s in model.targets]
-    table = read_columns(data, inputs + targets)
+    table = read_columns(data, inputs + targets, folder)
     X, y = table[:, :len(inputs)], table[:, len(inputs):]
     stop, validation = [], None
     if args.grad_norm is not None:

@@ -17,7 +17,8 @@ import sys
 
 from ..check.classroom import check_class, read_answers_file, write_report
 from ..check.verify import MAX_ANSWER_LENGTH, verify
-from ._common import add_command, add_model_argument, load_model, note, selected_output, write_output
+from ._common import (add_command, add_model_argument, load_model, note, refuse_own_input, selected_output,
+                      write_output)
 
 INCORRECT = 3
 
@@ -58,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
         args.parser.error("one answer needs --wrt NAME (the parameter it differentiates by)")
     if args.answers is None and args.output and len(args.output) > 1:
         args.parser.error("one answer is written to one file: give -o once")
+    refuse_own_input(args.output or [], {"the model": args.model, "the class CSV": args.answers})
     graph = load_model(args)
     of = selected_output(graph, args)
     return _check_class(args, graph, of) if args.answers is not None else _check_one(args, graph, of)

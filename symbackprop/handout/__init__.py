@@ -36,7 +36,7 @@ from .model import Document
 from .strings import LANGUAGES
 from .tex import ENGINES, build_pdf, document_tex, figure_file
 
-__all__ = ["handout", "Handout"]
+__all__ = ["handout", "Handout", "output_stem"]
 
 
 class Handout:
