@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import shutil
 
+from ..core.derive import DEFAULT_MAX_PATHS
 from ..handout import handout, output_stem
 from ..handout.strings import LANGUAGES
 from ..handout.tex import ENGINES, INSTALL_LATEX
@@ -36,6 +37,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--lang", choices=LANGUAGES, default="en", help="en (default) or ru")
     parser.add_argument("--exercises", action="store_true",
                         help="a worksheet with blanks, and its answer key as <stem>-answers.*")
+    parser.add_argument("--max-paths", type=int, default=DEFAULT_MAX_PATHS, metavar="N",
+                        help=f"refuse to draw more than N paths of one parameter (default {DEFAULT_MAX_PATHS})")
     parser.add_argument("--summary", type=int, metavar="K",
                         help="collapse layers wider than K states in the diagrams (default: automatic)")
     parser.add_argument("--no-pdf", action="store_true", help="do not run LaTeX (write .html and .tex only)")
@@ -50,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
                      {"the model": args.model})
     graph = load_model(args)
     document = handout(graph, wrt=selected_parameters(graph, args), of=selected_output(graph, args),
-                       lang=args.lang, exercises=args.exercises, summary=args.summary)
+                       lang=args.lang, exercises=args.exercises, summary=args.summary, max_paths=args.max_paths)
     pdf = not args.no_pdf and any(shutil.which(engine) for engine in ENGINES)
     if not args.no_pdf and not pdf:
         note(f"note: no PDF: {INSTALL_LATEX}")

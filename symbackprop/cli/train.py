@@ -21,7 +21,7 @@ import numpy as np
 from ..numeric.compile import compile
 from ..core.errors import DataError
 from ..numeric.optim import GD, SGD, AdaGrad, Adam, Momentum, Nesterov, RMSProp
-from ..numeric.train import EarlyStopping, GradNorm, StepLength, train
+from ..numeric.train import EarlyStopping, GradNorm, StepLength, check_seed, train
 from ._common import add_command, add_model_argument, load_model, note, write_output
 
 # name → (class, the hyperparameters the command line sets on it)
@@ -34,6 +34,7 @@ OPTIMIZERS = {
 MAX_CSV_BYTES = 200 * 1024 * 1024
 MAX_LINE_CHARS = 1_000_000
 SHOWN_ROWS = 16  # small data sets also get a table of predictions
+INTERRUPTED = 130  # the exit code after Ctrl-C, also when the report was printed
 
 
 def add_parser(subparsers) -> None:
@@ -160,6 +161,7 @@ def _split(rows: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarra
 
 
 def run(args: argparse.Namespace) -> int:
+    check_seed(args.seed)
     graph = load_model(args)
     data = args.data or graph.metadata.get("data")
     if not data:
@@ -191,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
     write_output(_report(args, model, optimizer, result, len(X), data), None)
     if len(X) <= SHOWN_ROWS:
         write_output(_predictions(model, result.params, X, y), None)
-    return 0
+    return INTERRUPTED if result.interrupted else 0
 
 
 def _predictions(model, params, X, y) -> str:

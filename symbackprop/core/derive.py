@@ -325,7 +325,8 @@ def paths(graph: Graph, wrt, of=None, max_paths: int = DEFAULT_MAX_PATHS) -> tup
     if total > max_paths:
         raise PathLimitError(
             f"{start} has {total:,} paths to {bp.of}, more than the limit of {max_paths:,}; "
-            "gradient() gives the closed form without enumerating them, or pass a larger max_paths",
+            "gradient() gives the closed form without enumerating them, or raise the limit "
+            "(max_paths=…; on the command line --max-paths N)",
             total)
     found: list[Path] = []
     trails = [(start,)] if total else []   # depth first, children in graph order; no recursion,

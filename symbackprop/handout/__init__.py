@@ -26,6 +26,7 @@ from typing import Iterable, Mapping, Sequence
 import sympy as sp
 
 from ..core.atomic import write_atomic
+from ..core.derive import DEFAULT_MAX_PATHS
 from ..render.diagram import render, svgs
 from ..core.errors import SymbackpropError
 from ..core.graph import Graph
@@ -119,7 +120,7 @@ def _symbols(graph: Graph, wrt) -> tuple[sp.Symbol, ...]:
 def handout(graph: Graph, wrt: Iterable | str | None = None, of=None, lang: str = "en",
             exercises: bool = False, values: Mapping | Point | None = None,
             functions: Mapping | None = None, optimizers: Sequence | None = None,
-            summary: int | None = None) -> Handout:
+            summary: int | None = None, max_paths: int = DEFAULT_MAX_PATHS) -> Handout:
     """A derivation handout for ``graph``.
 
     ``wrt``: the parameters to derive (default: all); ``lang``: ``"en"`` or ``"ru"``;
@@ -128,13 +129,14 @@ def handout(graph: Graph, wrt: Iterable | str | None = None, of=None, lang: str 
     example); ``functions``: how undefined activations are bound for the numbers (default the
     model file's ``bind``, else tanh); ``optimizers``: the update rules to show one step of
     (default GD, Momentum, AdaGrad, Adam from ``symbackprop.numeric.optim``; ``[]`` for none);
-    ``summary``: collapse layers wider than this in the diagrams (default: automatic).
+    ``summary``: collapse layers wider than this in the diagrams (default: automatic);
+    ``max_paths``: the most paths of one parameter the handout lists and draws.
     """
     if lang not in LANGUAGES:
         raise SymbackpropError(f"unknown language {lang!r}; choose one of {', '.join(LANGUAGES)}")
     chosen = _symbols(graph, wrt)
     point = values if isinstance(values, Point) else evaluate(graph, values, of=of, functions=functions)
-    context = Context(graph, chosen, lang, point, functions is not None, optimizers, summary, of)
+    context = Context(graph, chosen, lang, point, functions is not None, optimizers, summary, of, max_paths)
     document, answers = build(context, exercises=exercises)
     key = Handout(answers, is_answer_key=True) if answers is not None else None
     return Handout(document, key)

@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import sys
+import threading
 import warnings
 from dataclasses import dataclass, field
 from typing import ClassVar, Iterator, Sequence
@@ -35,12 +37,13 @@ import sympy as sp
 
 from ..core.atomic import write_atomic
 from .compile import Model
+from .model import check_seed
 from ..core.errors import DataError, SymbackpropError, SymbackpropWarning, names
 from ..core.graph import Graph
 from .optim import GD
 
 __all__ = ["train", "TrainResult", "History", "GradNorm", "StepLength", "EarlyStopping", "MaxEpochs",
-           "SymmetryWarning", "TrainingDiverged", "minibatches", "symmetric_units"]
+           "SymmetryWarning", "TrainingDiverged", "minibatches", "symmetric_units", "check_seed"]
 
 
 class SymmetryWarning(SymbackpropWarning):
@@ -148,6 +151,7 @@ class TrainResult:
     epochs: int
     steps: int
     diverged: bool = False
+    interrupted: bool = False     # stopped by Ctrl-C (after a finished step)
 
     def plot(self, path: str | os.PathLike | None = None, ax=None):
         """Training and validation loss per epoch (matplotlib ``Axes``); saved to ``path`` if given."""
@@ -295,6 +299,30 @@ class _Diverged(Exception):
     """Internal: unwinds the loop when something went non-finite."""
 
 
+class _Interrupts:
+    """Ctrl-C while training, noticed after the current step instead of inside it: the loop ends
+    with a consistent history and parameters and returns its result. A second Ctrl-C stops at
+    once (KeyboardInterrupt). Only the main thread receives signals; elsewhere nothing changes."""
+
+    def __init__(self):
+        self.pending = False
+        self.previous = None
+
+    def __enter__(self) -> "_Interrupts":
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.pending:
+            raise KeyboardInterrupt
+        self.pending = True
+
+    def __exit__(self, *exc) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+
 def train(model: Model, X, y=None, optimizer=None, batch_size: int | None = None, epochs: int = 100,
           stop: Sequence = (), validation: tuple | None = None, seed: int | None = None,
           init=None, progress: bool = True) -> TrainResult:
@@ -306,6 +334,9 @@ def train(model: Model, X, y=None, optimizer=None, batch_size: int | None = None
     symmetric), ``"random"`` (``model.init_params(seed)``) or a parameter vector. ``stop`` holds
     criteria (``GradNorm``, ``StepLength``, ``EarlyStopping``, ``MaxEpochs``); ``epochs`` caps
     the run in any case. A NaN or inf stops training and returns the last finite parameters.
+    Ctrl-C stops it after the current step and returns the result so far (``stopped_by`` says
+    ``interrupted at epoch N``; under early stopping the best epoch's parameters); a second
+    Ctrl-C raises ``KeyboardInterrupt`` at once.
     """
     X, Y = _data(model, X, y, "")
     if validation is not None:
@@ -319,6 +350,7 @@ def train(model: Model, X, y=None, optimizer=None, batch_size: int | None = None
     early = [c for c in criteria if isinstance(c, EarlyStopping)]
     if early and validation is None:
         raise SymbackpropError("EarlyStopping watches the validation loss: pass validation=(X_val, y_val)")
+    seed = check_seed(seed)
     params, zero_start = _start(model, init, seed)
     if zero_start:
         _warn_if_symmetric(model.graph)
@@ -335,7 +367,7 @@ def train(model: Model, X, y=None, optimizer=None, batch_size: int | None = None
                disable=not progress or not sys.stderr.isatty())
     try:
         # NaN and overflow are reported below (epoch, step, parameter), not as numpy warnings.
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), _Interrupts() as interrupts:
             current = model.loss_and_gradient(params, X, Y)  # Q and ∇Q at the current parameters
             while stopped_by is None:
                 epoch = len(history) + 1
@@ -353,6 +385,8 @@ def train(model: Model, X, y=None, optimizer=None, batch_size: int | None = None
                                         "went non-finite in the update")
                     step_length = float(np.linalg.norm(new_params - params))
                     params = new_params
+                    if interrupts.pending:
+                        break   # Ctrl-C: the epoch ends after this step, recorded as any other
                 current = model.loss_and_gradient(params, X, Y)
                 problem = _nonfinite_evaluation(*current, params, model.parameters)
                 if problem:
@@ -368,6 +402,8 @@ def train(model: Model, X, y=None, optimizer=None, batch_size: int | None = None
                 bar.update()
                 bar.set_postfix(loss=f"{current[0]:.4g}", refresh=False)
                 fired = next(((c, m) for c, m in ((c, c.check(history)) for c in criteria) if m), None)
+                if interrupts.pending:
+                    fired = (interrupts, f"interrupted at epoch {epoch}")
                 if fired:
                     criterion, stopped_by = fired
     except _Diverged as diverged:
@@ -376,6 +412,9 @@ def train(model: Model, X, y=None, optimizer=None, batch_size: int | None = None
         return TrainResult(finite_params, history, str(diverged), len(history), steps, diverged=True)
     finally:
         bar.close()
-    if isinstance(criterion, EarlyStopping):
+    interrupted = isinstance(criterion, _Interrupts)
+    if early and (isinstance(criterion, EarlyStopping) or interrupted):
         params = best_params
-    return TrainResult(params, history, stopped_by, len(history), steps)
+        if interrupted:
+            stopped_by += f" (the parameters of the best epoch, {early[0].best_epoch(history)}, are restored)"
+    return TrainResult(params, history, stopped_by, len(history), steps, interrupted=interrupted)
