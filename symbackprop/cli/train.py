@@ -20,17 +20,13 @@ import numpy as np
 
 from ..numeric.compile import compile
 from ..core.errors import DataError
-from ..numeric.optim import GD, SGD, AdaGrad, Adam, Momentum, Nesterov, RMSProp
+from ..numeric.optim import by_name
 from ..numeric.train import EarlyStopping, GradNorm, StepLength, check_seed, train
 from ._common import add_command, add_model_argument, load_model, note, write_output
 
-# name → (class, the hyperparameters the command line sets on it)
-OPTIMIZERS = {
-    "gd": (GD, ("lr",)), "sgd": (SGD, ("lr",)), "momentum": (Momentum, ("lr", "alpha")),
-    "nesterov": (Nesterov, ("lr", "alpha")), "adagrad": (AdaGrad, ("lr", "eps")),
-    "rmsprop": (RMSProp, ("lr", "eps")), "adam": (Adam, ("lr", "eps")),
-    "amsgrad": (Adam, ("lr", "eps", "amsgrad")),
-}
+# optimizer name (see optim.NAMES) → the hyperparameters the command line sets on it
+OPTIMIZERS = {"gd": ("lr",), "sgd": ("lr",), "momentum": ("lr", "alpha"), "nesterov": ("lr", "alpha"),
+              "adagrad": ("lr", "eps"), "rmsprop": ("lr", "eps"), "adam": ("lr", "eps"), "amsgrad": ("lr", "eps")}
 MAX_CSV_BYTES = 200 * 1024 * 1024
 MAX_LINE_CHARS = 1_000_000
 SHOWN_ROWS = 16  # small data sets also get a table of predictions
@@ -143,11 +139,10 @@ def read_columns(path: str | os.PathLike, names: list[str], folder: str | os.Pat
 
 
 def _optimizer(args: argparse.Namespace):
-    cls, settings = OPTIMIZERS[args.optimizer]
-    chosen = {"lr": args.lr, "alpha": args.alpha, "amsgrad": True}
+    chosen = {"lr": args.lr, "alpha": args.alpha}
     if args.eps is not None:
         chosen["eps"] = args.eps
-    return cls(**{name: chosen[name] for name in settings if name in chosen})
+    return by_name(args.optimizer, **{name: chosen[name] for name in OPTIMIZERS[args.optimizer] if name in chosen})
 
 
 def _split(rows: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -17,6 +17,7 @@ from typing import Callable, Sequence
 import sympy as sp
 
 from .errors import GraphError
+from .functions import activation as chosen_activation
 from .functions import identity, logsumexp, sigmoid, softplus, tanh
 from .graph import Graph
 
@@ -30,8 +31,9 @@ def lecture_network(activation: Callable = sp.Function("f"), loss: str | None = 
 
     ``activation`` defaults to an undefined function ``f`` (derivatives print ``f'``). With
     ``loss="squared_error"`` a node ``L = (a - y)²/2`` with target ``y`` is added and becomes
-    the output.
+    the output. ``activation`` may be named (``"tanh"``).
     """
+    activation = chosen_activation(activation, "activation")
     x1, x2, z1, z2, m1, m2, a = sp.symbols("x1 x2 z1 z2 m1 m2 a")
     w11, w12, w21, w22, p11, p12, p21, p22, s1, s2 = sp.symbols("w11 w12 w21 w22 p11 p12 p21 p22 s1 s2")
     definitions = {
@@ -61,7 +63,8 @@ def mlp(sizes: Sequence[int], activation: Callable = tanh, loss: str | None = No
         bias: bool = True, output_activation: Callable = identity) -> Graph:
     """A dense network with layer sizes ``sizes = (inputs, hidden…, outputs)``.
 
-    ``activation`` is used in the hidden layers, ``output_activation`` in the last one (ignored
+    ``activation`` (a function, or a name such as ``"relu"``) is used in the hidden layers,
+    ``output_activation`` in the last one (ignored
     by the cross-entropy losses, which fix it: σ for binary, softmax for softmax cross-entropy,
     both fused into a numerically stable loss). ``loss``:
 
@@ -72,6 +75,8 @@ def mlp(sizes: Sequence[int], activation: Callable = tanh, loss: str | None = No
       ``−Σ_k y_k log softmax_k(u)``.
     """
     sizes = _check_sizes(sizes)
+    activation = chosen_activation(activation, "activation")
+    output_activation = chosen_activation(output_activation, "output_activation")
     if loss is not None and loss not in LOSSES:
         raise GraphError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
     depth = len(sizes) - 1

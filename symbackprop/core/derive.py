@@ -26,7 +26,7 @@ import sympy as sp
 
 from .errors import PathLimitError, SymbackpropError, UnknownSymbolError, did_you_mean, names
 from .functions import derivative_from_output, is_undefined, prime
-from .graph import Graph
+from .graph import Graph, takes_graph
 
 __all__ = [
     "local_partials", "Backprop", "backprop", "Path", "Derivation", "Partial",
@@ -225,6 +225,7 @@ def _output(graph: Graph, of) -> sp.Symbol:
     return of
 
 
+@takes_graph
 def path_counts(graph: Graph, of=None) -> dict[sp.Symbol, int]:
     """``{symbol: number of paths to of}`` by dynamic programming over the structure alone: no
     derivative is taken (cached on the graph)."""
@@ -240,6 +241,7 @@ def path_counts(graph: Graph, of=None) -> dict[sp.Symbol, int]:
     return graph._cache[key]
 
 
+@takes_graph
 def backprop(graph: Graph, of: sp.Symbol | str | None = None) -> Backprop:
     """The (cached) ``Backprop`` of ``graph`` for output ``of`` (default: ``graph.output``)."""
     of = _output(graph, of)
@@ -259,6 +261,7 @@ def _leaf(graph: Graph, wrt) -> sp.Symbol:
     return symbol
 
 
+@takes_graph
 def gradient(graph: Graph, wrt, of=None, expand: bool = False) -> sp.Expr:
     """``∂of/∂wrt`` in closed form over node symbols, or over leaves only with ``expand=True``."""
     bp = backprop(graph, of)
@@ -266,6 +269,7 @@ def gradient(graph: Graph, wrt, of=None, expand: bool = False) -> sp.Expr:
     return graph.expand(result) if expand else result
 
 
+@takes_graph
 def gradients(graph: Graph, of=None, expand: bool = False) -> dict[sp.Symbol, sp.Expr]:
     """``{parameter: ∂of/∂parameter}`` for every parameter, from the one reverse sweep."""
     bp = backprop(graph, of)
@@ -273,6 +277,7 @@ def gradients(graph: Graph, of=None, expand: bool = False) -> dict[sp.Symbol, sp
     return {p: graph.expand(d) for p, d in result.items()} if expand else result
 
 
+@takes_graph
 def adjoints(graph: Graph, of=None) -> dict[sp.Symbol, sp.Expr]:
     """``{node: δ_node = ∂of/∂node}`` for every node that ``of`` depends on, output first."""
     bp = backprop(graph, of)
@@ -311,12 +316,14 @@ class Path:
         return "→".join(map(str, self.nodes))
 
 
+@takes_graph
 def count_paths(graph: Graph, wrt, of=None) -> int:
     """How many paths lead from ``wrt`` to ``of``: dynamic programming over the structure,
     nothing enumerated and nothing differentiated."""
     return path_counts(graph, of).get(graph.symbol(wrt), 0)
 
 
+@takes_graph
 def paths(graph: Graph, wrt, of=None, max_paths: int = DEFAULT_MAX_PATHS) -> tuple[Path, ...]:
     """Every path from ``wrt`` to ``of``, in graph order; more than ``max_paths`` is an error."""
     bp = backprop(graph, of)
@@ -388,6 +395,7 @@ class Derivation:
         return {"text/plain": self.text(), "text/latex": self.latex(), "text/html": derivation_mathml(self)}
 
 
+@takes_graph
 def derive(graph: Graph, wrt, of=None, max_paths: int = DEFAULT_MAX_PATHS) -> Derivation:
     """The ``Derivation`` of ``∂of/∂wrt`` (``of`` defaults to the graph's output)."""
     bp = backprop(graph, of)

@@ -29,7 +29,7 @@ from ..core.atomic import write_atomic
 from ..core.derive import DEFAULT_MAX_PATHS
 from ..render.diagram import render, svgs
 from ..core.errors import SymbackpropError
-from ..core.graph import Graph
+from ..core.graph import Graph, takes_graph
 from ..numeric.point import Point, evaluate
 from .build import Context, build
 from .html import document_html
@@ -117,6 +117,7 @@ def _symbols(graph: Graph, wrt) -> tuple[sp.Symbol, ...]:
     return chosen
 
 
+@takes_graph
 def handout(graph: Graph, wrt: Iterable | str | None = None, of=None, lang: str = "en",
             exercises: bool = False, values: Mapping | Point | None = None,
             functions: Mapping | None = None, optimizers: Sequence | None = None,

@@ -29,7 +29,7 @@ from sympy.printing.codeprinter import PrintMethodNotImplementedError
 from ..core.derive import backprop
 from ..core.errors import CompileError, SymbackpropError, did_you_mean, names
 from ..core.functions import ACTIVATIONS, activation, substitute_functions
-from ..core.graph import Graph
+from ..core.graph import Graph, takes_graph
 from .compile_layers import compile_dense
 from .model import Model, NumPyCodePrinter, comment_line, float_dtype
 
@@ -267,6 +267,7 @@ def _definitionscomment_line(graph: Graph, shown: int = 40) -> str:
     return "\n".join("#   " + comment_line(line) for line in lines)
 
 
+@takes_graph
 def compile(graph: Graph, functions: Mapping | None = None, dtype=np.float64) -> Model:
     """A ``Model`` whose forward pass, loss and gradient are the graph's derived formulas.
 

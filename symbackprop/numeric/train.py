@@ -36,11 +36,11 @@ import numpy as np
 import sympy as sp
 
 from ..core.atomic import write_atomic
-from .compile import Model
+from .compile import Model, compile
 from .model import check_seed
 from ..core.errors import DataError, SymbackpropError, SymbackpropWarning, names
-from ..core.graph import Graph
-from .optim import GD
+from ..core.graph import Graph, as_graph
+from .optim import by_name
 
 __all__ = ["train", "TrainResult", "History", "GradNorm", "StepLength", "EarlyStopping", "MaxEpochs",
            "SymmetryWarning", "TrainingDiverged", "minibatches", "symmetric_units", "check_seed"]
@@ -287,6 +287,28 @@ def _nonfinite_evaluation(loss: float, grad: np.ndarray, params: np.ndarray, par
     return None
 
 
+def _optimizer(optimizer):
+    """An optimizer object: the one given, GD by default, or the one of that name (``"adam"``)."""
+    if optimizer is None:
+        return by_name("gd")
+    if isinstance(optimizer, str):
+        return by_name(optimizer)
+    if not (callable(getattr(optimizer, "init", None)) and callable(getattr(optimizer, "step", None))):
+        raise SymbackpropError(f"train: optimizer must be an optimizer such as sbp.optim.Adam(lr=0.01), or "
+                               f"a name such as 'adam', not {type(optimizer).__name__}")
+    return optimizer
+
+
+def _criteria(stop) -> list:
+    """The stopping criteria: a list of them, or one."""
+    chosen = [stop] if callable(getattr(stop, "check", None)) else list(stop or ())
+    for criterion in chosen:
+        if not callable(getattr(criterion, "check", None)):
+            raise SymbackpropError(f"train: stop holds criteria such as sbp.GradNorm(1e-6) or "
+                                   f"sbp.EarlyStopping(patience=20), not {criterion!r:.60}")
+    return chosen
+
+
 def _positive_int(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise SymbackpropError(f"{name} must be a positive integer, not {value!r}")
@@ -323,12 +345,13 @@ class _Interrupts:
             signal.signal(signal.SIGINT, self.previous)
 
 
-def train(model: Model, X, y=None, optimizer=None, batch_size: int | None = None, epochs: int = 100,
+def train(model: Model | Graph | str, X, y=None, optimizer=None, batch_size: int | None = None, epochs: int = 100,
           stop: Sequence = (), validation: tuple | None = None, seed: int | None = None,
           init=None, progress: bool = True) -> TrainResult:
     """Train ``model`` on ``(X, y)`` and return a ``TrainResult``.
 
-    ``optimizer`` defaults to ``optim.GD(lr=0.1)``; ``batch_size=None`` is full-batch descent,
+    ``model`` is a compiled ``Model`` (a ``Graph`` or a model file's path is compiled first);
+    ``optimizer`` defaults to ``optim.GD(lr=0.1)`` and may be named (``"adam"``, its defaults); ``batch_size=None`` is full-batch descent,
     otherwise minibatches shuffled with ``seed`` (the last partial batch kept). ``init`` is
     ``None``/``"zeros"`` (the lecture's start at 0; warns when that leaves hidden units
     symmetric), ``"random"`` (``model.init_params(seed)``) or a parameter vector. ``stop`` holds
@@ -338,15 +361,20 @@ def train(model: Model, X, y=None, optimizer=None, batch_size: int | None = None
     ``interrupted at epoch N``; under early stopping the best epoch's parameters); a second
     Ctrl-C raises ``KeyboardInterrupt`` at once.
     """
+    if not isinstance(model, Model):
+        if not isinstance(model, (Graph, str, os.PathLike)):
+            raise SymbackpropError(f"train: model must be a Model (sbp.compile(graph)), a Graph or the path "
+                                   f"of a model file, not {type(model).__name__}")
+        model = compile(as_graph(model))
     X, Y = _data(model, X, y, "")
     if validation is not None:
         if not (isinstance(validation, (tuple, list)) and len(validation) == 2):
             raise DataError("validation must be a pair (X_val, y_val)")
         X_val, Y_val = _data(model, *validation, "_val")
-    optimizer = GD() if optimizer is None else optimizer
+    optimizer = _optimizer(optimizer)
     if batch_size is not None:
         batch_size = min(_positive_int(batch_size, "batch_size"), len(X))
-    criteria = [*stop, MaxEpochs(_positive_int(epochs, "epochs"))]
+    criteria = [*_criteria(stop), MaxEpochs(_positive_int(epochs, "epochs"))]
     early = [c for c in criteria if isinstance(c, EarlyStopping)]
     if early and validation is None:
         raise SymbackpropError("EarlyStopping watches the validation loss: pass validation=(X_val, y_val)")

@@ -34,7 +34,7 @@ import sympy as sp
 from ..core.atomic import write_atomic
 from ..core.derive import DEFAULT_MAX_PATHS, Path, backprop, paths
 from ..core.errors import SymbackpropError
-from ..core.graph import Graph
+from ..core.graph import Graph, takes_graph
 from .printing import layered_parts, text
 
 __all__ = ["draw", "Drawing", "weight_edges", "depths", "render", "svg", "svgs", "html_name",
@@ -406,6 +406,7 @@ class Drawing:
             legend_graph.node(self.ids.internal("legend"), label=f"<{table}>", shape="plain", fontsize="11")
 
 
+@takes_graph
 def draw(graph: Graph, wrt=None, of=None, edge_labels: bool = False, values: Mapping | None = None,
          summary: int | None = None, functions: Mapping | None = None,
          max_paths: int = DEFAULT_MAX_PATHS, legend_title: str | None = None) -> graphviz.Digraph:
