@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 import time
 
 import pytest
@@ -191,3 +192,45 @@ def test_a_huge_values_item_without_equals_is_refused_at_once(tmp_path, item):
     assert code == 1 and out == ""
     first = err.splitlines()[0]
     assert "expected 'name = value', not '" in first and len(err) < 400   # the item is not repeated
+
+
+# -- Graphviz in bounded batches -------------------------------------------------------------------
+
+needs_dot = pytest.mark.skipif(__import__("shutil").which("dot") is None, reason="Graphviz's dot is not installed")
+
+
+@needs_dot
+def test_graphviz_lays_out_at_most_a_batch_per_process(monkeypatch):
+    """Graphviz 2.43 crashes after about 85 graphs in one input: 200 drawings go to dot in
+    batches of at most DOT_BATCH, and come back in order."""
+    from symbackprop.render import diagram
+
+    laid_out = []
+    real = diagram._run_dot
+
+    def counting(source, fmt):
+        laid_out.append(source.count("digraph symbackprop"))
+        return real(source, fmt)
+
+    monkeypatch.setattr(diagram, "_run_dot", counting)
+    g = sbp.lecture_network()
+    chosen = list(g.parameters) * 20
+    with within(120.0):
+        drawings = diagram.svgs([diagram.draw(g, wrt=p) for p in chosen])
+    assert len(drawings) == 200 and sum(laid_out) == 200 and max(laid_out) <= diagram.DOT_BATCH
+    def without_ids(svg: str) -> str:     # dot numbers the graphs of one input: page0,1_graph0, …
+        return re.sub(r' id="[^"]*"', "", svg[svg.index("<svg"):]).strip()
+
+    alone = {p: without_ids(real(diagram.draw(g, wrt=p).source, "svg").decode()) for p in g.parameters}
+    for p, drawing in zip(chosen, drawings):      # each SVG is its own parameter's, as dot draws it alone
+        assert without_ids(drawing) == alone[p]
+
+
+def test_a_crashing_dot_is_named_by_its_signal(tmp_path, monkeypatch):
+    fake = tmp_path / "dot"
+    fake.write_text("#!/bin/sh\nkill -SEGV $$\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{__import__('os').environ['PATH']}")
+    code, out, err = _cli(["draw", "examples/lecture.sbp", "-o", str(tmp_path / "net.svg")])
+    assert code == 1
+    assert err == "symbackprop: error: Graphviz's dot was killed by signal SIGSEGV (a crash in Graphviz)\n"
