@@ -31,6 +31,7 @@ from pathlib import Path
 from ..core.atomic import write_atomic
 from ..core.errors import SymbackpropError
 from .feedback import by_language
+from .files import read_text
 from ..core.graph import Graph
 from .verify import Verdict, verify
 
@@ -161,16 +162,7 @@ def _inert(cell: str) -> str:
 
 def read_answers_file(path: str | os.PathLike) -> str:
     """The text of a class CSV, refused (one-line error) if missing, huge or not UTF-8."""
-    path = Path(path)
-    if not path.is_file():
-        raise SymbackpropError(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
-    if path.stat().st_size > MAX_CSV_BYTES:
-        raise SymbackpropError(f"{path}: too large for a class CSV (the limit is {MAX_CSV_BYTES:,} bytes)")
-    data = path.read_bytes()[:MAX_CSV_BYTES + 1]
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise SymbackpropError(f"{path} is not UTF-8 text (byte {error.start})") from None
+    return read_text(path, "a class CSV", MAX_CSV_BYTES)
 
 
 def check_class(graph: Graph, answers: str, of=None, lang: str = "en", source: str = "") -> ClassReport:
