@@ -42,7 +42,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
+from typing import Mapping, Sequence
 
 from ..core.errors import SymbackpropError, did_you_mean
 from .files import read_text
@@ -52,7 +52,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10 reads TOML with the tomli backport
     import tomli as tomllib
 
-__all__ = ["MarkScheme", "DEFAULT_CREDIT", "load_scheme", "MAX_SCHEME_BYTES"]
+__all__ = ["MarkScheme", "DEFAULT_CREDIT", "load_scheme", "MAX_SCHEME_BYTES", "StudentMarks", "student_marks"]
 
 MAX_SCHEME_BYTES = 64_000
 MAX_POINTS = 1_000
@@ -131,3 +131,40 @@ def _number(value, name: str, source: str, low: float, high: float) -> float:
     if not low <= value <= high:
         raise SymbackpropError(f"{source}: {name} = {value} is outside {low:g} … {high:g}")
     return float(value)
+
+
+# -- a class's marks ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StudentMarks:
+    """One student's marks: ``marks`` per question (parameter; 0 for a question asked and not
+    answered), out of ``out_of``."""
+
+    student: str
+    variant: str
+    marks: Mapping[str, float]
+    out_of: float
+
+    @property
+    def total(self) -> float:
+        return round(sum(self.marks.values()), 4)
+
+
+def student_marks(rows: Sequence, scheme: MarkScheme, asked: Mapping[str, tuple[str, tuple[str, ...]]] = MappingProxyType({})
+                  ) -> list[StudentMarks]:
+    """Each student's marks from the checked ``rows`` of a class (``AnswerRow``s: ``student``,
+    ``parameter``, ``verdict``); a student's last answer to a question counts. ``asked`` maps a
+    student to ``(variant, parameters asked)``: those students are all listed, in its order, and
+    their unanswered questions count 0; the others are marked on what they answered."""
+    answered: dict[str, dict[str, float]] = {}
+    for row in rows:
+        if row.student and row.parameter:
+            answered.setdefault(row.student, {})[row.parameter] = scheme.mark(row.verdict)
+    result = []
+    for student, (variant, questions) in asked.items():
+        given = answered.pop(student, {})
+        marks = {q: given.get(q, 0.0) for q in questions}
+        result.append(StudentMarks(student, variant, marks, scheme.points * len(questions)))
+    for student, marks in answered.items():
+        result.append(StudentMarks(student, "", marks, scheme.points * len(marks)))
+    return result
