@@ -16,7 +16,7 @@ from .._version import __version__
 from ..core.errors import SymbackpropError
 
 # The order in which ``symbackprop --help`` lists them.
-COMMANDS = ("derive", "paths", "verify", "draw", "handout", "train")
+COMMANDS = ("derive", "paths", "verify", "draw", "handout", "train", "variants", "serve")
 
 
 def build_parser() -> argparse.ArgumentParser:
