@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything symbackprop, its examples and its tests need on a fresh Debian machine:
-# system packages (Graphviz's dot, a LaTeX engine with Cyrillic support, headless Chromium and its
-# WebDriver for the checking page's browser test) and the package itself with its test and serve
-# extras plus PyTorch (the tests' reference, CPU build).
+# system packages (Graphviz's dot, a LaTeX engine with Cyrillic support, headless Chromium)
+# and the package itself with its test extra plus PyTorch (the tests' reference, CPU build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
