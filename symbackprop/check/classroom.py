@@ -84,7 +84,9 @@ class AnswerRow:
 
 @dataclass(frozen=True)
 class ClassReport:
-    """Every row checked, for one model (``source`` names it) and output ``of``."""
+    """Every row checked, for one model (``source`` names it) and output ``of``, marked under
+    ``scheme``; ``questions`` are the model's parameters (an answer about another name is no
+    question), ``variants`` the students' variants, if they had them."""
 
     source: str
     rows: tuple[AnswerRow, ...]
@@ -92,6 +94,7 @@ class ClassReport:
     notes: tuple[str, ...] = field(default=())
     scheme: MarkScheme = field(default_factory=MarkScheme)
     variants: tuple[Variant, ...] = ()
+    questions: tuple[str, ...] = ()
 
     def students(self) -> dict[str, list[AnswerRow]]:
         """Rows by student, in the order students first appear."""
@@ -117,7 +120,7 @@ class ClassReport:
         """Each student's marks; with variants, every student of the variants file, each marked
         out of the questions of their variant."""
         asked = {v.student: (v.name, tuple(map(str, v.parameters))) for v in self.variants}
-        return student_marks(self.rows, self.scheme, asked)
+        return student_marks(self.rows, self.scheme, self.questions, asked)
 
     def mean_mark(self, parameter: str) -> float | None:
         """The mean mark of the answers to ``parameter`` (``None`` if there are none)."""
@@ -249,7 +252,8 @@ def check_class(graph: Graph, answers: str, of=None, lang: str = "en", source: s
             notes.append(_WORDS[lang]["too_many"].format(limit=MAX_ROWS, line=number))
             break
         rows.append(_check_row(check, columns, number, line))
-    return ClassReport(source, tuple(rows), lang, tuple(notes), scheme or MarkScheme(), tuple(variants))
+    return ClassReport(source, tuple(rows), lang, tuple(notes), scheme or MarkScheme(), tuple(variants),
+                       tuple(p.name for p in graph.parameters))
 
 
 def _header(line: str) -> dict[str, int]:

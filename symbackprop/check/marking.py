@@ -150,21 +150,22 @@ class StudentMarks:
         return round(sum(self.marks.values()), 4)
 
 
-def student_marks(rows: Sequence, scheme: MarkScheme, asked: Mapping[str, tuple[str, tuple[str, ...]]] = MappingProxyType({})
-                  ) -> list[StudentMarks]:
+def student_marks(rows: Sequence, scheme: MarkScheme, questions: Sequence[str],
+                  asked: Mapping[str, tuple[str, tuple[str, ...]]] = MappingProxyType({})) -> list[StudentMarks]:
     """Each student's marks from the checked ``rows`` of a class (``AnswerRow``s: ``student``,
-    ``parameter``, ``verdict``); a student's last answer to a question counts. ``asked`` maps a
-    student to ``(variant, parameters asked)``: those students are all listed, in its order, and
-    their unanswered questions count 0; the others are marked on what they answered."""
+    ``parameter``, ``verdict``); a student's last answer to a question counts, and only answers
+    to ``questions`` (the model's parameters) are questions. ``asked`` maps a student to
+    ``(variant, parameters asked)``: those students are all listed, in its order, and their
+    unanswered questions count 0; the others are marked on what they answered."""
     answered: dict[str, dict[str, float]] = {}
     for row in rows:
-        if row.student and row.parameter:
+        if row.student and row.parameter in questions:
             answered.setdefault(row.student, {})[row.parameter] = scheme.mark(row.verdict)
     result = []
-    for student, (variant, questions) in asked.items():
+    for student, (variant, asked_questions) in asked.items():
         given = answered.pop(student, {})
-        marks = {q: given.get(q, 0.0) for q in questions}
-        result.append(StudentMarks(student, variant, marks, scheme.points * len(questions)))
+        marks = {q: given.get(q, 0.0) for q in asked_questions}
+        result.append(StudentMarks(student, variant, marks, scheme.points * len(asked_questions)))
     for student, marks in answered.items():
         result.append(StudentMarks(student, "", marks, scheme.points * len(marks)))
     return result

@@ -42,11 +42,6 @@ def _compact(expr) -> str:
     return text(expr).replace(" ", "")
 
 
-def _piece(expr) -> str:
-    """A function application by its function's name (``f'``), anything else as text."""
-    return expr.func.__name__ if isinstance(expr, AppliedUndef) else _compact(expr)
-
-
 def _wrong_factor_note(wrong) -> str:
     kind = wrong.kind
     if kind == "sign":
@@ -57,8 +52,11 @@ def _wrong_factor_note(wrong) -> str:
         return f"missing_factor:{_compact(wrong.expected)}"
     if kind == "extra_factor":
         return f"extra_factor:{_compact(wrong.found)}"
+    if kind == "derivative" and isinstance(wrong.found, AppliedUndef) and isinstance(wrong.expected, AppliedUndef):
+        # f(u) for f'(u): the functions by name, whatever their argument
+        return f"wrong_factor:{wrong.found.func.__name__}_for_{wrong.expected.func.__name__}"
     if kind in _INSTEAD:
-        return f"wrong_factor:{_piece(wrong.found)}_for_{_piece(wrong.expected)}"
+        return f"wrong_factor:{_compact(wrong.found)}_for_{_compact(wrong.expected)}"
     # A kind this module does not know yet still gets a stable note of its own.
     shown = [_compact(e) for e in (wrong.found, wrong.expected) if isinstance(e, sp.Basic)]
     return f"{kind}:{'_for_'.join(shown)}" if shown else kind
