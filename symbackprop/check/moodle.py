@@ -68,15 +68,22 @@ def _number(value: float) -> str:
     return f"{value + 0.0:.6g}"
 
 
+def _html(text: str) -> str:
+    """``text`` for a question's HTML: escaped, braces as entities, so that nothing but a gap
+    reads as Cloze syntax (a student named ``{1:NUMERICAL:=1}`` adds no gap). Browsers and
+    MathJax read the entities back as the characters."""
+    return html.escape(text, quote=False).replace("{", "&#123;").replace("}", "&#125;")
+
+
 def _inline(tex: str) -> str:
-    """Inline TeX for MathJax, escaped for HTML (MathJax reads the text, entities decoded)."""
-    return html.escape(f"\\({tex}\\)", quote=False)
+    """Inline TeX for MathJax."""
+    return _html(f"\\({tex}\\)")
 
 
 def _display(rows: Sequence[tuple[str, str]]) -> str:
     """Aligned ``left = right`` rows as displayed TeX."""
     body = r" \\ ".join(f"{left} &= {right}" for left, right in rows)
-    return html.escape(f"\\[\\begin{{aligned}}{body}\\end{{aligned}}\\]", quote=False)
+    return _html(f"\\[\\begin{{aligned}}{body}\\end{{aligned}}\\]")
 
 
 def _cdata(text: str) -> str:
@@ -91,7 +98,7 @@ def _question_text(variant: Variant, say: dict) -> str:
         f"<p>{_inline(latex(Partial(graph.output, p)))} = "
         f"{{1:NUMERICAL:={_number(value)}:{_number(tolerance(value))}}}</p>"
         for p, value in variant.key_values().items())
-    who = html.escape(say["who"].format(student=variant.student, number=variant.number))
+    who = _html(say["who"].format(student=variant.student, number=variant.number))
     return (f"<p>{who}</p><p>{say['network']}</p>{definitions}"
             f'<p><img src="@@PLUGINFILE@@/{DIAGRAM}" alt="{say["drawing"]}"></p>'
             f"<p>{say['point']} {point}</p><p>{say['task']}</p>{gaps}")
@@ -102,7 +109,7 @@ def _key_text(variant: Variant, say: dict) -> str:
     values = variant.key_values()
     for p in variant.parameters:
         tex = derive(variant.graph, p).latex().replace("align*", "aligned")
-        parts.append(html.escape(f"\\[{tex}\\]", quote=False))
+        parts.append(_html(f"\\[{tex}\\]"))
         parts.append(f"<p>{_inline(f'{latex(Partial(variant.graph.output, p))} = {_number(values[p])}')}</p>")
     return "".join(parts)
 
