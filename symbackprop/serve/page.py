@@ -60,7 +60,7 @@ header p{color:#555;margin-top:-.5em}
 #network svg{max-width:100%;height:auto}
 form{display:grid;gap:.6em;margin:1em 0}
 textarea{font:1.05em ui-monospace,monospace;width:100%;min-height:4.5em;box-sizing:border-box}
-#preview{min-height:2.2em;padding:.3em .5em;background:#f6f6f6;border-radius:4px}
+#preview{min-height:2.2em;padding:.3em .5em;background:#f6f6f6;border-radius:4px}#reading math{font-size:1.3em}
 #preview .label,#paths .label{color:#555}
 .error{color:#a60}.correct{color:#080}.incorrect{color:#b00}
 #verdict{white-space:pre-wrap;font:1em ui-monospace,monospace;margin:0}
@@ -205,7 +205,7 @@ def checking_page(graph: Graph, lang: str, source: str) -> Page:
     words = {key: say[key] for key in ("present", "missing", "wrong", "checking", "unreachable")} | {"lang": lang}
     document = f"""<!DOCTYPE html>
 <html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{e(say['title'])}: {e(source)}</title><style>{_STYLE}</style></head>
+<link rel="icon" href="data:,"><title>{e(say['title'])}: {e(source)}</title><style>{_STYLE}</style></head>
 <body><header><h1>{e(say['title'])}</h1>
 <p>{e(say['model'])}: {e(source)} · <a href="?lang={other}" lang="{other}">{e(say['other_language'])}</a></p></header>
 <main><figure id="network">{svg(drawing.digraph())}<figcaption>{e(say['legend'])}</figcaption></figure>
