@@ -265,3 +265,12 @@ def test_slow_clients_hold_no_thread():
         for connection in stalled:
             connection.close()
     assert status == 200 and reply["correct"] and elapsed < 2.0
+
+
+def test_the_command_refuses_bad_options_and_names_the_missing_extra(capsys, monkeypatch):
+    assert main(["serve", str(LECTURE), "--port", "70000"]) == 1
+    assert "--port must be 0 … 65535" in capsys.readouterr().err
+    monkeypatch.setitem(sys.modules, "waitress", None)          # as if the serve extra were not installed
+    monkeypatch.delitem(sys.modules, "symbackprop.serve.server", raising=False)
+    assert main(["serve", str(LECTURE)]) == 1
+    assert "pip install 'symbackprop[serve]'" in capsys.readouterr().err

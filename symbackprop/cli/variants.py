@@ -9,17 +9,16 @@ variant, with what rebuilds it), which ``symbackprop verify --variants`` reads b
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
 
 from ..check.classroom import read_answers_file
 from ..check.moodle import moodle_xml
-from ..check.variants import DEFAULT_ACTIVATIONS, DEFAULT_ASK, DEFAULT_VARY, VARY, make_variants, read_roster, write_variants
+from ..check.variants import (DEFAULT_ACTIVATIONS, DEFAULT_ASK, DEFAULT_VARY, VARY, make_variants, read_roster,
+                              write_variants)
 from ..core.atomic import write_atomic
 from ..handout.strings import LANGUAGES
-from ..handout.tex import ENGINES, INSTALL_LATEX
-from ._common import add_command, add_model_argument, load_model
+from ._common import add_command, add_model_argument, add_pdf_argument, load_model, pdf_wanted
 
 
 def _names(text: str) -> list[str]:
@@ -52,7 +51,7 @@ def add_parser(subparsers) -> None:
                         help=f"the activations to choose from with --vary activation (default "
                              f"{','.join(DEFAULT_ACTIVATIONS)})")
     parser.add_argument("--lang", choices=LANGUAGES, default="en", help="en (default) or ru")
-    parser.add_argument("--no-pdf", action="store_true", help="do not run LaTeX (write .html and .tex only)")
+    add_pdf_argument(parser)
     parser.add_argument("--moodle-xml", metavar="FILE", help="also write the variants as Moodle quiz questions")
     parser.add_argument("-o", "--output", metavar="FOLDER", default="variants",
                         help="the folder for the worksheets and variants.csv (default: variants)")
@@ -64,9 +63,7 @@ def run(args: argparse.Namespace) -> int:
     students = read_roster(read_answers_file(args.students))
     variants = make_variants(graph, students, seed=args.seed, vary=args.vary, ask=args.ask,
                              activations=args.activations, wrt=args.wrt)
-    pdf = not args.no_pdf and any(shutil.which(engine) for engine in ENGINES)
-    if not args.no_pdf and not pdf:
-        print(f"symbackprop: note: no PDF: {INSTALL_LATEX}", file=sys.stderr)
+    pdf = pdf_wanted(args)
 
     def progress(variant) -> None:
         print(f"symbackprop: variant {variant.name}/{len(variants)}: {variant.student}", file=sys.stderr)
