@@ -11,12 +11,10 @@ import concurrent.futures
 import contextlib
 import hashlib
 import http.client
-import io
 import json
 import os
 import re
 import socket
-import statistics
 import subprocess
 import sys
 import threading

@@ -10,7 +10,6 @@ import itertools
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 import sympy as sp
 
@@ -137,8 +136,10 @@ def test_bad_choices_are_one_error():
     linear = sbp.Graph.from_text("inputs: x\na = w*x + b")
     with pytest.raises(sbp.SymbackpropError, match="no undefined function"):
         make_variants(linear, ["Ann"], vary=VARY)
-    with pytest.raises(sbp.SymbackpropError, match="z1 is a node"):
+    with pytest.raises(sbp.SymbackpropError, match="z1 is not a parameter"):
         make_variants(G, ["Ann"], wrt=["z1"])
+    with pytest.raises(sbp.SymbackpropError, match="x1 is not a parameter"):
+        make_variants(G, ["Ann"], wrt=["x1", "w11"])
 
 
 @needs_dot

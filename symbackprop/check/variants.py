@@ -12,9 +12,10 @@ parameters and, where the teacher allows it, activation, so that answers cannot 
 - **activation** (``vary`` has ``activation``): each undefined function (``f``) replaced by one
   of ``activations`` (tanh, σ, softplus), so the answers themselves differ.
 
-No two students get the same parameters and activation while unused combinations remain. The
-draws come from SHA-256 of the seed and what is drawn, so the same roster and seed give the same
-variants on any machine and Python version.
+A student whose parameters and activation an earlier student already has is drawn again (up
+to 64 times), so combinations repeat only once they run out. The draws come from SHA-256 of the
+seed and what is drawn, so the same roster and seed give the same variants on any machine and
+Python version.
 
 >>> from symbackprop import lecture_network
 >>> variants = make_variants(lecture_network(), ["Anna", "Boris"], seed=7, vary=("values", "parameters", "activation"))
@@ -175,33 +176,16 @@ def make_variants(graph: Graph, students: Sequence[str], seed: int = 0, vary: It
     """A variant per student (see the module's docstring); ``wrt`` limits the parameters that
     may be asked for."""
     vary = tuple(vary)
-    unknown = [v for v in vary if v not in VARY]
-    if unknown:
-        raise SymbackpropError(f"cannot vary {unknown[0]!r}{did_you_mean(unknown[0], VARY)}; "
-                               f"choose among {', '.join(VARY)}")
     students = _checked_students(students)
-    candidates = tuple(graph.symbol(p) for p in wrt) if wrt else graph.parameters
-    nodes = [p for p in candidates if p in graph.definitions]
-    if nodes:
-        raise SymbackpropError(f"{nodes[0]} is a node, not a parameter")
-    if "parameters" in vary and not 1 <= ask <= len(candidates):
-        raise SymbackpropError(f"each variant asks for 1 to {len(candidates)} parameters, not {ask}")
-    functions = undefined_functions(graph)
-    if "activation" in vary:
-        if not functions:
-            raise SymbackpropError("the model has no undefined function (functions: f) whose activation could vary")
-        for name in activations:
-            activation(name)  # an unknown activation is an error now, not halfway through
-        if not activations:
-            raise SymbackpropError("give at least one activation to choose from")
+    candidates = _checked_choices(graph, vary, ask, activations, wrt)
+    functions = undefined_functions(graph) if "activation" in vary else []
     strata = _strata(graph, candidates)
     fixed_values = {leaf.name: value for leaf, value in default_values(graph).items()}
     used: set = set()
     variants = []
     for number, student in enumerate(students, start=1):
         for attempt in range(_TRIES):
-            chosen = ({f: _pick(tuple(activations), seed, "activation", number, attempt, f) for f in functions}
-                      if "activation" in vary else {})
+            chosen = {f: _pick(tuple(activations), seed, "activation", number, attempt, f) for f in functions}
             asked = (_asked(strata, ask, graph.parameters, seed, "parameters", number, attempt)
                      if "parameters" in vary else candidates)
             combination = (tuple(sorted(chosen.items())), asked)
@@ -212,6 +196,29 @@ def make_variants(graph: Graph, students: Sequence[str], seed: int = 0, vary: It
         variants.append(Variant(number, student, variant_graph(graph, chosen, values), asked,
                                 MappingProxyType(chosen)))
     return tuple(variants)
+
+
+def _checked_choices(graph: Graph, vary: tuple[str, ...], ask: int, activations: Sequence[str],
+                     wrt: Sequence | None) -> tuple[sp.Symbol, ...]:
+    """The parameters that may be asked for, once the teacher's choices are known to make sense."""
+    unknown = [v for v in vary if v not in VARY]
+    if unknown:
+        raise SymbackpropError(f"cannot vary {unknown[0]!r}{did_you_mean(unknown[0], VARY)}; "
+                               f"choose among {', '.join(VARY)}")
+    candidates = tuple(graph.symbol(p) for p in wrt) if wrt else graph.parameters
+    others = [p for p in candidates if p not in graph.parameters]
+    if others:
+        raise SymbackpropError(f"{others[0]} is not a parameter; choose among {', '.join(map(str, graph.parameters))}")
+    if "parameters" in vary and not 1 <= ask <= len(candidates):
+        raise SymbackpropError(f"each variant asks for 1 to {len(candidates)} parameters, not {ask}")
+    if "activation" in vary:
+        if not undefined_functions(graph):
+            raise SymbackpropError("the model has no undefined function (functions: f) whose activation could vary")
+        if not activations:
+            raise SymbackpropError("give at least one activation to choose from")
+        for name in activations:
+            activation(name)  # an unknown activation is an error now, not halfway through
+    return candidates
 
 
 def _checked_students(students: Sequence[str]) -> list[str]:

@@ -26,7 +26,6 @@ escaped, ``nosniff``), and every response forbids framing and fetching anything 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from flask import Flask, Response, request
