@@ -8,7 +8,6 @@ path counts against networkx's own path enumeration."""
 import json
 import os
 import pty
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,10 +19,11 @@ import sympy as sp
 from symbackprop import load, parse_expression, primes_from_derivatives
 from symbackprop.cli import main
 from symbackprop.cli._common import use_colour
+from conftest import symbackprop_script
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 LECTURE, LOSS, SKIP = (str(EXAMPLES / name) for name in ("lecture.sbp", "lecture_loss.sbp", "skip.sbp"))
-SCRIPT = shutil.which("symbackprop") or pytest.skip("the symbackprop script is not installed",
+SCRIPT = symbackprop_script() or pytest.skip("the symbackprop script is not installed",
                                                     allow_module_level=True)
 
 COMMANDS = {
