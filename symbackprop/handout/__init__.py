@@ -125,7 +125,7 @@ def handout(graph: Graph, wrt: Iterable | str | None = None, of=None, lang: str 
         raise SymbackpropError(f"unknown language {lang!r}; choose one of {', '.join(LANGUAGES)}")
     chosen = _symbols(graph, wrt)
     point = values if isinstance(values, Point) else evaluate(graph, values, of=of, functions=functions)
-    context = Context(graph, chosen, lang, point, functions is not None, optimizers, summary, of)
+    context = Context(graph, chosen, lang, point, functions is not None, optimizers, summary, of, functions)
     document, answers = build(context, exercises=exercises)
     key = Handout(answers, is_answer_key=True) if answers is not None else None
     return Handout(document, key)

@@ -111,7 +111,9 @@ class _Writer:
             return (rf"\begin{{longtable}}{{|{columns}|}}\hline" "\n"
                     rf"{head} \\ \hline\endhead" "\n" f"{body}\\end{{longtable}}\n")
         if isinstance(block, Question):
-            return (rf"\textbf{{{block.number}.}} {self.text(block.prompt)}" "\n\n"
+            labelled = "".join(rf"\par\hspace*{{1.5em}}${LATEX.doprint(label)} = $\,\dotfill" "\n"
+                               for label in block.blanks)
+            return (rf"\textbf{{{block.number}.}} {self.text(block.prompt)}" "\n\n" + labelled
                     + "\\vspace{1.6em}\\hrule\n" * block.blank_lines)
         raise TypeError(f"no LaTeX for {type(block).__name__}")
 

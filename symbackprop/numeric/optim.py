@@ -42,10 +42,11 @@ def _number(value: float) -> str:
     return power if mantissa == "1" else f"{mantissa} \\cdot {power}"
 
 
-def _align(*rows: str, where: dict[str, float], note: str = "") -> str:
-    """The rows of an ``align*`` block, then the hyperparameters (and a ``note`` in math mode)."""
+def _align(*rows: str, where: dict[str, float]) -> str:
+    """The rows of an ``align*`` block, then the hyperparameters in parentheses: formulas only,
+    no words, so the same block serves a handout in any language."""
     settings = ",\\ ".join(f"{symbol} = {_number(value)}" for symbol, value in where.items())
-    rows = list(rows) + [f"&\\text{{with }} {settings}" + (f"\\quad {note}" if note else "")]
+    rows = list(rows) + [f"&\\bigl({settings}\\bigr)"]
     return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
 
 
@@ -140,7 +141,7 @@ class SGD(GD):
         return "stochastic gradient descent"
 
     def latex(self) -> str:
-        return _align(r"w_t &= w_{t-1} - \eta\,\nabla Q_{\text{batch}}(w_{t-1})", where={r"\eta": self.lr})
+        return _align(r"w_t &= w_{t-1} - \eta\,\nabla Q_{\mathcal{B}}(w_{t-1})", where={r"\eta": self.lr})
 
 
 @dataclass(frozen=True)
@@ -174,8 +175,7 @@ class Momentum:
     def latex(self) -> str:
         return _align(r"h_k &= \alpha\,h_{k-1} + \eta\,\nabla Q(w_{k-1}),\quad h_0 = 0",
                       r"w_k &= w_{k-1} - h_k",
-                      where={r"\eta": self.lr, r"\alpha": self.alpha},
-                      note=r"\text{(the notes print }\eta\,\nabla Q(w_{k-1})^2\text{: an erratum, no square)}")
+                      where={r"\eta": self.lr, r"\alpha": self.alpha})
 
 
 @dataclass(frozen=True)
