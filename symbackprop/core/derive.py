@@ -69,6 +69,15 @@ def _function_derivative(app: sp.Function, index: int) -> sp.Expr:
     return derivative
 
 
+def _extremum_derivative(extremum: sp.Expr, index: int) -> sp.Expr:
+    """∂max(u₁, …, uₙ)/∂uᵢ = H(uᵢ − max(the others)), and for min H(min(the others) − uᵢ), with
+    H(0) = ½: the subgradient of PyTorch's ``maximum``/``minimum`` (a tie splits the gradient)."""
+    others = extremum.args[:index] + extremum.args[index + 1:]
+    rest = others[0] if len(others) == 1 else extremum.func(*others, evaluate=False)
+    u = extremum.args[index]
+    return sp.Heaviside(u - rest if isinstance(extremum, sp.Max) else rest - u, sp.S.Half)
+
+
 def _times(a: sp.Expr, b: sp.Expr) -> sp.Expr:
     """a·b, skipping SymPy's product machinery for the common factor 1."""
     return b if a is sp.S.One else a if b is sp.S.One else sp.Mul(a, b)
@@ -107,6 +116,9 @@ def local_partials(expr: sp.Expr, wrt, value: sp.Symbol | None = None) -> dict[s
         elif isinstance(e, sp.Function):
             for i, arg in enumerate(e.args):
                 chain(arg, seed, lambda: _function_derivative(e, i))
+        elif isinstance(e, (sp.Max, sp.Min)):
+            for i, arg in enumerate(e.args):
+                chain(arg, seed, lambda: _extremum_derivative(e, i))
         else:
             raise SymbackpropError(f"cannot differentiate through {e} ({type(e).__name__})")
 

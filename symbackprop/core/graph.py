@@ -56,6 +56,9 @@ def as_definitions(definitions: Definitions) -> list[tuple[sp.Symbol, sp.Expr]]:
             raise GraphError(f"the definition of {node} is not an expression: {expr}")
         if expr.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
             raise GraphError(f"the definition of {node} contains a non-finite number: {expr}")
+        if expr.has(sp.Piecewise):
+            raise GraphError(f"the definition of {node} is piecewise ({expr}); Piecewise is not supported: "
+                             "write it with max, min, abs, relu or the step H")
         if expr.has(sp.Derivative, sp.Subs, sp.Integral):
             raise GraphError(f"the definition of {node} contains an unevaluated derivative or integral")
         pairs.append((node, expr))

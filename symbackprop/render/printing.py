@@ -62,6 +62,15 @@ class TextPrinter(StrPrinter):
     def _print_Heaviside(self, expr):
         return f"H({self._print(expr.args[0])})"
 
+    def _print_Max(self, expr):
+        return f"max({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_Min(self, expr):
+        return f"min({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_Abs(self, expr):
+        return f"|{self._print(expr.args[0])}|"
+
 
 def layered_parts(name: str) -> tuple[str, str, str] | None:
     """``(letter, layer, indices)`` of a layered name, for every printer (LaTeX, MathML,
