@@ -14,7 +14,8 @@ from symbackprop.core.errors import CycleError, GraphError, ModelFileError
 from symbackprop.parsing.modelfile import MAX_FILE_BYTES
 
 from random_graphs import graphs as core_graphs
-from strategies import model_graphs, roles
+from strategies import model_graphs, parser_function_graphs, roles
+from symbackprop.parsing.parse import BUILTIN_FUNCTIONS
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 MODEL_FILES = sorted(EXAMPLES.glob("*.sbp"))
@@ -60,6 +61,28 @@ def test_random_graphs_round_trip(graph):
 def test_the_core_property_graphs_round_trip(graph):
     again = Graph.from_text(graph.to_text())
     assert roles(again)[:8] == roles(graph)[:8]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(parser_function_graphs())
+def test_graphs_over_every_function_the_parser_knows_round_trip(graph):
+    again = Graph.from_text(graph.to_text())
+    assert roles(again)[:8] == roles(graph)[:8]
+
+
+@pytest.mark.parametrize("name", sorted(BUILTIN_FUNCTIONS))
+def test_each_function_the_parser_knows_round_trips(name):
+    x, w, v, z = sp.symbols("x w v z")
+    function = BUILTIN_FUNCTIONS[name]
+    graph = Graph({z: sp.sqrt(2 / sp.pi) * function(w * x), sp.Symbol("a"): v * z}, inputs=[x])
+    again = Graph.from_text(graph.to_text())
+    assert roles(again)[:8] == roles(graph)[:8] and sp.Symbol("pi") not in again.leaves
+
+
+def test_a_function_the_parser_does_not_know_is_refused_when_written():
+    x, a = sp.symbols("x a")
+    with pytest.raises(GraphError, match="erf cannot be written in a model file"):
+        Graph({a: sp.erf(sp.Symbol("w") * x)}, inputs=[x]).to_text()
 
 
 def test_builder_networks_round_trip():

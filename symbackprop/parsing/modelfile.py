@@ -50,7 +50,7 @@ from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from ..core.errors import CycleError, GraphError, ModelFileError, ParseError, did_you_mean, names
-from ..core.functions import ACTIVATIONS
+from ..core.functions import ACTIVATIONS, is_undefined
 from ..core.graph import Graph, leaves_named_like_nodes
 from .parse import BUILTIN_FUNCTIONS, is_name, parse_expression
 from ..core.products import split_product
@@ -411,7 +411,17 @@ class ModelPrinter(StrPrinter):
         return "exp(1)"
 
     def _print_Heaviside(self, expr):
-        return f"Heaviside({self._print(expr.args[0])}, {self._print(expr.pargs[1])})"
+        return f"Heaviside({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_Pi(self, expr):
+        return "π"
+
+    def _print_Function(self, expr):
+        name = expr.func.__name__
+        if not (is_undefined(expr.func) or name in BUILTIN_FUNCTIONS):
+            raise GraphError(f"{name} cannot be written in a model file: the parser knows "
+                             f"{', '.join(sorted(BUILTIN_FUNCTIONS))} and declared functions")
+        return super()._print_Function(expr)
 
     def _print_Symbol(self, expr):
         if not is_name(expr.name) or expr.name in BUILTIN_FUNCTIONS:
