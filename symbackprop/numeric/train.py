@@ -133,7 +133,7 @@ class MaxEpochs:
     n: int
 
     def check(self, history: History) -> str | None:
-        return f"maximum of {self.n} epochs reached" if len(history) >= self.n else None
+        return f"maximum of {self.n} epoch{'s' * (self.n != 1)} reached" if len(history) >= self.n else None
 
 
 # -- the result -----------------------------------------------------------------------------------
