@@ -38,8 +38,20 @@ def groups(tree: ET.Element, kind: str) -> dict[str, ET.Element]:
     return found
 
 
+_PLAIN_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+
+
 def label(group: ET.Element) -> str:
-    return "".join("".join(t.itertext()) for t in group.iter(f"{SVG}text")).replace(" ", "")
+    """A label's text, its subscript digits read as plain digits (``w₁₁`` → ``w11``)."""
+    return "".join("".join(t.itertext()) for t in group.iter(f"{SVG}text")).replace(" ", "").translate(_PLAIN_DIGITS)
+
+
+def test_indices_are_subscripts_of_the_text_itself(lecture):
+    """Graphviz's <SUB> is a separate shifted SVG text that browsers show as "z 1"."""
+    tree = rendered(draw(lecture, wrt="w11"))
+    texts = ["".join(t.itertext()) for t in tree.iter(f"{SVG}text")]
+    assert "z₁" in texts and "w₁₁" in texts and "w₁₁ → z₁ → m₁ → a" in texts
+    assert "<SUB>" not in draw(lecture).source
 
 
 def stroke_colours(group: ET.Element) -> set[str]:
@@ -184,7 +196,7 @@ def test_unknown_parameter_is_a_clear_error(lecture):
         draw(lecture, wrt="w111")
 
 
-@pytest.mark.parametrize("lang, title", [("en", "2 paths from w11"), ("ru", "2 пути от w11")])
+@pytest.mark.parametrize("lang, title", [("en", "2 paths from w₁₁"), ("ru", "2 пути от w₁₁")])
 def test_draw_command_legend_speaks_the_chosen_language(tmp_path, capsys, lang, title):
     from pathlib import Path
 

@@ -16,7 +16,7 @@ import sympy as sp
 
 from ..numeric import optim
 from ..core.derive import Backprop, Partial, backprop, derive
-from ..render.diagram import draw
+from ..render.diagram import draw, subscripted
 from ..core.errors import NotDenseError, SymbackpropError
 from ..core.graph import Graph
 from ..core.layers import derive_layers
@@ -37,9 +37,9 @@ EXERCISE_STEP = 0.1
 
 
 def legend_title(lang: str, wrt: str, paths: int) -> str:
-    """The title of a drawing's path legend in ``lang``: ``2 paths from w11``, ``2 пути от w11``."""
+    """The title of a drawing's path legend in ``lang``: ``2 paths from w₁₁``, ``2 пути от w₁₁``."""
     return "".join(paragraph(template(lang, "legend"), count=plural(lang, paths, template(lang, "paths_count")),
-                             p=wrt).parts)
+                             p=subscripted(str(wrt))).parts)
 
 
 def multiplication_counts(bp: Backprop) -> tuple[dict[sp.Symbol, int], int]:

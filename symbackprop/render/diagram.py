@@ -35,7 +35,7 @@ from ..core.errors import SymbackpropError
 from ..core.graph import Graph
 from .printing import layered_parts, text
 
-__all__ = ["draw", "Drawing", "weight_edges", "depths", "render", "svg", "svgs", "html_name",
+__all__ = ["draw", "Drawing", "weight_edges", "depths", "render", "svg", "svgs", "html_name", "subscripted",
            "PATH_COLOURS", "FORMATS"]
 
 # Colour-blind-friendly (Okabe–Ito), then a few more; paths beyond these reuse them in turn.
@@ -49,20 +49,35 @@ DOT_TIMEOUT = 300
 INSTALL_GRAPHVIZ = "Graphviz's dot program is not installed; install it with `apt-get install graphviz`"
 
 
-def html_name(name: str) -> str:
-    """A symbol's name as a Graphviz HTML label: ``w<SUB>11</SUB>``, ``w<SUP>(1)</SUP><SUB>32</SUB>``.
+_SUBSCRIPT = str.maketrans("0123456789,", "₀₁₂₃₄₅₆₇₈₉‚")
+_SUPERSCRIPT = str.maketrans("0123456789()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾")
 
-    >>> html_name("w1_3_2"), html_name("x1"), html_name("L")
-    ('w<SUP>(1)</SUP><SUB>32</SUB>', 'x<SUB>1</SUB>', 'L')
+
+def subscripted(name: str) -> str:
+    """A symbol's name with its indices as Unicode subscripts: ``w₁₁``, ``w⁽¹⁾₃₂``, ``L``.
+
+    >>> subscripted("w1_3_2"), subscripted("x1"), subscripted("L")
+    ('w⁽¹⁾₃₂', 'x₁', 'L')
     """
     layered = layered_parts(name)
     if layered:
         letter, layer, indices = layered
-        return f"{letter}<SUP>({layer})</SUP><SUB>{indices}</SUB>"
+        return letter + f"({layer})".translate(_SUPERSCRIPT) + indices.translate(_SUBSCRIPT)
     stem = name.rstrip("0123456789")
     if stem and stem != name and stem.isalpha():
-        return f"{html.escape(stem)}<SUB>{name[len(stem):]}</SUB>"
-    return html.escape(name)
+        return stem + name[len(stem):].translate(_SUBSCRIPT)
+    return name
+
+
+def html_name(name: str) -> str:
+    """A symbol's name for a Graphviz HTML label (``subscripted``, escaped). Graphviz's own
+    ``<SUB>`` is drawn in SVG as a separate, shifted text (``z 1`` in a browser), while Unicode
+    subscripts are characters of the text itself, in SVG, PNG and PDF alike.
+
+    >>> html_name("w1_3_2"), html_name("a<b")
+    ('w⁽¹⁾₃₂', 'a&lt;b')
+    """
+    return html.escape(subscripted(name))
 
 
 def _number(value: float) -> str:
