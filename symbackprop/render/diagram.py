@@ -45,6 +45,8 @@ FORMATS = ("svg", "png", "pdf", "dot", "gv")
 # Layers with more states than this are wrapped in clusters so that a large drawing stays legible.
 CLUSTER_THRESHOLD = 16
 LEGEND_LIMIT = 12
+# White space (points) around an edge label, so an edge never runs through the label's text.
+LABEL_PADDING = 3
 DOT_TIMEOUT = 300
 INSTALL_GRAPHVIZ = "Graphviz's dot program is not installed; install it with `apt-get install graphviz`"
 
@@ -266,10 +268,18 @@ class Drawing:
 
     # -- DOT ---------------------------------------------------------------------------------------
 
+    @property
+    def detail_size(self) -> int:
+        """The point size of the values and partials under names. A drawing with edge labels
+        is laid out top to bottom, narrow enough that A4 prints it at about its own size, so
+        these lines are as large as a page's body text."""
+        return 11 if self.edge_labels else 10
+
     def digraph(self) -> graphviz.Digraph:
         dot = graphviz.Digraph(name="symbackprop", graph_attr={
-            "rankdir": "LR", "nodesep": "0.35", "ranksep": "0.9", "fontname": "Helvetica",
-            "bgcolor": "white"},
+            "rankdir": "TB" if self.edge_labels else "LR", "nodesep": "0.35",
+            "ranksep": "0.3" if self.edge_labels else "0.9",  # the labels keep the ranks apart
+            "fontname": "Helvetica", "bgcolor": "white"},
             node_attr={"fontname": "Helvetica", "fontsize": "14"},
             edge_attr={"fontname": "Helvetica", "fontsize": "12", "arrowsize": "0.7"})
         self._add_states(dot)
@@ -318,7 +328,7 @@ class Drawing:
         lines = [f"= {_number(self.point.values[symbol])}"]
         if symbol in self.point.adjoints:
             lines.append(f"δ = {_number(self.point.adjoints[symbol])}")
-        return "".join(f'<BR/><FONT POINT-SIZE="10">{line}</FONT>' for line in lines)
+        return "".join(f'<BR/><FONT POINT-SIZE="{self.detail_size}">{line}</FONT>' for line in lines)
 
     def _add_leaf(self, dot: graphviz.Digraph, p: sp.Symbol) -> None:
         key = self.leaf_key(p)
@@ -350,7 +360,10 @@ class Drawing:
         if self.edge_labels and len(carried) <= 2:
             lines += [self._partial_line(u, v) for u, v in carried if (u, v) in self.bp.partials]
         if lines:
-            attributes["label"] = "<" + "<BR/>".join(lines) + ">"
+            # A padded cell: the label's box is larger than its text, so the edge (a thick
+            # highlighted one too) passes beside the text rather than through it.
+            attributes["label"] = (f'<<TABLE BORDER="0" CELLPADDING="{LABEL_PADDING}"><TR><TD>'
+                                   + "<BR/>".join(lines) + "</TD></TR></TABLE>>")
         if colours:
             attributes.update(color=":".join(colours), penwidth="2.5", fontcolor=colours[0])
         else:
@@ -363,7 +376,8 @@ class Drawing:
             body = _number(self.point.partials[(u, v)])
         else:
             body = html.escape(text(self.bp.partials[(u, v)]))
-        return f'<FONT POINT-SIZE="10">{head} = {body}</FONT>'
+        # the head and its value on two lines: labels side by side between two ranks stay narrow
+        return f'<FONT POINT-SIZE="{self.detail_size}">{head}<BR/>= {body}</FONT>'
 
     def _add_legend(self, dot: graphviz.Digraph, legend: list[_Route]) -> None:
         rows = []
