@@ -171,9 +171,10 @@ class Drawing:
     def __init__(self, graph: Graph, wrt=None, of=None, edge_labels: bool = False,
                  values: Mapping | None = None, summary: int | None = None,
                  functions: Mapping | None = None, max_paths: int = DEFAULT_MAX_PATHS,
-                 legend_title: str | None = None):
+                 legend_title: str | None = None, path_colours: Mapping | None = None):
         self.graph = graph
         self.legend_title = legend_title
+        self.path_colours = dict(path_colours or {})
         self.bp = backprop(graph, of)
         self.wrt = graph.symbol(wrt) if wrt is not None else None
         self.edge_labels = edge_labels
@@ -259,7 +260,7 @@ class Drawing:
             if arrows in routes:  # summary mode: several paths share one drawn route
                 routes[arrows].count += 1
                 continue
-            colour = PATH_COLOURS[len(routes) % len(PATH_COLOURS)]
+            colour = self.path_colours.get(path.nodes) or PATH_COLOURS[len(routes) % len(PATH_COLOURS)]
             routes[arrows] = _Route(path, colour)
             for arrow in arrows:
                 if colour not in colours.setdefault(arrow, []):
@@ -400,17 +401,20 @@ class Drawing:
 
 def draw(graph: Graph, wrt=None, of=None, edge_labels: bool = False, values: Mapping | None = None,
          summary: int | None = None, functions: Mapping | None = None,
-         max_paths: int = DEFAULT_MAX_PATHS, legend_title: str | None = None) -> graphviz.Digraph:
+         max_paths: int = DEFAULT_MAX_PATHS, legend_title: str | None = None,
+         path_colours: Mapping | None = None) -> graphviz.Digraph:
     """A ``graphviz.Digraph`` of ``graph`` in the lecture's convention.
 
     ``wrt`` highlights every path from that symbol to ``of`` (one colour per path, legend);
     ``edge_labels`` adds each arrow's local partials; ``values`` (leaf → number, or a
     ``Point``) annotates every box with its forward value and adjoint δ; ``summary=k`` collapses
     layers wider than ``k`` states into one box; ``legend_title`` replaces the legend's
-    "N paths from …" (a translation). Render with ``render(dot, "net.svg")``.
+    "N paths from …" (a translation); ``path_colours`` maps a path's nodes (``Path.nodes``) to
+    the colour it is drawn in (a verdict's present and missing paths). Render with
+    ``render(dot, "net.svg")``.
     """
     return Drawing(graph, wrt, of, edge_labels, values, summary, functions, max_paths,
-                   legend_title).digraph()
+                   legend_title, path_colours).digraph()
 
 
 def _run_dot(source: str, fmt: str) -> bytes:
