@@ -30,7 +30,7 @@ from .functions import derivative_from_output, is_undefined, prime
 from .graph import Graph
 
 __all__ = [
-    "local_partials", "Backprop", "backprop", "Path", "Derivation", "Partial",
+    "local_partials", "Backprop", "backprop", "Path", "Derivation", "Partial", "DirectPartial",
     "gradient", "gradients", "adjoints", "paths", "count_paths", "derive", "DEFAULT_MAX_PATHS",
 ]
 
@@ -52,6 +52,19 @@ class Partial(sp.Expr):
     @property
     def wrt(self) -> sp.Symbol:
         return self.args[1]
+
+
+class DirectPartial(Partial):
+    """``(∂of/∂wrt)_held``: the local partial along the single arrow ``wrt → of``, the other
+    inputs ``held`` fixed, in a path sum whose total is also written ∂of/∂wrt (a skip connection:
+    ``∂a/∂w = ∂a/∂z·∂z/∂w + (∂a/∂w)_z``)."""
+
+    def __new__(cls, of: sp.Symbol, wrt: sp.Symbol, held):
+        return sp.Expr.__new__(cls, of, wrt, sp.Tuple(*held))
+
+    @property
+    def held(self) -> tuple[sp.Symbol, ...]:
+        return tuple(self.args[2])
 
 
 # -- 1. local partials ---------------------------------------------------------------------------
@@ -258,9 +271,12 @@ class Path:
 
     nodes: tuple[sp.Symbol, ...]
     factors: tuple[sp.Expr, ...]
+    held: tuple[sp.Symbol, ...] = ()  # a direct arrow among other paths: what its partial holds fixed
 
     @property
     def partials(self) -> tuple[Partial, ...]:
+        if self.held:
+            return (DirectPartial(self.nodes[1], self.nodes[0], self.held),)
         return tuple(Partial(v, u) for u, v in reversed(list(zip(self.nodes, self.nodes[1:]))))
 
     @property
@@ -294,11 +310,15 @@ def paths(graph: Graph, wrt, of=None, max_paths: int = DEFAULT_MAX_PATHS) -> tup
             total)
     found: list[Path] = []
 
+    # The arrow start → of, when other paths exist too, is a partial with the nodes between held fixed.
+    held = tuple(v for v in bp.graph.parents(bp.of) if v in bp.graph.definitions and start in bp.graph.ancestors(v))
+
     def walk(trail: list[sp.Symbol]) -> None:
         here = trail[-1]
         if here == bp.of:
             edges = list(zip(trail, trail[1:]))
-            found.append(Path(tuple(trail), tuple(bp.partials[e] for e in reversed(edges))))
+            found.append(Path(tuple(trail), tuple(bp.partials[e] for e in reversed(edges)),
+                              held if len(trail) == 2 and total > 1 else ()))
             return
         for v in bp.children(here):
             walk(trail + [v])
