@@ -37,7 +37,8 @@ _EXPORTS: dict[str, str] = {
                      "backprop", "count_paths", "derive", "gradient", "gradients", "local_partials",
                      "paths"], ".core.derive"),
     **dict.fromkeys(["CycleError", "GraphError", "ModelFileError", "NotDenseError", "ParseError",
-                     "PathLimitError", "SymbackpropError", "UnknownSymbolError"], ".core.errors"),
+                     "PathLimitError", "SymbackpropError", "SymbackpropWarning", "TypoWarning",
+                     "UnknownSymbolError"], ".core.errors"),
     **dict.fromkeys(["ACTIVATIONS", "identity", "logsumexp", "prime", "primes_from_derivatives", "relu",
                      "sigmoid", "softplus", "substitute_functions", "tanh"], ".core.functions"),
     "Graph": ".core.graph",
@@ -87,7 +88,8 @@ if TYPE_CHECKING:  # what static tools and IDEs see; nothing is imported at run 
     from .core.derive import (DEFAULT_MAX_PATHS, Backprop, Derivation, Partial, Path, adjoints, backprop,
                               count_paths, derive, gradient, gradients, local_partials, paths)
     from .core.errors import (CycleError, GraphError, ModelFileError, NotDenseError, ParseError,
-                              PathLimitError, SymbackpropError, UnknownSymbolError)
+                              PathLimitError, SymbackpropError, SymbackpropWarning, TypoWarning,
+                              UnknownSymbolError)
     from .core.functions import (ACTIVATIONS, identity, logsumexp, prime, primes_from_derivatives, relu,
                                  sigmoid, softplus, substitute_functions, tanh)
     from .core.graph import Graph

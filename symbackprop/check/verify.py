@@ -122,6 +122,12 @@ class Verdict:
         """The feedback, in ``lang`` (``en`` or ``ru``): a headline, then one line per finding."""
         return feedback.message(self, self.lang)
 
+    def _repr_html_(self) -> str:
+        """In a notebook: ✓/✗, the present and missing paths, the drawing highlighting them."""
+        from .notebook import verdict_html  # display only: deriving and checking never need it
+
+        return verdict_html(self)
+
     def mistakes(self, lang: str | None = None) -> tuple[str, ...]:
         """One short description per mistake (for counting common mistakes in a class)."""
         return feedback.mistakes(self, lang or self.lang)

@@ -128,7 +128,7 @@ def handout(graph: Graph, wrt: Iterable | str | None = None, of=None, lang: str 
         raise SymbackpropError(f"unknown language {lang!r}; choose one of {', '.join(LANGUAGES)}")
     chosen = _symbols(graph, wrt)
     point = values if isinstance(values, Point) else evaluate(graph, values, of=of, functions=functions)
-    context = Context(graph, chosen, lang, point, functions is not None, optimizers, summary, of)
+    context = Context(graph, chosen, lang, point, functions is not None, optimizers, summary, of, functions)
     document, answers = build(context, exercises=exercises)
     if subtitle is not None:
         document = replace(document, subtitle=subtitle)
