@@ -9,8 +9,8 @@ cd "$(dirname "$0")/.."
 
 # What to install: add a package to one of these lists, nothing else needs to change.
 APT_PACKAGES=(graphviz texlive-latex-base texlive-latex-recommended texlive-fonts-recommended
-              texlive-lang-cyrillic cm-super-minimal chromium)
-PIP_PACKAGES=(-e ".[test]" "torch==2.13.0")
+              texlive-lang-cyrillic cm-super-minimal chromium chromium-driver)
+PIP_PACKAGES=(-e ".[test,serve]" "torch==2.13.0")
 VENV=.venv
 
 step=0

@@ -17,7 +17,7 @@ from ..core.errors import SymbackpropError
 from ._common import ArgumentParser
 
 # The order in which ``symbackprop --help`` lists them.
-COMMANDS = ("derive", "paths", "verify", "draw", "handout", "train")
+COMMANDS = ("derive", "paths", "verify", "draw", "handout", "train", "variants", "serve")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from typing import TextIO
 
@@ -30,10 +31,12 @@ import sympy as sp
 from ..core.atomic import write_atomic
 from ..core.errors import UnknownSymbolError, did_you_mean, names
 from ..core.graph import Graph
+from ..handout.tex import ENGINES, INSTALL_LATEX
 from ..parsing.modelfile import load
 
-__all__ = ["ArgumentParser", "add_command", "add_model_argument", "load_model", "add_selection_arguments", "selected_parameters",
-           "selected_output", "add_output_argument", "write_output", "use_colour", "bold"]
+__all__ = ["ArgumentParser", "add_command", "add_model_argument", "load_model", "add_selection_arguments",
+           "selected_parameters", "selected_output", "add_output_argument", "write_output", "add_pdf_argument",
+           "pdf_wanted", "use_colour", "bold"]
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -114,6 +117,22 @@ def write_output(text: str, path: str | None, stream: TextIO | None = None) -> N
         return
     write_atomic(path, text if text.endswith("\n") else text + "\n")
     print(f"symbackprop: wrote {path}", file=sys.stderr)
+
+
+def add_pdf_argument(parser: argparse.ArgumentParser) -> None:
+    """``--no-pdf``: write HTML and TeX only."""
+    parser.add_argument("--no-pdf", action="store_true", help="do not run LaTeX (write .html and .tex only)")
+
+
+def pdf_wanted(args: argparse.Namespace) -> bool:
+    """Whether to build PDFs: unless ``--no-pdf``, when a LaTeX engine is installed (else a note
+    on standard error says what to install)."""
+    if args.no_pdf:
+        return False
+    if any(shutil.which(engine) for engine in ENGINES):
+        return True
+    print(f"symbackprop: note: no PDF: {INSTALL_LATEX}", file=sys.stderr)
+    return False
 
 
 def use_colour(stream: TextIO | None = None) -> bool:

@@ -35,7 +35,7 @@ from ..core.errors import SymbackpropError
 from ..core.graph import Graph
 from .printing import layered_parts, text
 
-__all__ = ["draw", "Drawing", "weight_edges", "depths", "render", "svg", "svgs", "html_name", "subscripted",
+__all__ = ["draw", "Drawing", "weight_edges", "depths", "render", "image", "svg", "svgs", "html_name", "subscripted",
            "PATH_COLOURS", "FORMATS"]
 
 # Colour-blind-friendly (Okabe–Ito), then a few more; paths beyond these reuse them in turn.
@@ -430,6 +430,11 @@ def _run_dot(source: str, fmt: str) -> bytes:
         message = completed.stderr.decode(errors="replace").strip().splitlines()
         raise SymbackpropError(f"Graphviz failed: {message[0] if message else completed.returncode}")
     return completed.stdout
+
+
+def image(dot: graphviz.Digraph, fmt: str = "png") -> bytes:
+    """The drawing as the bytes of an image file (``png``, ``pdf``, ``svg``), e.g. to embed."""
+    return _run_dot(dot.source, fmt)
 
 
 def svg(dot: graphviz.Digraph) -> str:
