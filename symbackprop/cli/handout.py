@@ -8,14 +8,12 @@ Writes ``<stem>.html`` (self-contained: MathML and inline SVG), ``<stem>.tex``, 
 from __future__ import annotations
 
 import argparse
-import shutil
 
 from ..core.derive import DEFAULT_MAX_PATHS
 from ..handout import handout, output_stem
 from ..handout.strings import LANGUAGES
-from ..handout.tex import ENGINES, INSTALL_LATEX
-from ._common import (add_command, add_model_argument, load_model, note, refuse_own_input, selected_output,
-                      selected_parameters)
+from ._common import (add_command, add_model_argument, add_pdf_argument, load_model, note, pdf_wanted,
+                      refuse_own_input, selected_output, selected_parameters)
 
 
 def add_parser(subparsers) -> None:
@@ -41,7 +39,7 @@ def add_parser(subparsers) -> None:
                         help=f"refuse to draw more than N paths of one parameter (default {DEFAULT_MAX_PATHS})")
     parser.add_argument("--summary", type=int, metavar="K",
                         help="collapse layers wider than K states in the diagrams (default: automatic)")
-    parser.add_argument("--no-pdf", action="store_true", help="do not run LaTeX (write .html and .tex only)")
+    add_pdf_argument(parser)
     parser.add_argument("-o", "--output", metavar="STEM", default="handout",
                         help="a path stem (build/handout → build/handout.html, .tex, .pdf) or a directory")
     parser.set_defaults(run=run)
@@ -54,9 +52,7 @@ def run(args: argparse.Namespace) -> int:
     graph = load_model(args)
     document = handout(graph, wrt=selected_parameters(graph, args), of=selected_output(graph, args),
                        lang=args.lang, exercises=args.exercises, summary=args.summary, max_paths=args.max_paths)
-    pdf = not args.no_pdf and any(shutil.which(engine) for engine in ENGINES)
-    if not args.no_pdf and not pdf:
-        note(f"note: no PDF: {INSTALL_LATEX}")
+    pdf = pdf_wanted(args)
     for path in document.save(args.output, pdf=pdf):
         note(f"wrote {path}")
     return 0

@@ -18,6 +18,7 @@ import os
 import shutil
 import sys
 import types
+from dataclasses import replace
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
@@ -121,7 +122,8 @@ def _symbols(graph: Graph, wrt) -> tuple[sp.Symbol, ...]:
 def handout(graph: Graph, wrt: Iterable | str | None = None, of=None, lang: str = "en",
             exercises: bool = False, values: Mapping | Point | None = None,
             functions: Mapping | None = None, optimizers: Sequence | None = None,
-            summary: int | None = None, max_paths: int = DEFAULT_MAX_PATHS) -> Handout:
+            summary: int | None = None, subtitle: str | None = None,
+            max_paths: int = DEFAULT_MAX_PATHS) -> Handout:
     """A derivation handout for ``graph``.
 
     ``wrt``: the parameters to derive (default: all); ``lang``: ``"en"`` or ``"ru"``;
@@ -131,14 +133,20 @@ def handout(graph: Graph, wrt: Iterable | str | None = None, of=None, lang: str 
     model file's ``bind``, else tanh); ``optimizers``: the update rules to show one step of
     (default GD, Momentum, AdaGrad, Adam from ``symbackprop.numeric.optim``; ``[]`` for none);
     ``summary``: collapse layers wider than this in the diagrams (default: automatic);
-    ``max_paths``: the most paths of one parameter the handout lists and draws.
+    ``subtitle``: the line under the title, instead of the network's name (a worksheet's
+    student and variant); ``max_paths``: the most paths of one parameter the handout lists and
+    draws.
     """
     if lang not in LANGUAGES:
         raise SymbackpropError(f"unknown language {lang!r}; choose one of {', '.join(LANGUAGES)}")
     chosen = _symbols(graph, wrt)
     point = values if isinstance(values, Point) else evaluate(graph, values, of=of, functions=functions)
-    context = Context(graph, chosen, lang, point, functions is not None, optimizers, summary, of, max_paths)
+    context = Context(graph, chosen, lang, point, functions is not None, optimizers, summary, of, functions,
+                      max_paths)
     document, answers = build(context, exercises=exercises)
+    if subtitle is not None:
+        document = replace(document, subtitle=subtitle)
+        answers = replace(answers, subtitle=subtitle) if answers is not None else None
     key = Handout(answers, is_answer_key=True) if answers is not None else None
     return Handout(document, key)
 
