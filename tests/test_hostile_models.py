@@ -4,7 +4,6 @@ line and column, or printed unambiguously."""
 
 from __future__ import annotations
 
-import math
 
 import pytest
 import sympy as sp
@@ -43,7 +42,7 @@ def test_real_constants_stay():
 def test_a_name_given_twice_names_both_places(lines, column, first):
     error = _refused(lines)
     assert error.column == column
-    assert f"is given twice in '" in error.message and f"(first on {first})" in error.message
+    assert "is given twice in '" in error.message and f"(first on {first})" in error.message
 
 
 @pytest.mark.parametrize("value", ["1e400", "-1e400", "10^400"])

@@ -482,6 +482,7 @@ class _Parser:
             wanted = f"{fewest}" if fewest == most else f"{fewest} to {most}"
             raise self.error(f"{name}{chr(39) * primes} takes {wanted} argument"
                              f"{'s' if most > 1 else ''}, not {len(arguments)}", index)
+
         def build() -> sp.Expr:
             try:
                 return function(*arguments)
