@@ -5,6 +5,7 @@ TypeError from deep inside."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,14 @@ LECTURE = ROOT / "examples" / "lecture.sbp"
 XOR = ROOT / "examples" / "xor.sbp"
 X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 Y = np.array([0.0, 1.0, 1.0, 0.0])
+
+
+@pytest.fixture(autouse=True)
+def bounded_time():
+    """Every case here answers within 30 s (most in milliseconds)."""
+    start = time.perf_counter()
+    yield
+    assert time.perf_counter() - start < 30
 
 
 @pytest.mark.parametrize("call", [

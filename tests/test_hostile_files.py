@@ -23,6 +23,14 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 
 
+@pytest.fixture(autouse=True)
+def bounded_time():
+    """Every case here answers within 120 s (most in milliseconds)."""
+    start = time.perf_counter()
+    yield
+    assert time.perf_counter() - start < 120
+
+
 def _cli(argv):
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):

@@ -28,6 +28,14 @@ B = "s2*f'(p12*z1 + p22*z2)*p12*f'(w11*x1 + w21*x2)*x1"
 SVG = "{http://www.w3.org/2000/svg}"
 
 
+@pytest.fixture(autouse=True)
+def bounded_time():
+    """Every case here answers within 120 s (most in milliseconds)."""
+    start = time.perf_counter()
+    yield
+    assert time.perf_counter() - start < 120
+
+
 def _cli(argv):
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):

@@ -24,6 +24,14 @@ X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 Y = np.array([0.0, 1.0, 1.0, 0.0])
 
 
+@pytest.fixture(autouse=True)
+def bounded_time():
+    """Every case here answers within 60 s (most in milliseconds)."""
+    start = time.perf_counter()
+    yield
+    assert time.perf_counter() - start < 60
+
+
 # -- Ctrl-C ---------------------------------------------------------------------------------------
 
 def _interrupt_soon(after: float = 0.5) -> threading.Timer:
