@@ -37,7 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 class Terminated(BaseException):
     """SIGTERM (a CI cancel, ``timeout``), raised where the program is so that it unwinds as on
-    Ctrl-C: scratch folders are removed and child processes (pdflatex, dot) are killed."""
+    Ctrl-C: scratch folders are removed and child processes (pdflatex, dot) are killed. A
+    command that sets ``unwind_on_sigterm=False`` (``serve``: busy server threads have nothing
+    to clean up) keeps the default, an immediate exit."""
 
 
 def _terminate(signum, frame):
@@ -47,12 +49,12 @@ def _terminate(signum, frame):
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
+    unwind = threading.current_thread() is threading.main_thread() and getattr(args, "unwind_on_sigterm", True)
+    previous = signal.signal(signal.SIGTERM, _terminate) if unwind else None
     try:
         return _run(args)
     finally:
-        if in_main_thread:
+        if unwind:
             signal.signal(signal.SIGTERM, previous)
 
 
