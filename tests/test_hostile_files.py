@@ -4,8 +4,6 @@ regular files in the model's folder (and never quotes them back), reading a CSV 
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import shutil
 import signal
@@ -17,25 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from symbackprop.cli import main
+from hostile import bounded_time, cli as _cli
+
+bounded = bounded_time(120)
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 
-
-@pytest.fixture(autouse=True)
-def bounded_time():
-    """Every case here answers within 120 s (most in milliseconds)."""
-    start = time.perf_counter()
-    yield
-    assert time.perf_counter() - start < 120
-
-
-def _cli(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
 
 
 # -- -o never names the command's own input --------------------------------------------------------

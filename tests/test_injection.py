@@ -3,8 +3,6 @@ reaches a terminal, TeX, DOT, HTML, a file name or a glob as anything but text."
 
 from __future__ import annotations
 
-import contextlib
-import io
 import re
 import shutil
 import subprocess
@@ -17,8 +15,10 @@ import sympy as sp
 
 import symbackprop as sbp
 from symbackprop.check.classroom import check_class
-from symbackprop.cli import main
 from symbackprop.render.diagram import draw, svg
+from hostile import bounded_time, cli as _cli, within as _within
+
+bounded = bounded_time(120)
 
 ROOT = Path(__file__).resolve().parents[1]
 LECTURE = ROOT / "examples" / "lecture.sbp"
@@ -27,20 +27,6 @@ A = "s1*f'(p11*z1 + p21*z2)*p11*f'(w11*x1 + w21*x2)*x1"
 B = "s2*f'(p12*z1 + p22*z2)*p12*f'(w11*x1 + w21*x2)*x1"
 SVG = "{http://www.w3.org/2000/svg}"
 
-
-@pytest.fixture(autouse=True)
-def bounded_time():
-    """Every case here answers within 120 s (most in milliseconds)."""
-    start = time.perf_counter()
-    yield
-    assert time.perf_counter() - start < 120
-
-
-def _cli(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(argv)
-    return code, out.getvalue(), err.getvalue()
 
 
 # -- the class CSV is one stream --------------------------------------------------------------------
@@ -163,10 +149,3 @@ def test_a_hostile_handout_builds_and_reads_no_file(tmp_path, stem):
     if shutil.which("pdftotext"):
         shown = subprocess.run(["pdftotext", str(out / f"{stem}.pdf"), "-"], capture_output=True, text=True).stdout
         assert "TOPSECRET" not in shown and "z\\input{" in shown and "ESCAPED" in shown
-
-
-@contextlib.contextmanager
-def _within(seconds: float):
-    start = time.perf_counter()
-    yield
-    assert time.perf_counter() - start < seconds

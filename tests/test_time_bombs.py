@@ -4,36 +4,21 @@ names its position, or done a cheaper way."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import re
-import time
 
 import pytest
 import sympy as sp
 
 import symbackprop as sbp
 from symbackprop import ParseError, parse_expression
-from symbackprop.cli import main
 from symbackprop.parsing import modelfile
 from symbackprop.parsing.parse import MAX_NESTING, NESTING_SECONDS
+from hostile import bounded_time, cli as _cli, within
+
+bounded = bounded_time(600)
 
 F = sp.Function("f")
-
-
-def _cli(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(argv)
-    return code, out.getvalue(), err.getvalue()
-
-
-@contextlib.contextmanager
-def within(seconds: float):
-    start = time.perf_counter()
-    yield
-    assert time.perf_counter() - start < seconds
 
 
 # -- the parser: symbolic work bounded by cost ------------------------------------------------------
