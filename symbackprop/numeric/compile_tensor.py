@@ -303,7 +303,7 @@ class _Program(CodeContext):
                     lines.append(into)
                     continue
             summed = self._summed(term)
-            lines.append(f"{view}[...] = {summed}" if k == 0 else f"{view} += {summed}")
+            lines.append(f"{view}[...] = {summed}" if k == 0 else f"{view}[...] += {summed}")
         return lines
 
     def _positions(self, p: Tensor) -> np.ndarray:

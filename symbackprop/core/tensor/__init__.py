@@ -34,6 +34,7 @@ from .graph import TensorGraph
 from .ops import (apply_function, binary_cross_entropy, concat, dot, flatten, hadamard, matmul, mean, outer,
                   reshape, softmax, softmax_cross_entropy, squared_error, squared_norm, transpose, tsum)
 from .scalar import ScalarView, scalar_graph
+from .sequence import bptt, elman_rnn, gru, lstm
 
 Graph = TensorGraph
 derive = derive_tensor
@@ -42,7 +43,8 @@ __all__ = ["OPS", "Op", "Apply", "Scalar", "Tensor", "TensorExpr", "ShapeError",
            "TensorGraph", "derive", "derive_tensor", "TensorDerivation", "TensorEquation", "Adjoint", "Gradient",
            "ScalarView", "scalar_graph", "as_tensor_graph", "apply", "tanh", "sigmoid", "relu", "softplus", "exp",
            "log", "matmul", "outer", "dot", "transpose", "hadamard", "reshape", "flatten", "concat", "sum",
-           "mean", "softmax", "squared_error", "binary_cross_entropy", "softmax_cross_entropy", "squared_norm"]
+           "mean", "softmax", "squared_error", "binary_cross_entropy", "softmax_cross_entropy", "squared_norm",
+           "elman_rnn", "lstm", "gru", "bptt"]
 
 apply = apply_function
 sum = tsum  # noqa: A001  (sbp.tensor.sum, as numpy.sum)
