@@ -34,6 +34,7 @@ from .graph import TensorGraph
 from .ops import (apply_function, binary_cross_entropy, concat, dot, flatten, hadamard, matmul, mean, outer,
                   reshape, softmax, softmax_cross_entropy, squared_error, squared_norm, transpose, tsum)
 from .scalar import ScalarView, scalar_graph
+from .attention import attention_graph, causal_softmax, self_attention, token_cross_entropy, transformer_block
 from .norm import batch_norm, batch_normalize, dropout, layer_norm, normalize
 from .sequence import bptt, elman_rnn, gru, lstm
 
@@ -46,7 +47,8 @@ __all__ = ["OPS", "Op", "Apply", "Scalar", "Tensor", "TensorExpr", "ShapeError",
            "log", "matmul", "outer", "dot", "transpose", "hadamard", "reshape", "flatten", "concat", "sum",
            "mean", "softmax", "squared_error", "binary_cross_entropy", "softmax_cross_entropy", "squared_norm",
            "elman_rnn", "lstm", "gru", "bptt", "normalize", "batch_normalize", "layer_norm", "batch_norm",
-           "dropout"]
+           "dropout", "causal_softmax", "token_cross_entropy", "self_attention", "attention_graph",
+           "transformer_block"]
 
 apply = apply_function
 sum = tsum  # noqa: A001  (sbp.tensor.sum, as numpy.sum)
