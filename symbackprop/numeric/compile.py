@@ -263,8 +263,13 @@ def compile(graph, functions: Mapping | None = None, dtype=np.float64, backend: 
     per node and adjoint, or to the matrix code when it is dense layers.
     """
     tensor = graph if isinstance(graph, TensorGraph) else graph.tensor if isinstance(graph, ScalarView) else None
-    if tensor is not None and (backend != "numpy" or not (fused_units(tensor) or tensor.output.shape)):
-        return compile_tensor(graph, functions, dtype, backend)
+    if tensor is not None:
+        # the scalar code: for a network without a loss (as it always was), and for the
+        # lecture's units written f(W x), whose per-node code names the author's nodes
+        scalar_code = tensor.output.shape or (isinstance(graph, ScalarView) and fused_units(tensor))
+        if backend != "numpy" or not scalar_code:
+            return compile_tensor(graph, functions, dtype, backend)
+        graph = graph if isinstance(graph, ScalarView) else ScalarView(tensor)
     if backend != "numpy":
         raise CompileError(f"backend={backend!r} compiles tensor graphs (sbp.tensor.Graph, sbp.mlp, a model file "
                            "with shapes); this graph is scalar")

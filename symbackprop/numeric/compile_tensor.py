@@ -113,14 +113,18 @@ class _Program(CodeContext):
             return Code(repr(float(expr.value)), (), False, expr)
         if isinstance(expr, Apply):
             args = [self.code(a) for a in expr.args]
-            for kernel in expr.op.kernels():
-                self.kernels[kernel.__name__] = kernel
+            self._kernels(expr)
             try:
                 text = expr.op.code(args, self)
             except GraphError as error:
                 raise CompileError(str(error)) from None
             return Code(text, expr.shape, any(a.batched for a in args), expr)
         raise CompileError(f"{expr} has no value yet in the generated code")
+
+    def _kernels(self, expr: Apply) -> None:
+        """Make the kernels ``expr``'s code calls available to the generated code."""
+        for kernel in expr.op.kernels():
+            self.kernels[kernel.__name__] = kernel
 
     # -- statements -----------------------------------------------------------------------------
 
@@ -233,6 +237,10 @@ class _Program(CodeContext):
     def forward(self) -> str:
         self._start()
         g = self.graph
+        uses_targets = [p for p in g.predictions if g.ancestors(p) & set(g.targets)]
+        if uses_targets:
+            raise CompileError(f"the prediction {uses_targets[0]} depends on a target, so it cannot be computed "
+                               "from inputs alone; say which nodes predict (predictions=[…])")
         lines = ["def forward(params, X):", '    """The predictions, one row per sample."""']
         lines += self._prologue(with_targets=False) + self._forward(self._needed(g.predictions))
         parts = []
@@ -296,14 +304,14 @@ class _Program(CodeContext):
                 target = f"grad.at[{name}]"
             return lines + [f"grad = {target}.set({total})"]
         for k, term in enumerate(terms):
-            code = self.code(term)
-            if k == 0 and code.batched and isinstance(term, Apply):
+            if k == 0 and self.is_batched(term) and isinstance(term, Apply):
+                self._kernels(term)
                 into = term.op.batch_sum_into([self.code(a) for a in term.args], self, view)
                 if into:
                     lines.append(into)
                     continue
             summed = self._summed(term)
-            lines.append(f"{view}[...] = {summed}" if k == 0 else f"{view}[...] += {summed}")
+            lines.append(f"{view}[...] {'=' if k == 0 else '+='} {summed}")
         return lines
 
     def _positions(self, p: Tensor) -> np.ndarray:
@@ -311,16 +319,20 @@ class _Program(CodeContext):
         return np.array([start + sum(i * s for i, s in zip(index, strides)) for index in row_major(p.shape)]
                         ).reshape(p.shape)
 
+    def is_batched(self, expr: TensorExpr) -> bool:
+        """Whether ``expr`` varies by sample (it uses data, or the seed)."""
+        return any(self.batched.get(e, False) for e in walk(expr) if e in self.names)
+
     def _summed(self, term: TensorExpr) -> str:
         """The batch sum of ``term`` (itself when it does not vary by sample)."""
-        code = self.code(term)
-        if not code.batched:
-            return code.text
+        if not self.is_batched(term):
+            return self.code(term).text
         if isinstance(term, Apply):
+            self._kernels(term)
             cheaper = term.op.batch_sum_code([self.code(a) for a in term.args], self)
             if cheaper:
                 return cheaper
-        return array_sum(self.xp, code.text, 0)
+        return array_sum(self.xp, self.code(term).text, 0)
 
     def functions(self) -> str:
         return "\n\n\n".join([self.forward(), self.loss(), self.loss_and_gradient()]) + "\n"

@@ -120,7 +120,7 @@ class TensorTextPrinter(_TensorNotation, TextPrinter):
         shown = self._wrapped(arg, PRECEDENCE["Mul"])
         if factor == -1:
             return f"-{shown}"
-        return f"{self.parenthesize(factor, PRECEDENCE['Mul'])} {shown}"
+        return f"{self.parenthesize(factor, PRECEDENCE['Mul'], strict=True)} {shown}"
 
     def _list(self, args, notation):
         opening, separator, closing = notation.text.split("|")
@@ -173,7 +173,7 @@ class TensorLaTeXPrinter(_TensorNotation, LaTeXPrinter):
         shown = self._wrapped(arg, PRECEDENCE["Mul"])
         if factor == -1:
             return f"-{shown}"
-        return f"{self.parenthesize(factor, PRECEDENCE['Mul'])} {shown}"
+        return f"{self.parenthesize(factor, PRECEDENCE['Mul'], strict=True)} {shown}"
 
     def _list(self, args, notation):
         opening, separator, closing = notation.latex.split("|")
@@ -221,18 +221,24 @@ class TensorMathMLPrinter(_TensorNotation, MathMLPrinter):
                 row.appendChild(self._wrapped(term, PRECEDENCE["Add"]))
         return row
 
+    def _subscripted(self, text: str, tag: str):
+        """``⋆_(p=1)`` or ``maxpool_2×2`` as the name with a subscript."""
+        name, _, sub = text.partition("_")
+        element = self.element(tag, text=name)
+        return self.element("msub", element, self.element("mtext", text=sub.strip("()"))) if sub else element
+
     def _infix(self, args, notation):
         row = self._row()
         for i, arg in enumerate(args):
             if i and notation.text.strip():
-                row.appendChild(self._mo(notation.text.strip()))
+                row.appendChild(self._subscripted(notation.text.strip(), "mo"))
             elif i:
                 row.appendChild(self._mo("\u2062"))  # invisible times: a product by juxtaposition
             row.appendChild(arg)
         return row
 
     def _call(self, notation, args):
-        name = self.element("mi", text=notation.text)
+        name = self._subscripted(notation.text, "mi")
         row = self._row(self._mo("("))
         for i, arg in enumerate(args):
             if i:
@@ -249,7 +255,7 @@ class TensorMathMLPrinter(_TensorNotation, MathMLPrinter):
         shown = self._wrapped(arg, PRECEDENCE["Mul"])
         if factor == -1:
             return self._row(self._mo("-"), shown)
-        return self._row(self.parenthesize(factor, PRECEDENCE["Mul"]), shown)
+        return self._row(self.parenthesize(factor, PRECEDENCE["Mul"], strict=True), shown)
 
     def _list(self, args, notation):
         row = self._row(self._mo("["))

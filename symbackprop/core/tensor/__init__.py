@@ -27,7 +27,8 @@ from __future__ import annotations
 import sympy as sp
 
 from .. import functions as _functions
-from . import ops as _ops  # noqa: F401  (fills the op table)
+from . import conv as _conv, ops as _ops  # noqa: F401  (they fill the op table)
+from .conv import avg_pool1d, avg_pool2d, conv1d, conv2d, max_pool1d, max_pool2d
 from .base import OPS, Apply, Op, Scalar, ShapeError, Tensor, TensorExpr, shape_text
 from .derive import Adjoint, Gradient, TensorDerivation, TensorEquation, as_tensor_graph, derive_tensor
 from .graph import TensorGraph
@@ -46,6 +47,7 @@ __all__ = ["OPS", "Op", "Apply", "Scalar", "Tensor", "TensorExpr", "ShapeError",
            "ScalarView", "scalar_graph", "as_tensor_graph", "apply", "tanh", "sigmoid", "relu", "softplus", "exp",
            "log", "matmul", "outer", "dot", "transpose", "hadamard", "reshape", "flatten", "concat", "sum",
            "mean", "softmax", "squared_error", "binary_cross_entropy", "softmax_cross_entropy", "squared_norm",
+           "conv1d", "conv2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
            "elman_rnn", "lstm", "gru", "bptt", "normalize", "batch_normalize", "layer_norm", "batch_norm",
            "dropout", "causal_softmax", "token_cross_entropy", "self_attention", "attention_graph",
            "transformer_block"]

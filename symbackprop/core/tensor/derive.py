@@ -163,7 +163,8 @@ def _sweep(graph: TensorGraph, seed: TensorExpr) -> tuple[TensorEquation, ...]:
     equations: list[TensorEquation] = []
     contributions: dict[Tensor, list[TensorExpr]] = {}
     for node in reversed(nodes):
-        delta = seed if node == output else add(*contributions.pop(node))
+        # contributions arrive from the last use back: list them in the order of the uses
+        delta = seed if node == output else add(*reversed(contributions.pop(node)))
         expr = graph.definitions[node]
         uses = sum(1 for e in walk(expr) if isinstance(e, Tensor) and e in wanted)
         if node in graph.adjoints or (uses > 1 and not isinstance(delta, (Tensor, Adjoint, Scalar))):
@@ -174,7 +175,7 @@ def _sweep(graph: TensorGraph, seed: TensorExpr) -> tuple[TensorEquation, ...]:
         for p in dict.fromkeys(t for t in leaves(expr) if t in remaining):
             remaining[p] -= 1
             if remaining[p] == 0:
-                equations.append(TensorEquation(Gradient(output, p), add(*contributions.pop(p))))
+                equations.append(TensorEquation(Gradient(output, p), add(*reversed(contributions.pop(p)))))
     return tuple(equations)
 
 

@@ -523,20 +523,32 @@ class Reshape(Op):
 
 @register
 @dataclass(frozen=True)
-class Flatten(Reshape):
+class Flatten(Op):
     """``vec(x)``: every entry of ``x`` in one vector (row-major)."""
 
     name = "flatten"
+    arity = 1
+    fresh = False
 
-    @classmethod
-    def apply(cls, x, **attributes):
-        x = as_expr(x)
-        if x.shape is None:
-            raise ShapeError(f"flatten needs the shape of {x}")
-        return Reshape.apply(x, to=(size(x.shape),)) if len(x.shape) != 1 else x
+    def simplify(self, args):
+        (x,) = args
+        return x if x.shape is not None and len(x.shape) == 1 else Apply(self, args)
+
+    def shape(self, x):
+        return (size(x),)
+
+    def entries(self, shapes, x):
+        return list(x)
+
+    def vjp(self, args, out, seed, i):
+        return Reshape.apply(seed, to=args[0].shape)
 
     def notation(self):
         return call("vec", r"\operatorname{vec}")
+
+    def code(self, args, ctx):
+        (x,) = args
+        return f"{x.atom()}.reshape({ctx.batch}, -1)" if x.batched else f"{x.atom()}.reshape(-1)"
 
 
 @register
@@ -674,6 +686,10 @@ class Sum(Op):
         if not x.batched and len(axes) == len(x.shape):
             return array_sum(ctx.xp, x.text)
         return array_sum(ctx.xp, x.text, axes)
+
+    def batch_sum_code(self, args, ctx):
+        (x,) = args
+        return array_sum(ctx.xp, x.text, (0,) + tuple(a + 1 for a in _axes(self.axes, len(x.shape))))
 
 
 @register

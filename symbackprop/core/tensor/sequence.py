@@ -67,17 +67,18 @@ def _recurrent_graph(steps: int, sizes, cell: Callable, parameters: list, loss: 
     inputs = [Tensor(f"x_{t}", n_in) for t in range(1, steps + 1)]
     read = range(1, steps + 1) if outputs == "every" else [steps]
     targets = [Tensor(f"y_{t}" if outputs == "every" else "y", n_out) for t in read]
-    previous = None
-    losses, predictions = [], []
+    previous, hidden = None, []
     for t, x in enumerate(inputs, start=1):
         previous = cell(t, x, previous, definitions)
         adjoints[previous] = f"δ_{t}"
-        if t in read:  # the read-out right after its step: δ_t prints as Wᵀ(…) + ∂L_t/∂h_t
-            o = Tensor(f"{readout}_{t}")
-            definitions[o] = V @ previous + c
-            adjoints[o] = f"δ_{readout}_{t}"
-            predictions.append(o)
-            losses.append(RNN_LOSSES[loss](o, targets[len(losses)]))
+        hidden.append(previous)
+    losses, predictions = [], []
+    for t, y in zip(read, targets):  # after every step: δ_t lists the next step's use first, Wᵀ(…) + ∂L_t/∂h_t
+        o = Tensor(f"{readout}_{t}")
+        definitions[o] = V @ hidden[t - 1] + c
+        adjoints[o] = f"δ_{readout}_{t}"
+        predictions.append(o)
+        losses.append(RNN_LOSSES[loss](o, y))
     L = Tensor("L")
     definitions[L] = Apply(Add(), tuple(losses)) if len(losses) > 1 else losses[0]
     return TensorGraph(definitions, inputs=inputs, targets=targets, parameters=parameters + [V, c], output=L,
