@@ -36,7 +36,7 @@ from ..functions import sigmoid
 from .base import Apply, Op, Tensor, TensorExpr, leaves, replace, template, register, walk
 from .derive import Adjoint, Gradient, derive_tensor
 from .graph import TensorGraph
-from .ops import Add, apply_function, hadamard, softmax_cross_entropy, squared_error
+from .ops import Add, add, apply_function, hadamard, softmax_cross_entropy, squared_error
 
 __all__ = ["elman_rnn", "lstm", "gru", "bptt", "StepSum", "RNN_LOSSES"]
 
@@ -57,13 +57,13 @@ def _check(steps: int, sizes: Sequence[int], loss: str, outputs: str) -> tuple[i
 
 
 def _recurrent_graph(steps: int, sizes, cell: Callable, parameters: list, loss: str, outputs: str,
-                     readout: str = "o") -> TensorGraph:
+                     readout: str = "o", states: tuple = ("h",), adjoints: dict | None = None) -> TensorGraph:
     """The unrolled graph: ``cell(t, x_t, previous)`` adds step ``t``'s definitions and returns its
     hidden state; every step (or the last) reads out ``o_t = V h_t + c`` into the loss."""
     n_in, n_hidden, n_out = _check(steps, sizes, loss, outputs)
     V, c = Tensor("V", (n_out, n_hidden)), Tensor("c", n_out)
     definitions: dict = {}
-    adjoints: dict = {}
+    adjoints = {} if adjoints is None else adjoints
     inputs = [Tensor(f"x_{t}", n_in) for t in range(1, steps + 1)]
     read = range(1, steps + 1) if outputs == "every" else [steps]
     targets = [Tensor(f"y_{t}" if outputs == "every" else "y", n_out) for t in read]
@@ -83,7 +83,7 @@ def _recurrent_graph(steps: int, sizes, cell: Callable, parameters: list, loss: 
     definitions[L] = Apply(Add(), tuple(losses)) if len(losses) > 1 else losses[0]
     return TensorGraph(definitions, inputs=inputs, targets=targets, parameters=parameters + [V, c], output=L,
                        predictions=predictions, adjoints=adjoints,
-                       metadata={"recurrent": {"steps": steps, "outputs": outputs}})
+                       metadata={"recurrent": {"steps": steps, "outputs": outputs, "states": states}})
 
 
 def elman_rnn(steps: int, sizes: Sequence[int], activation: Callable = sp.tanh,
@@ -133,6 +133,7 @@ def lstm(steps: int, sizes: Sequence[int], loss: str = "softmax_cross_entropy", 
     W = {k: Tensor(f"W_{k}", (n_hidden, n_hidden)) for k in _LSTM_GATES}
     b = {k: Tensor(f"b_{k}", n_hidden) for k in _LSTM_GATES}
     cells: dict = {}
+    adjoints: dict = {}
 
     def cell(t, x, previous, definitions):
         gate = {}
@@ -144,11 +145,13 @@ def lstm(steps: int, sizes: Sequence[int], loss: str = "softmax_cross_entropy", 
         fresh = hadamard(gate["i"], gate["g"])
         definitions[s] = fresh if previous is None else hadamard(gate["f"], cells[t - 1]) + fresh
         definitions[h] = hadamard(gate["o"], apply_function(sp.tanh, s))
+        adjoints[s] = f"δ_s_{t}"
         cells[t] = s
         return h
 
     parameters = [p for k in _LSTM_GATES for p in (U[k], W[k], b[k])]
-    return _recurrent_graph(steps, sizes, cell, parameters, loss, outputs, readout="v")
+    return _recurrent_graph(steps, sizes, cell, parameters, loss, outputs, readout="v", states=("h", "s"),
+                            adjoints=adjoints)
 
 
 def gru(steps: int, sizes: Sequence[int], loss: str = "softmax_cross_entropy", outputs: str = "every") -> TensorGraph:
@@ -254,19 +257,22 @@ def bptt(graph: TensorGraph) -> list[tuple[TensorExpr | Gradient, TensorExpr]]:
         raise GraphError("bptt needs at least 3 time steps to show the recursion at a generic step")
     derivation = derive_tensor(graph)
     deltas = derivation.deltas
-    hidden = {a.node: a for a in deltas if a.node.name.startswith("h_")}
+    states = {a.node: a for a in deltas if _STEP.match(a.node.name) and
+              _STEP.match(a.node.name).group(1) in recurrent["states"]}
 
-    def inline(expr):  # every named adjoint but the hidden states' δ_t written out
-        return replace(expr, lambda e: inline(deltas[e]) if isinstance(e, Adjoint) and e.node not in hidden else None)
+    def inline(expr):  # every named adjoint but the recurrent states' written out
+        return replace(expr, lambda e: inline(deltas[e]) if isinstance(e, Adjoint) and e.node not in states else None)
 
-    by_step = {_step_of(h.name): inline(deltas[a]) for h, a in hidden.items()}
     middle = steps // 2 + 1
-    lines: list = [(Adjoint(Tensor("h_T"), "δ_T"), _generic(by_step[steps], steps, steps))]
-    recursion = _generic(by_step[middle], middle, steps)
-    for k in range(2, steps):
-        if _generic(by_step[k], k, steps) != recursion:
-            raise GraphError(f"the backward pass at step {k} differs from step {middle}'s: not one recursion")
-    lines.append((Adjoint(Tensor("h_t"), "δ_t"), recursion))
+    lines: list = []
+    for at, label in ((steps, "the last step"), (middle, "a generic step")):
+        for state in recurrent["states"]:
+            adjoint = {_step_of(n.name): a for n, a in states.items() if n.name.startswith(f"{state}_")}
+            recursion = _generic(inline(deltas[adjoint[at]]), at, steps)
+            for k in range(2, steps) if at == middle else ():
+                if _generic(inline(deltas[adjoint[k]]), k, steps) != recursion:
+                    raise GraphError(f"the backward pass at step {k} differs from step {middle}'s: not one recursion")
+            lines.append((_generic(adjoint[at], at, steps), recursion))
     for p in graph.parameters:
         rhs = derivation.gradient(p)
         terms = rhs.args if isinstance(rhs, Apply) and isinstance(rhs.op, Add) else (rhs,)
@@ -275,11 +281,15 @@ def bptt(graph: TensorGraph) -> list[tuple[TensorExpr | Gradient, TensorExpr]]:
             term = inline(term)
             step = max(_step_of(e.name) or 0 for e in walk(term) if isinstance(e, (Tensor, Adjoint)))
             generic.setdefault(_generic(term, step, None), []).append(step)
+        first = [term for term, at in generic.items() if at == [1] and len(generic) == 2]
+        if first:  # step 1 has no h_0 term: written out before the sum over the others
+            generic.pop(first[0])
+            first = [inline(next(t for t in terms if _generic(inline(t), 1, None) == first[0]))]
         if len(generic) != 1:
             raise GraphError(f"the gradient of {p} has terms of {len(generic)} forms: not one sum over steps")
         ((term, at),) = generic.items()
-        if at == [steps]:  # read out at the last step only
+        if at == [steps] and not first:  # read out at the last step only
             lines.append((Gradient(graph.output, p), _generic(inline(terms[0]), steps, steps)))
         else:
-            lines.append((Gradient(graph.output, p), StepSum(first=min(at)).simplify((term,))))
+            lines.append((Gradient(graph.output, p), add(*first, StepSum(first=min(at)).simplify((term,)))))
     return lines
