@@ -48,6 +48,8 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(["latex", "text"], ".render.printing"),
     "draw": ".render.diagram",
     "Handout": ".handout",
+    "sequence_handout": ".handout.sequence",
+    **dict.fromkeys(["bptt_latex", "bptt_text"], ".render.recurrence"),
     **dict.fromkeys(["Verdict", "verify"], ".check.verify"),
 }
 # modules reachable as attributes: sbp.optim.Adam; sbp.handout is the handout package, which is
@@ -86,6 +88,8 @@ if TYPE_CHECKING:  # what static tools and IDEs see; nothing is imported at run 
     from .core.graph import Graph
     from .core.layers import LayerDerivation, dense_structure, derive_layers
     from .handout import Handout
+    from .handout.sequence import sequence_handout
+    from .render.recurrence import bptt_latex, bptt_text
     from .numeric import optim
     from .numeric.compile import Model, compile
     from .numeric.train import EarlyStopping, GradNorm, MaxEpochs, StepLength, TrainResult, train

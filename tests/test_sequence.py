@@ -128,3 +128,21 @@ def test_rnn_rejects_bad_sizes():
         elman_rnn(3, (2, 3))
     with pytest.raises(GraphError, match="time steps"):
         elman_rnn(0, (2, 3, 2))
+
+
+def test_unrolled_rnn_handout_shows_bptt_and_the_entry_by_step(tmp_path):
+    graph = elman_rnn(3, (1, 2, 1), loss="squared_error", outputs="last")
+    h = sbp.sequence_handout(graph, wrt=["W_1_2"], optimizers=[])
+    titles = [s.title.parts[0] for s in h.document.sections if s.title.parts]
+    assert titles[:2] == ["The network", "The matrix form"]
+    tex = h.tex()
+    assert r"\sum_{t=2}^{T}" in tex and r"\left[\delta_{u_{2}} {h_{1}}^{\top}\right]_{1,2} &=" in tex
+    assert "<math" in h.html()
+    written = h.save(tmp_path / "rnn", pdf=False)
+    assert any(p.name == "rnn-paths_01_W_1_2.svg" for p in written)
+
+
+def test_attention_handout_in_russian():
+    h = sbp.sequence_handout(sbp.tensor.attention_graph(2, 2, causal=True), wrt="W_Q_1_2", lang="ru", optimizers=[])
+    assert "Матричная форма" in h.html()
+    assert r"\operatorname{diag}" in h.tex()
