@@ -32,12 +32,12 @@ sums (``layer_norm``, ``batch_norm``, ``dropout`` build them).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import sympy as sp
 
 from ..errors import GraphError
-from .base import Op, ShapeError, Tensor, TensorExpr, as_expr, call, register, row_major, template
+from .base import Code, Op, ShapeError, Tensor, TensorExpr, as_expr, call, register, row_major, template
 from .ops import Expand, _flat, hadamard, scale
 
 __all__ = ["Normalize", "NormalizeBackward", "BatchNormalize", "BatchNormalizeBackward", "normalize",
@@ -82,6 +82,7 @@ class Normalize(Op):
 
     name = "normalize"
     arity = 1
+    mark: ClassVar[str] = ""  # "_B": the statistics are the batch's
 
     def shape(self, x):
         if not x or x[0] < 2:
@@ -101,11 +102,15 @@ class Normalize(Op):
         return NormalizeBackward.apply(args[0], out, seed)
 
     def notation(self):
-        return call("normalize", r"\operatorname{normalize}")
+        return call(f"normalize{self.mark}", rf"\operatorname{{normalize}}{self.mark.replace('_B', '_{B}')}")
+
+    def axis(self, x: Code) -> int:
+        """The array axis the statistics are taken along: the features', or the batch's."""
+        return int(x.batched)
 
     def code(self, args, ctx):
-        (x,) = args
-        return f"normalize_kernel({ctx.xp}, {x.text}, {int(x.batched)}, {float(EPS)!r})"
+        x = args[0]
+        return f"normalize_kernel({ctx.xp}, {x.text}, {self.axis(x)}, {float(EPS)!r})"
 
     def kernels(self):
         return (normalize_kernel,)
@@ -113,7 +118,7 @@ class Normalize(Op):
 
 @register
 @dataclass(frozen=True)
-class NormalizeBackward(Op):
+class NormalizeBackward(Normalize):
     """``(δ − mean(δ) − x̂ ⊙ mean(δ ⊙ x̂)) / σ(x)``: the normalization's Jacobian times ``δ``."""
 
     name = "normalize_backward"
@@ -134,14 +139,20 @@ class NormalizeBackward(Op):
                 out[k] = (d[k] - mean_d - xhat[k] * mean_dx) / sigma
         return out
 
+    def vjp(self, args, out, seed, i):
+        return Op.vjp(self, args, out, seed, i)
+
     def notation(self):
-        return template("({2} - mean({2}) - {1} ⊙ mean({2} ⊙ {1})) / σ({0})",
-                        r"\frac{{{2} - \operatorname{{mean}}\left({2}\right) - {1} \odot \operatorname{{mean}}"
-                        r"\left({2} \odot {1}\right)}}{{\sigma\left({0}\right)}}", "Mul", "Mul")
+        m, latex_mark = self.mark, self.mark.replace("_B", "_{{B}}")
+        return template(f"({{2}} - mean{m}({{2}}) - {{1}} ⊙ mean{m}({{2}} ⊙ {{1}})) / σ{m}({{0}})",
+                        rf"\frac{{{{{{2}} - \operatorname{{{{mean}}}}{latex_mark}\left({{2}}\right) - {{1}} \odot "
+                        rf"\operatorname{{{{mean}}}}{latex_mark}\left({{2}} \odot {{1}}\right)}}}}"
+                        rf"{{{{\sigma{latex_mark}\left({{0}}\right)}}}}", "Mul", "Mul")
 
     def code(self, args, ctx):
         x, xhat, d = args
-        return f"normalize_backward_kernel({ctx.xp}, {x.text}, {xhat.text}, {d.text}, {int(x.batched)}, {float(EPS)!r})"
+        return (f"normalize_backward_kernel({ctx.xp}, {x.text}, {xhat.text}, {d.text}, {self.axis(x)}, "
+                f"{float(EPS)!r})")
 
     def kernels(self):
         return (normalize_backward_kernel,)
@@ -151,65 +162,44 @@ _COUPLED = ("batch norm couples the samples of a batch: each entry depends on th
             "has no per-sample scalar view (derive and compile it; use layer norm for path sums)")
 
 
+class _OverTheBatch:
+    """Mixin: the statistics over the batch (axis 0 of the arrays), so no per-sample entries."""
+
+    mark = "_B"
+
+    def entries(self, shapes, *values):
+        raise GraphError(_COUPLED)
+
+    def axis(self, x: Code) -> int:
+        if not x.batched:
+            raise GraphError("batch norm normalizes over the batch: its argument must depend on the data")
+        return 0
+
+
 @register
 @dataclass(frozen=True)
-class BatchNormalize(Op):
+class BatchNormalize(_OverTheBatch, Normalize):
     """``x̂ = (x − mean_B(x)) / σ_B(x)``: each feature normalized over the batch (training mode).
     The statistics couple the samples, so the generated code works on the whole batch."""
 
     name = "batch_normalize"
-    arity = 1
 
     def shape(self, x):
         if not x:
             raise ShapeError("batch norm normalizes features: a vector or a tensor, not a scalar")
         return x
 
-    def entries(self, shapes, x):
-        raise GraphError(_COUPLED)
-
     def vjp(self, args, out, seed, i):
         return BatchNormalizeBackward.apply(args[0], out, seed)
-
-    def notation(self):
-        return call("normalize_B", r"\operatorname{normalize}_{B}")
-
-    def code(self, args, ctx):
-        (x,) = args
-        if not x.batched:
-            raise GraphError("batch norm normalizes over the batch: its argument must depend on the data")
-        return f"normalize_kernel({ctx.xp}, {x.text}, 0, {float(EPS)!r})"
-
-    def kernels(self):
-        return (normalize_kernel,)
 
 
 @register
 @dataclass(frozen=True)
-class BatchNormalizeBackward(Op):
+class BatchNormalizeBackward(_OverTheBatch, NormalizeBackward):
     """``(δ − mean_B(δ) − x̂ ⊙ mean_B(δ ⊙ x̂)) / σ_B(x)``, the means over the batch: every
     sample's δ reaches every other sample's input."""
 
     name = "batch_normalize_backward"
-    arity = 3
-
-    def shape(self, x, xhat, d):
-        return NormalizeBackward().shape(x, xhat, d)
-
-    def entries(self, shapes, x, xhat, d):
-        raise GraphError(_COUPLED)
-
-    def notation(self):
-        return template("({2} - mean_B({2}) - {1} ⊙ mean_B({2} ⊙ {1})) / σ_B({0})",
-                        r"\frac{{{2} - \operatorname{{mean}}_{{B}}\left({2}\right) - {1} \odot \operatorname{{mean}}_{{B}}"
-                        r"\left({2} \odot {1}\right)}}{{\sigma_{{B}}\left({0}\right)}}", "Mul", "Mul")
-
-    def code(self, args, ctx):
-        x, xhat, d = args
-        return f"normalize_backward_kernel({ctx.xp}, {x.text}, {xhat.text}, {d.text}, 0, {float(EPS)!r})"
-
-    def kernels(self):
-        return (normalize_backward_kernel,)
 
 
 # -- constructors ---------------------------------------------------------------------------------------
