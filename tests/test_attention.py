@@ -119,3 +119,25 @@ def test_attention_entries_are_the_scalar_path_sums():
         entry = derivation.entry(w)
         assert entry != 0
         assert sp.expand(scalar.expand(entry - sbp.gradient(scalar, w))) == 0
+
+
+def test_float32_block_gradient_agrees_with_float64():
+    graph = T.transformer_block(4, 5, 8, heads=2, causal=True)
+    rng = np.random.default_rng(5)
+    X = np.eye(5)[rng.integers(0, 5, size=(B, 4))].transpose(0, 2, 1).reshape(B, -1)
+    Y = np.eye(5)[rng.integers(0, 5, size=(B, 4))].reshape(B, -1)
+    params = sbp.compile(graph).init_params(seed=1)
+    _, exact = sbp.compile(graph).loss_and_gradient(params, X, Y)
+    model32 = sbp.compile(graph, dtype=np.float32)
+    _, single = model32.loss_and_gradient(params.astype(np.float32), X.astype(np.float32), Y.astype(np.float32))
+    assert single.dtype == np.float32
+    assert np.max(np.abs(single - exact)) <= 1e-4 * np.max(np.abs(exact))
+
+
+def test_attention_rejects_heads_that_do_not_split_the_width():
+    with pytest.raises(sbp.GraphError, match="does not split into 4 heads"):
+        T.attention_graph(3, 6, heads=4)
+    with pytest.raises(sbp.GraphError, match="tokens is a positive integer"):
+        T.transformer_block(0, 5, 8)
+    with pytest.raises(T.ShapeError, match="square scores"):
+        T.Graph({T.Tensor("A"): T.causal_softmax(T.Tensor("S", (2, 3)))})
