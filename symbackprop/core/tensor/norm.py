@@ -48,17 +48,28 @@ EPS = sp.Rational(1, 10**5)  # PyTorch's default ε (exact, so that the scalar v
 
 # -- kernels (array module first: NumPy or jax.numpy) --------------------------------------------------
 
+def mean_kernel(xp, x, axis):
+    """The mean along ``axis``, kept as an axis of length 1. Along the last two axes it is a
+    matrix product with a row of 1/n (BLAS), many times faster than a strided reduction."""
+    n = x.shape[axis]
+    if x.ndim >= 2 and axis == x.ndim - 1:
+        return x @ xp.full((n, 1), 1 / n, dtype=x.dtype)
+    if x.ndim >= 2 and axis == x.ndim - 2:
+        return xp.full((1, n), 1 / n, dtype=x.dtype) @ x
+    return x.mean(axis=axis, keepdims=True)
+
+
 def normalize_kernel(xp, x, axis, eps):
     """``(x − mean) / √(var + ε)`` along ``axis`` (the population variance, as PyTorch's norms)."""
-    centred = x - x.mean(axis=axis, keepdims=True)
-    return centred / xp.sqrt((centred * centred).mean(axis=axis, keepdims=True) + eps)
+    centred = x - mean_kernel(xp, x, axis)
+    return centred / xp.sqrt(mean_kernel(xp, centred * centred, axis) + eps)
 
 
 def normalize_backward_kernel(xp, x, xhat, d, axis, eps):
     """``(δ − mean(δ) − x̂ ⊙ mean(δ ⊙ x̂)) / σ(x)`` along ``axis``."""
-    centred = x - x.mean(axis=axis, keepdims=True)
-    sigma = xp.sqrt((centred * centred).mean(axis=axis, keepdims=True) + eps)
-    return (d - d.mean(axis=axis, keepdims=True) - xhat * (d * xhat).mean(axis=axis, keepdims=True)) / sigma
+    centred = x - mean_kernel(xp, x, axis)
+    sigma = xp.sqrt(mean_kernel(xp, centred * centred, axis) + eps)
+    return (d - mean_kernel(xp, d, axis) - xhat * mean_kernel(xp, d * xhat, axis)) / sigma
 
 
 def _groups(shape, axis: int) -> list[list[int]]:
@@ -113,7 +124,7 @@ class Normalize(Op):
         return f"normalize_kernel({ctx.xp}, {x.text}, {self.axis(x)}, {float(EPS)!r})"
 
     def kernels(self):
-        return (normalize_kernel,)
+        return (mean_kernel, normalize_kernel)
 
 
 @register
@@ -155,7 +166,7 @@ class NormalizeBackward(Normalize):
                 f"{float(EPS)!r})")
 
     def kernels(self):
-        return (normalize_backward_kernel,)
+        return (mean_kernel, normalize_backward_kernel)
 
 
 _COUPLED = ("batch norm couples the samples of a batch: each entry depends on the whole batch, so it "
