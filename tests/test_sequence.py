@@ -99,6 +99,10 @@ def test_bptt_prints_goodfellows_recursion():
     last = {TEXT.doprint(lhs): TEXT.doprint(rhs) for lhs, rhs in bptt(elman_rnn(4, (2, 3, 2), outputs="last"))}
     assert last["δ_t"] == "Wᵀ (δ_{t+1} ⊙ tanh'(u_{t+1}))"
     assert last["∂L/∂V"] == "(softmax(o_T) - y) h_Tᵀ"
+    lstm_lines = {TEXT.doprint(lhs): TEXT.doprint(rhs) for lhs, rhs in bptt(lstm(4, (1, 2, 2)))}
+    assert lstm_lines["δ_s_t"] == "δ_t ⊙ o_t ⊙ tanh'(s_t) + δ_s_{t+1} ⊙ f_{t+1}"  # the cell state's own recursion
+    gru_lines = {TEXT.doprint(lhs): TEXT.doprint(rhs) for lhs, rhs in bptt(gru(4, (1, 2, 2)))}
+    assert gru_lines["∂L/∂b_z"] == "-δ_1 ⊙ n_1 ⊙ σ'(u_z_1) + Σ_{t=2}^T (δ_t ⊙ h_{t-1} - δ_t ⊙ n_t) ⊙ σ'(u_z_t)"
     with pytest.raises(GraphError, match="at least 3"):
         bptt(elman_rnn(2, (1, 1, 2)))
 

@@ -244,6 +244,25 @@ def _generic(expr: TensorExpr, at: int, last: int) -> TensorExpr:
     return replace(expr, rename)
 
 
+def _sum_over_steps(p: Tensor, rhs: TensorExpr, inline, steps: int) -> TensorExpr:
+    """A parameter's gradient, one term per step it is used at, as ``Σ_{t=first}^T`` of the one
+    form every term has at its own step; step 1 is written out before the sum when it differs
+    (no ``h_0`` term), and a parameter used at the last step only keeps its one term."""
+    terms = rhs.args if isinstance(rhs, Apply) and isinstance(rhs.op, Add) else (rhs,)
+    by_form: dict = {}
+    for term in map(inline, terms):
+        step = max(_step_of(e.name) or 0 for e in walk(term) if isinstance(e, (Tensor, Adjoint)))
+        by_form.setdefault(_generic(term, step, None), []).append((step, term))
+    first = [form for form, uses in by_form.items() if [k for k, _ in uses] == [1]] if len(by_form) == 2 else []
+    written_out = [by_form.pop(first[0])[0][1]] if first else []
+    if len(by_form) != 1:
+        raise GraphError(f"the gradient of {p} has terms of {len(by_form)} forms: not one sum over steps")
+    ((form, uses),) = by_form.items()
+    if [k for k, _ in uses] == [steps] and not written_out:  # read out at the last step only
+        return _generic(uses[0][1], steps, steps)
+    return add(*written_out, StepSum(first=min(k for k, _ in uses)).simplify((form,)))
+
+
 def bptt(graph: TensorGraph) -> list[tuple[TensorExpr | Gradient, TensorExpr]]:
     """The backward pass of an unrolled network (``elman_rnn``, ``lstm``, ``gru``) read at a
     generic step ``t``: ``δ_T`` at the last step, the recursion ``δ_t = …`` from ``δ_{t+1}``,
@@ -257,15 +276,14 @@ def bptt(graph: TensorGraph) -> list[tuple[TensorExpr | Gradient, TensorExpr]]:
         raise GraphError("bptt needs at least 3 time steps to show the recursion at a generic step")
     derivation = derive_tensor(graph)
     deltas = derivation.deltas
-    states = {a.node: a for a in deltas if _STEP.match(a.node.name) and
-              _STEP.match(a.node.name).group(1) in recurrent["states"]}
+    states = {a.node: a for a in deltas if (_STEP.match(a.node.name) or [None, None])[1] in recurrent["states"]}
 
     def inline(expr):  # every named adjoint but the recurrent states' written out
         return replace(expr, lambda e: inline(deltas[e]) if isinstance(e, Adjoint) and e.node not in states else None)
 
     middle = steps // 2 + 1
     lines: list = []
-    for at, label in ((steps, "the last step"), (middle, "a generic step")):
+    for at in (steps, middle):  # each state's δ at the last step, then its recursion at a generic one
         for state in recurrent["states"]:
             adjoint = {_step_of(n.name): a for n, a in states.items() if n.name.startswith(f"{state}_")}
             recursion = _generic(inline(deltas[adjoint[at]]), at, steps)
@@ -274,22 +292,5 @@ def bptt(graph: TensorGraph) -> list[tuple[TensorExpr | Gradient, TensorExpr]]:
                     raise GraphError(f"the backward pass at step {k} differs from step {middle}'s: not one recursion")
             lines.append((_generic(adjoint[at], at, steps), recursion))
     for p in graph.parameters:
-        rhs = derivation.gradient(p)
-        terms = rhs.args if isinstance(rhs, Apply) and isinstance(rhs.op, Add) else (rhs,)
-        generic: dict = {}
-        for term in terms:
-            term = inline(term)
-            step = max(_step_of(e.name) or 0 for e in walk(term) if isinstance(e, (Tensor, Adjoint)))
-            generic.setdefault(_generic(term, step, None), []).append(step)
-        first = [term for term, at in generic.items() if at == [1] and len(generic) == 2]
-        if first:  # step 1 has no h_0 term: written out before the sum over the others
-            generic.pop(first[0])
-            first = [inline(next(t for t in terms if _generic(inline(t), 1, None) == first[0]))]
-        if len(generic) != 1:
-            raise GraphError(f"the gradient of {p} has terms of {len(generic)} forms: not one sum over steps")
-        ((term, at),) = generic.items()
-        if at == [steps] and not first:  # read out at the last step only
-            lines.append((Gradient(graph.output, p), _generic(inline(terms[0]), steps, steps)))
-        else:
-            lines.append((Gradient(graph.output, p), add(*first, StepSum(first=min(at)).simplify((term,)))))
+        lines.append((Gradient(graph.output, p), _sum_over_steps(p, derivation.gradient(p), inline, steps)))
     return lines
