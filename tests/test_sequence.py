@@ -150,3 +150,8 @@ def test_attention_handout_in_russian():
     h = sbp.sequence_handout(sbp.tensor.attention_graph(2, 2, causal=True), wrt="W_Q_1_2", lang="ru", optimizers=[])
     assert "Матричная форма" in h.html()
     assert r"\operatorname{diag}" in h.tex()
+
+
+def test_handout_refuses_a_graph_too_large_to_draw_entry_by_entry():
+    with pytest.raises(sbp.SymbackpropError, match="draws every scalar entry"):
+        sbp.sequence_handout(sbp.tensor.transformer_block(4, 5, 8), wrt="W_E_1_1")

@@ -26,14 +26,16 @@ from ..core.tensor.derive import derive_tensor
 from ..core.tensor.graph import TensorGraph
 from ..core.tensor.scalar import ScalarView
 from ..render.recurrence import bptt_latex
-from ..core.tensor.base import Apply, row_major
+from ..core.tensor.base import Apply, row_major, size
 from ..core.tensor.derive import Gradient
 from ..core.tensor.scalar import entry_of
 from ..render.tensor import LATEX
 from . import handout as _handout
 from .model import Formula, Math, Section, Text, paragraph
 
-__all__ = ["sequence_handout"]
+__all__ = ["sequence_handout", "MAX_ENTRIES"]
+
+MAX_ENTRIES = 400  # scalar node entries the handout draws and expands; beyond it, a clear refusal
 
 _WORDS = {
     "en": {
@@ -83,6 +85,10 @@ def sequence_handout(graph: TensorGraph, wrt: Iterable | str, lang: str = "en", 
         raise SymbackpropError("sequence_handout takes a tensor graph (sbp.tensor.elman_rnn, attention_graph, …)")
     if lang not in _WORDS:
         raise SymbackpropError(f"unknown language {lang!r}; choose one of {', '.join(_WORDS)}")
+    entries = sum(size(t.shape) for t in graph.nodes)
+    if entries > MAX_ENTRIES:
+        raise SymbackpropError(f"the handout draws every scalar entry and this graph has {entries:,} (more than "
+                               f"{MAX_ENTRIES:,}); build it at small sizes, e.g. elman_rnn(3, (1, 2, 1))")
     chosen = [wrt] if isinstance(wrt, str) else list(wrt)
     result = _handout(ScalarView(graph), wrt=chosen, lang=lang, **options)
     words = _WORDS[lang]
