@@ -155,3 +155,14 @@ def test_attention_handout_in_russian():
 def test_handout_refuses_a_graph_too_large_to_draw_entry_by_entry():
     with pytest.raises(sbp.SymbackpropError, match="draws every scalar entry"):
         sbp.sequence_handout(sbp.tensor.transformer_block(4, 5, 8), wrt="W_E_1_1")
+
+
+@pytest.mark.parametrize("cell", [gru, lstm])
+def test_gated_cells_entries_are_the_scalar_path_sums(cell):
+    graph = cell(2, (1, 1, 1), loss="squared_error", outputs="last")
+    scalar, derivation = sbp.tensor.scalar_graph(graph), sbp.tensor.derive(graph)
+    for name in [t.name for t in graph.parameters if t.name.startswith(("W_", "U_"))]:
+        w = f"{name}_1_1"
+        entry = derivation.entry(w)
+        assert entry != 0
+        assert sp.expand(scalar.expand(entry - sbp.gradient(scalar, w))) == 0, w
