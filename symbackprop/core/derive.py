@@ -127,7 +127,7 @@ def local_partials(expr: sp.Expr, wrt, value: sp.Symbol | None = None) -> dict[s
             base, exponent = e.args
             chain(base, seed, lambda: exponent * base ** (exponent - 1))
             chain(exponent, seed, lambda: e * sp.log(base))
-        elif isinstance(e, sp.Function):
+        elif isinstance(e, (sp.Function, sp.Max, sp.Min)):  # Max: the routing of max pooling
             for i, arg in enumerate(e.args):
                 chain(arg, seed, lambda: _function_derivative(e, i))
         elif isinstance(e, (sp.Max, sp.Min)):

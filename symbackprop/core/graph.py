@@ -394,10 +394,11 @@ class Graph:
             return None
 
 
-def as_graph(graph, argument: str = "graph") -> Graph:
-    """``graph`` itself, or the graph of the model file at the path ``graph`` (``"model.sbp"``);
-    anything else is an error that names ``argument``."""
-    if isinstance(graph, Graph):
+def as_graph(graph, argument: str = "graph", kinds: tuple[type, ...] = ()) -> Graph:
+    """``graph`` itself (a ``Graph``, or one of the other ``kinds`` the caller takes), or the
+    graph of the model file at the path ``graph`` (``"model.sbp"``); anything else is an error
+    that names ``argument``."""
+    if isinstance(graph, (Graph, *kinds)):
         return graph
     if isinstance(graph, (str, os.PathLike)):
         from ..parsing.modelfile import load

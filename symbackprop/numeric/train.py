@@ -40,7 +40,8 @@ from ..core.atomic import write_atomic
 from .compile import Model, compile
 from .model import check_seed
 from ..core.errors import DataError, SymbackpropError, SymbackpropWarning, names
-from ..core.graph import Graph, as_graph
+from ..core.graph import Graph
+from ..core.tensor.graph import TensorGraph
 from .optim import by_name
 
 __all__ = ["train", "TrainResult", "History", "GradNorm", "StepLength", "EarlyStopping", "MaxEpochs",
@@ -398,10 +399,10 @@ def train(model: Model | Graph | str, X, y=None, optimizer=None, batch_size: int
     Ctrl-C raises ``KeyboardInterrupt`` at once.
     """
     if not isinstance(model, Model):
-        if not isinstance(model, (Graph, str, os.PathLike)):
+        if not isinstance(model, (Graph, TensorGraph, str, os.PathLike)):
             raise SymbackpropError(f"train: model must be a Model (sbp.compile(graph)), a Graph or the path "
                                    f"of a model file, not {type(model).__name__}")
-        model = compile(as_graph(model))
+        model = compile(model)
     X, Y = _data(model, X, y, "")
     if validation is not None:
         if not (isinstance(validation, (tuple, list)) and len(validation) == 2):
