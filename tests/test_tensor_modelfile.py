@@ -58,3 +58,19 @@ def test_the_autoencoder_file_has_a_tied_weight_and_a_named_penalty():
 def test_bad_tensor_files_are_one_line_errors(text, message):
     with pytest.raises(ParseError, match=message):
         sbp.Graph.from_text(text)
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from tensor_graphs import tensor_graphs  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(graph=tensor_graphs())
+def test_random_tensor_graphs_round_trip_through_their_text(graph):
+    text = T.ScalarView(graph, declared_with_shapes=True).to_text()
+    again = sbp.Graph.from_text(text)
+    assert dict(again.tensor.definitions) == dict(graph.definitions)
+    assert (again.tensor.inputs, again.tensor.targets, again.tensor.parameters, again.tensor.output,
+            again.tensor.predictions) == (graph.inputs, graph.targets, graph.parameters, graph.output,
+                                          graph.predictions)
+    assert again.to_text() == text

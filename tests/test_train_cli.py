@@ -42,7 +42,7 @@ def model_with(tmp_path, csv_text, data_line="data: d.csv"):
 
 @pytest.mark.parametrize("csv_text, data_line, message", [
     ("x1,y\n0,1\n", "data: d.csv", "has no column x2 (its columns: x1, y)"),
-    ("x1,x2,y\n0,1,zero\n", "data: d.csv", "line 2, column y: 'zero' is not a number"),
+    ("x1,x2,y\n0,1,zero\n", "data: d.csv", "line 2, column y: not a number"),
     ("x1,x2,y\n0,1\n", "data: d.csv", "line 2: 2 fields, the header has 3"),
     ("x1,x2,y\n", "data: d.csv", "no rows"),
     ("x1,x2,y\n0,nan,1\n", "data: d.csv", "non-finite value"),
@@ -78,3 +78,9 @@ def test_show_code_prints_the_generated_source(capsys):
     assert main(["train", str(EXAMPLES / "xor.sbp"), "--show-code", "--epochs", "1", "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "def loss_and_gradient(params, X, Y):" in out and "# ∂L/∂h1" in out
+
+
+def test_counts_are_singular_for_one(capsys):
+    assert main(["train", str(EXAMPLES / "xor.sbp"), "--epochs", "1", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "maximum of 1 epoch reached" in out and "after 1 epoch (1 step)" in out

@@ -41,6 +41,7 @@ from ..core.derive import Derivation, Partial, Path, backprop, derive
 from ..core.errors import ParseError, SymbackpropError
 from . import feedback
 from .feedback import LANGUAGES
+from .notes import answer_notes
 from ..core.functions import prime_base, prime_order, primes_from_derivatives
 from ..core.graph import Graph
 from ..render.printing import text
@@ -121,9 +122,20 @@ class Verdict:
         """The feedback, in ``lang`` (``en`` or ``ru``): a headline, then one line per finding."""
         return feedback.message(self, self.lang)
 
+    def _repr_html_(self) -> str:
+        """In a notebook: ✓/✗, the present and missing paths, the drawing highlighting them."""
+        from .notebook import verdict_html  # display only: deriving and checking never need it
+
+        return verdict_html(self)
+
     def mistakes(self, lang: str | None = None) -> tuple[str, ...]:
         """One short description per mistake (for counting common mistakes in a class)."""
         return feedback.mistakes(self, lang or self.lang)
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Stable codes of the findings (``missing_path:w11→z1→m2→a``, ``sign``), for grouping."""
+        return answer_notes(self)
 
     def as_dict(self) -> dict:
         """The verdict as JSON-ready data (expressions as text)."""
@@ -144,7 +156,7 @@ class Verdict:
                 "values": {str(k): float(v) for k, v in example.values.items()},
                 "functions": dict(example.functions), "answer": _json_number(example.answer),
                 "expected": _json_number(example.expected)},
-            "mistakes": list(self.mistakes()), "message": self.message}
+            "mistakes": list(self.mistakes()), "notes": list(self.notes), "message": self.message}
 
     def __str__(self) -> str:
         return self.message

@@ -8,13 +8,12 @@ Writes ``<stem>.html`` (self-contained: MathML and inline SVG), ``<stem>.tex``, 
 from __future__ import annotations
 
 import argparse
-import shutil
-import sys
 
-from ..handout import handout
+from ..core.derive import DEFAULT_MAX_PATHS
+from ..handout import handout, output_stem
 from ..handout.strings import LANGUAGES
-from ..handout.tex import ENGINES, INSTALL_LATEX
-from ._common import add_command, add_model_argument, load_model, selected_output, selected_parameters
+from ._common import (add_command, add_model_argument, add_pdf_argument, load_model, note, pdf_wanted,
+                      refuse_own_input, selected_output, selected_parameters)
 
 
 def add_parser(subparsers) -> None:
@@ -36,21 +35,24 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--lang", choices=LANGUAGES, default="en", help="en (default) or ru")
     parser.add_argument("--exercises", action="store_true",
                         help="a worksheet with blanks, and its answer key as <stem>-answers.*")
+    parser.add_argument("--max-paths", type=int, default=DEFAULT_MAX_PATHS, metavar="N",
+                        help=f"refuse to draw more than N paths of one parameter (default {DEFAULT_MAX_PATHS})")
     parser.add_argument("--summary", type=int, metavar="K",
                         help="collapse layers wider than K states in the diagrams (default: automatic)")
-    parser.add_argument("--no-pdf", action="store_true", help="do not run LaTeX (write .html and .tex only)")
+    add_pdf_argument(parser)
     parser.add_argument("-o", "--output", metavar="STEM", default="handout",
                         help="a path stem (build/handout → build/handout.html, .tex, .pdf) or a directory")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    stem = output_stem(args.output)
+    refuse_own_input([stem.parent / f"{stem.name}{suffix}" for suffix in (".html", ".tex", ".pdf", ".log")],
+                     {"the model": args.model})
     graph = load_model(args)
     document = handout(graph, wrt=selected_parameters(graph, args), of=selected_output(graph, args),
-                       lang=args.lang, exercises=args.exercises, summary=args.summary)
-    pdf = not args.no_pdf and any(shutil.which(engine) for engine in ENGINES)
-    if not args.no_pdf and not pdf:
-        print(f"symbackprop: note: no PDF: {INSTALL_LATEX}", file=sys.stderr)
+                       lang=args.lang, exercises=args.exercises, summary=args.summary, max_paths=args.max_paths)
+    pdf = pdf_wanted(args)
     for path in document.save(args.output, pdf=pdf):
-        print(f"symbackprop: wrote {path}", file=sys.stderr)
+        note(f"wrote {path}")
     return 0

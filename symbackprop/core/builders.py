@@ -17,6 +17,7 @@ from typing import Callable, Sequence
 import sympy as sp
 
 from .errors import GraphError
+from .functions import activation as chosen_activation
 from .functions import identity, sigmoid, tanh
 from .graph import Graph
 from .tensor.base import Tensor
@@ -36,8 +37,10 @@ def lecture_network(activation: Callable = sp.Function("f"), loss: str | None = 
     ``activation`` defaults to an undefined function ``f`` (derivatives print ``f'``). With
     ``loss="squared_error"`` a node ``L = (a - y)²/2`` with target ``y`` is added and becomes
     the output. In matrix form (``.tensor``): ``z = f(W x)``, ``m = f(P z)``, ``a = sᵀ m`` with
-    ``W[j, i] = w_ij``; the scalar definitions are its view, unit by unit.
+    ``W[j, i] = w_ij``; the scalar definitions are its view, unit by unit. ``activation`` may be
+    named (``"tanh"``).
     """
+    activation = chosen_activation(activation, "activation")
     x = Tensor("x", 2, entries="x{0}")
     W, P = Tensor("W", (2, 2), entries="w{1}{0}"), Tensor("P", (2, 2), entries="p{1}{0}")
     z, m, s, a = Tensor("z", entries="z{0}"), Tensor("m", entries="m{0}"), Tensor("s", 2, entries="s{0}"), Tensor("a")
@@ -62,7 +65,8 @@ def mlp(sizes: Sequence[int], activation: Callable = tanh, loss: str | None = No
         bias: bool = True, output_activation: Callable = identity) -> Graph:
     """A dense network with layer sizes ``sizes = (inputs, hidden…, outputs)``.
 
-    ``activation`` is used in the hidden layers, ``output_activation`` in the last one (ignored
+    ``activation`` (a function, or a name such as ``"relu"``) is used in the hidden layers,
+    ``output_activation`` in the last one (ignored
     by the cross-entropy losses, which fix it: σ for binary, softmax for softmax cross-entropy,
     both fused into a numerically stable loss). ``loss``:
 
@@ -77,6 +81,8 @@ def mlp(sizes: Sequence[int], activation: Callable = tanh, loss: str | None = No
     (``u1_2 = Σ_i w1_i_2·x_i + b1_2``) are its view, built when first asked for.
     """
     sizes = _check_sizes(sizes)
+    activation = chosen_activation(activation, "activation")
+    output_activation = chosen_activation(output_activation, "output_activation")
     if loss is not None and loss not in LOSSES:
         raise GraphError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
     if loss == "softmax_cross_entropy" and sizes[-1] < 2:

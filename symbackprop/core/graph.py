@@ -12,18 +12,23 @@ changes afterwards, so everything derived from it can be cached on it.
 
 from __future__ import annotations
 
+import difflib
+import functools
+import os
 import re
+import warnings
 from types import MappingProxyType
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 import networkx as nx
 import sympy as sp
 from sympy.core.function import AppliedUndef, UndefinedFunction
 
-from .errors import CycleError, GraphError, SymbackpropError, UnknownSymbolError, did_you_mean, names
+from .errors import (CycleError, GraphError, SymbackpropError, TypoWarning, UnknownSymbolError,
+                     did_you_mean, names)
 from .functions import prime_base
 
-__all__ = ["Graph", "as_definitions"]
+__all__ = ["Graph", "as_definitions", "leaves_named_like_nodes", "as_graph", "takes_graph"]
 
 Definitions = Mapping[sp.Symbol, sp.Expr] | Iterable[tuple[sp.Symbol, sp.Expr]]
 
@@ -33,11 +38,22 @@ def as_definitions(definitions: Definitions) -> list[tuple[sp.Symbol, sp.Expr]]:
 
     Accepts a mapping, pairs, or ``sympy.Eq(node, expression)`` objects.
     """
-    items = definitions.items() if isinstance(definitions, Mapping) else definitions
+    if isinstance(definitions, (str, bytes, os.PathLike)):
+        raise GraphError("Graph(definitions): definitions must be a mapping {symbol: expression}, not "
+                         "text or a path; read model-file text with Graph.from_text(text) and a file "
+                         "with sbp.load(path)")
+    try:
+        items = list(definitions.items() if isinstance(definitions, Mapping) else definitions)
+    except TypeError:
+        raise GraphError("Graph(definitions): definitions must be a mapping {symbol: expression} (or "
+                         f"(symbol, expression) pairs), not {type(definitions).__name__}") from None
     pairs = []
     for item in items:
         if isinstance(item, sp.Equality):
             item = (item.lhs, item.rhs)
+        if not (isinstance(item, tuple) and len(item) == 2):
+            raise GraphError(f"Graph(definitions): each definition is a pair (symbol, expression) or "
+                             f"sympy.Eq(symbol, expression), not {item!r:.60}")
         node, expr = item
         if not isinstance(node, sp.Symbol):
             raise GraphError(f"a definition's left side must be a symbol, not {node!r}")
@@ -53,6 +69,9 @@ def as_definitions(definitions: Definitions) -> list[tuple[sp.Symbol, sp.Expr]]:
             raise GraphError(f"the definition of {node} is not an expression: {expr}")
         if expr.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
             raise GraphError(f"the definition of {node} contains a non-finite number: {expr}")
+        if expr.has(sp.Piecewise):
+            raise GraphError(f"the definition of {node} is piecewise ({expr}); Piecewise is not supported: "
+                             "write it with max, min, abs, relu or the step H")
         if expr.has(sp.Derivative, sp.Subs, sp.Integral):
             raise GraphError(f"the definition of {node} contains an unevaluated derivative or integral")
         pairs.append((node, expr))
@@ -66,6 +85,39 @@ def _first_use_order(definitions: list[tuple[sp.Symbol, sp.Expr]], defined: set)
         for leaf in sorted(expr.free_symbols - defined, key=_natural_key):
             seen.setdefault(leaf, None)
     return list(seen)
+
+
+_INDEXED = re.compile(r"([^\W\d_]+)[\d_]+")
+
+
+def leaves_named_like_nodes(definitions: Mapping[sp.Symbol, sp.Expr],
+                            leaves: Iterable[sp.Symbol]) -> dict[sp.Symbol, sp.Symbol]:
+    """``{leaf: the node it was probably meant to be}`` for leaves indexed like the nodes
+    (``m3`` where ``m1`` and ``m2`` are nodes and no other leaf is an ``m``): a typo in a
+    definition that silently made a new parameter. The suggestion is a node that nothing uses
+    (the one the typo left dangling) when there is one, else the closest name.
+
+    >>> m1, m2, m3, s1, a, z = sp.symbols("m1 m2 m3 s1 a z")
+    >>> leaves_named_like_nodes({m1: z, m2: z, a: s1*m1 + m3}, [z, s1, m3])
+    {m3: m2}
+    """
+    stem_of = {}
+    for symbol in list(definitions) + list(leaves):
+        match = _INDEXED.fullmatch(symbol.name)
+        stem_of[symbol] = match.group(1) if match else None
+    node_stems = {stem_of[n] for n in definitions} - {None}
+    leaf_stems = [stem_of[leaf] for leaf in leaves]
+    used = {u for expr in definitions.values() for u in expr.free_symbols}
+    found = {}
+    for leaf in leaves:
+        stem = stem_of[leaf]
+        if stem not in node_stems or leaf_stems.count(stem) > 1:
+            continue
+        alike = [n for n in definitions if stem_of[n] == stem]
+        unused = [n for n in alike if n not in used]
+        close = difflib.get_close_matches(leaf.name, [n.name for n in alike], n=1, cutoff=0)
+        found[leaf] = unused[0] if unused else sp.Symbol(close[0])
+    return found
 
 
 def _natural_key(symbol: sp.Symbol) -> tuple:
@@ -105,8 +157,9 @@ class Graph:
         for node, expr in pairs:
             structure.add_edges_from((parent, node) for parent in expr.free_symbols)
         position = {node: i for i, (node, _) in enumerate(pairs)}
-        try:
-            cycle = nx.find_cycle(structure.subgraph(defined))
+        try:  # the cheap test first: find_cycle walks every edge in Python (seconds on a CNN's view)
+            acyclic = nx.is_directed_acyclic_graph(structure.subgraph(defined))
+            cycle = None if acyclic else nx.find_cycle(structure.subgraph(defined))
         except nx.NetworkXNoCycle:
             cycle = None
         if cycle:
@@ -115,7 +168,8 @@ class Graph:
 
         order = list(nx.lexicographical_topological_sort(
             structure.subgraph(defined), key=lambda n: position[n]))
-        leaves = _first_use_order([(n, defined[n]) for n in order], set(defined))
+        # an ordered set: membership checks of listed parameters stay O(1) on large graphs
+        leaves = dict.fromkeys(_first_use_order([(n, defined[n]) for n in order], set(defined)))
 
         self._inputs = self._data_leaves(inputs, "input", defined, leaves)
         self._targets = self._data_leaves(targets, "target", defined, leaves)
@@ -130,9 +184,13 @@ class Graph:
             if clash:
                 raise GraphError(f"{names(clash)} cannot be both data and a parameter")
         trained = set(self._parameters)  # a set: a tuple here made building an MLP quadratic in its size
+        if parameters is None:
+            self._warn_typos(defined, [leaf for leaf in leaves if leaf not in data])
         self._constants = tuple(leaf for leaf in leaves if leaf not in data and leaf not in trained)
 
         sinks = [n for n in order if structure.out_degree(n) == 0]
+        if isinstance(output, str):   # a name: the node of that name (its symbol may have assumptions)
+            output = next((n for n in defined if n.name == output), sp.Symbol(output))
         if output is None:
             if len(sinks) != 1:
                 raise GraphError(f"the graph has {len(sinks)} outputs ({names(sinks)}); "
@@ -156,13 +214,19 @@ class Graph:
     @staticmethod
     def _leaf(symbol, role: str, defined, leaves) -> sp.Symbol:
         if isinstance(symbol, str):
-            symbol = sp.Symbol(symbol)
+            symbol = next((s for s in [*leaves, *defined] if s.name == symbol), sp.Symbol(symbol))
         if symbol in defined:
             raise GraphError(f"{symbol} is defined by {symbol} = {defined[symbol]}, so it cannot be listed as {role}")
         if symbol not in leaves:
             raise UnknownSymbolError(f"the {role} {symbol} is not used by any definition"
                                      f"{did_you_mean(symbol, leaves)}; leaves: {names(leaves)}")
         return symbol
+
+    @staticmethod
+    def _warn_typos(defined, undeclared) -> None:
+        for leaf, node in leaves_named_like_nodes(defined, undeclared).items():
+            warnings.warn(f"{leaf} is a new parameter named like the nodes (did you mean '{node}'?); "
+                          "pass parameters= to keep it", TypoWarning, stacklevel=3)
 
     def _data_leaves(self, symbols, role, defined, leaves) -> tuple:
         chosen = tuple(self._leaf(s, role, defined, leaves) for s in symbols)
@@ -173,7 +237,7 @@ class Graph:
     @staticmethod
     def _node(symbol, defined, order) -> sp.Symbol:
         if isinstance(symbol, str):
-            symbol = sp.Symbol(symbol)
+            symbol = next((n for n in order if n.name == symbol), sp.Symbol(symbol))
         if symbol not in defined:
             raise UnknownSymbolError(f"{symbol} is not a defined node{did_you_mean(symbol, order)}; "
                                      f"nodes: {names(order)}")
@@ -256,7 +320,8 @@ class Graph:
             if symbol.name == key:
                 return symbol
         known = self._nodes + self._leaves
-        raise UnknownSymbolError(f"unknown symbol '{key}'{did_you_mean(key, known)}; "
+        shown = f"'{key}'" if key.isprintable() else repr(key)   # a CSV cell may hold anything
+        raise UnknownSymbolError(f"unknown symbol {shown}{did_you_mean(key, known)}; "
                                  f"known: {names(known)}")
 
     def kind(self, symbol: sp.Symbol) -> str:
@@ -329,3 +394,27 @@ class Graph:
             return svg(draw(self))
         except SymbackpropError:
             return None
+
+
+def as_graph(graph, argument: str = "graph", kinds: tuple[type, ...] = ()) -> Graph:
+    """``graph`` itself (a ``Graph``, or one of the other ``kinds`` the caller takes), or the
+    graph of the model file at the path ``graph`` (``"model.sbp"``); anything else is an error
+    that names ``argument``."""
+    if isinstance(graph, (Graph, *kinds)):
+        return graph
+    if isinstance(graph, (str, os.PathLike)):
+        from ..parsing.modelfile import load
+
+        return load(graph)
+    raise SymbackpropError(f"{argument} must be a Graph (or the path of a model file), not "
+                           f"{type(graph).__name__}")
+
+
+def takes_graph(function: Callable) -> Callable:
+    """Let ``function(graph, …)`` take the path of a model file for ``graph`` as well (``as_graph``)."""
+
+    @functools.wraps(function)
+    def with_graph(graph, *args, **kwargs):
+        return function(as_graph(graph, f"{function.__name__}: graph"), *args, **kwargs)
+
+    return with_graph

@@ -29,7 +29,7 @@ from sympy.printing.codeprinter import PrintMethodNotImplementedError
 from ..core.derive import backprop
 from ..core.errors import CompileError, names
 from ..core.functions import substitute_functions
-from ..core.graph import Graph
+from ..core.graph import Graph, as_graph
 from ..core.tensor.graph import TensorGraph
 from ..core.tensor.scalar import ScalarView
 from .compile_layers import compile_dense
@@ -260,8 +260,10 @@ def compile(graph, functions: Mapping | None = None, dtype=np.float64, backend: 
     the model file's ``bind``); ``dtype`` is ``numpy.float64`` or ``numpy.float32``. A tensor
     graph (``sbp.tensor.Graph``, ``sbp.mlp``) compiles to vectorized code from its δ equations,
     also for ``backend="jax"`` (``jax.numpy`` under ``jax.jit``); a scalar graph to one NumPy line
-    per node and adjoint, or to the matrix code when it is dense layers.
+    per node and adjoint, or to the matrix code when it is dense layers. A model file's path
+    stands for its graph.
     """
+    graph = as_graph(graph, "compile: graph", kinds=(TensorGraph,))
     tensor = graph if isinstance(graph, TensorGraph) else graph.tensor if isinstance(graph, ScalarView) else None
     if tensor is not None:
         # the scalar code: for a network without a loss (as it always was), and for a view

@@ -17,7 +17,7 @@ from ..core.errors import CompileError, DataError, SymbackpropError, did_you_mea
 from ..core.functions import ACTIVATIONS, activation
 from ..core.graph import Graph
 
-__all__ = ["Model", "NumPyCodePrinter", "JaxCodePrinter", "chosen_functions", "comment_line", "float_dtype"]
+__all__ = ["Model", "NumPyCodePrinter", "JaxCodePrinter", "chosen_functions", "comment_line", "float_dtype", "check_seed"]
 
 # Sums longer than this are printed as sums of parenthesised chunks: CPython's compiler
 # recurses once per ``+`` and fails on a few thousand terms in one flat expression.
@@ -42,10 +42,12 @@ class NumPyCodePrinter(NumPyPrinter):
         # order="none": terms as SymPy stores them (already canonical), without re-sorting them.
         super().__init__({"strict": True, "fully_qualified_modules": True, "order": "none"})
         # Only the array module's functions: the generated code runs where nothing else (not math) exists.
+        # The functions this class prints itself (Abs, Max, Min, …) keep their own methods.
         for name, path in list(self.known_functions.items()):
             if not (isinstance(path, str) and path.startswith(f"{self._module}.")):
                 del self.known_functions[name]
-                setattr(self, f"_print_{name}", self._print_not_supported)
+                if f"_print_{name}" not in vars(NumPyCodePrinter):
+                    setattr(self, f"_print_{name}", self._print_not_supported)
         self._names = names  # shared: the code generator keeps adding names
 
     def _print_Symbol(self, symbol):
@@ -65,8 +67,15 @@ class NumPyCodePrinter(NumPyPrinter):
         return f"{self._module}.maximum({self._print(expr.args[0])}, 0)"
 
     def _print_Heaviside(self, expr):
-        # H(0) = 0 whatever SymPy's second argument says: the ReLU derivative PyTorch uses.
-        return f"{self._module}.heaviside({self._print(expr.args[0])}, 0)"
+        # H(0) as SymPy's second argument says: 0 for ReLU's derivative, ½ for max and min (the
+        # subgradients PyTorch uses).
+        at_zero = expr.args[1] if len(expr.args) > 1 else sp.S.Half
+        return f"{self._module}.heaviside({self._print(expr.args[0])}, {self._print(at_zero)})"
+
+    def _print_DiracDelta(self, expr):
+        # The derivative of the step H: zero wherever it is defined (everywhere but the kink),
+        # as for PyTorch's other step-like functions (sign, round); the kink itself has measure 0.
+        return f"numpy.zeros_like({self._print(expr.args[0])})"
 
     def _print_logsumexp(self, expr):
         # Pairwise logaddexp: each step shifts by the larger argument, so nothing overflows.
@@ -226,7 +235,7 @@ class Model:
         """Zeros (the lecture starts "at the point 0") or, with a seed, small uniform numbers:
         U(−1/√fan_in, 1/√fan_in) as PyTorch's ``Linear`` draws them, where fan_in counts the
         non-parameter inputs of the node a parameter feeds."""
-        if seed is None:
+        if check_seed(seed) is None:
             return np.zeros(len(self.parameters), dtype=self.dtype)
         bounds = np.array([1 / np.sqrt(_fan_in(self.graph, p)) for p in self.parameters])
         return np.random.default_rng(seed).uniform(-bounds, bounds).astype(self.dtype)
@@ -234,6 +243,21 @@ class Model:
     def __repr__(self) -> str:
         return (f"Model({len(self.parameters)} parameters, inputs=({names(self.inputs)}), "
                 f"predictions=({names(self.predictions)}), dtype={self.dtype.name})")
+
+
+def check_seed(seed) -> int | None:
+    """``seed`` if it is None or an integer NumPy can seed with (0 or more), else an error.
+
+    >>> check_seed(-1)
+    Traceback (most recent call last):
+    ...
+    symbackprop.core.errors.SymbackpropError: seed must be a non-negative integer (or None), not -1
+    """
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise SymbackpropError(f"seed must be a non-negative integer (or None), not {seed!r}")
+    return int(seed)
 
 
 def _short(symbols, shown: int = 6) -> str:

@@ -39,8 +39,10 @@ a = s*z
 
 from __future__ import annotations
 
+import math
 import os
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
@@ -50,23 +52,25 @@ from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from ..core.errors import CycleError, GraphError, ModelFileError, ParseError, did_you_mean, names
-from ..core.functions import ACTIVATIONS
-from ..core.graph import Graph
+from ..core.functions import ACTIVATIONS, is_undefined
+from ..core.graph import Graph, leaves_named_like_nodes
 from ..core.tensor.scalar import ScalarView
-from .parse import BUILTIN_FUNCTIONS, is_name, parse_expression
-from .tensorfile import declares_shapes, tensor_graph_from_model
+from .parse import BUILTIN_FUNCTIONS, NestingBudget, is_name, parse_expression
+from .tensorfile import declares_shapes, definition_lines, tensor_graph_from_model, tensor_sections
 from ..core.products import split_product
 
 __all__ = ["load", "read_model_text", "graph_from_text", "graph_to_text", "SECTIONS",
            "MAX_FILE_BYTES"]
 
 MAX_FILE_BYTES = 1_000_000
+# SymPy's time on the nested functions of all definitions together (see NestingBudget)
+NESTING_SECONDS_PER_FILE = 10.0
+_LARGEST_FLOAT = sp.Float(sys.float_info.max)
 SINGLE_SECTIONS = ("output", "data")    # the others are lists: repeated lines add up
 SECTIONS = ("inputs", "targets", "functions", "parameters", "output", "predictions", "bind",
             "values", "data")
 
 _SECTION = re.compile(r"\s*([^\W\d]\w*)\s*:")
-_DEFINITION = re.compile(r"\s*([^=]*?)\s*=")
 
 
 @dataclass(frozen=True)
@@ -153,21 +157,25 @@ def _split(item: _Item, separator: str = ",") -> list[_Item]:
     return parts
 
 
+def _quoted(text: str, width: int = 40) -> str:
+    """``text`` for a message: quoted, escapes visible, cut to about ``width`` characters."""
+    return repr(text if len(text) <= width else text[:width] + "…")
+
+
 def _name(item: _Item, what: str) -> str:
     if not is_name(item.text):
-        raise item.error(f"{what} must be a name (letters, digits, '_'), not {item.text!r}")
+        raise item.error(f"{what} must be a name (letters, digits, '_'), not {_quoted(item.text)}")
     return item.text
 
 
 def _assignment(item: _Item) -> tuple[_Item, _Item]:
-    """``name = value`` split into its two sides."""
-    match = _DEFINITION.match(item.text)
-    if not match:
-        raise item.error(f"expected 'name = value', not {item.text!r}")
-    value = item.text[match.end():]
-    lead = len(value) - len(value.lstrip())
-    return (_Item(match.group(1), item.line, item.start + match.start(1), item.source),
-            _Item(value.strip(), item.line, item.start + match.end() + lead, item.source))
+    """``name = value`` split into its two sides (by the first '=', in linear time)."""
+    left, equals, right = item.text.partition("=")
+    if not equals:
+        raise item.error(f"expected 'name = value', not {_quoted(item.text)}")
+    left_lead, right_lead = len(left) - len(left.lstrip()), len(right) - len(right.lstrip())
+    return (_Item(left.strip(), item.line, item.start + left_lead, item.source),
+            _Item(right.strip(), item.line, item.start + len(left) + 1 + right_lead, item.source))
 
 
 class _ModelText:
@@ -262,6 +270,7 @@ def graph_from_text(text: str, base_dir: str | os.PathLike | None = None,
 
     definitions: dict[sp.Symbol, sp.Expr] = {}
     defined_at: dict[str, _Item] = {}
+    budget = NestingBudget(NESTING_SECONDS_PER_FILE)
     for left, right in model.definitions:
         name = _name(left, "the left side of a definition")
         if name in defined_at:
@@ -270,7 +279,8 @@ def graph_from_text(text: str, base_dir: str | os.PathLike | None = None,
             raise left.error(f"{name} is a function, not a node name")
         if not right.text:
             raise right.error(f"the definition of {name} has no expression")
-        definitions[sp.Symbol(name)] = _parse(right, functions=functions)
+        definitions[sp.Symbol(name)] = _real_constants(_parse(right, functions=functions, budget=budget),
+                                                        name, right)
         defined_at[name] = left
 
     leaves = sorted({s.name for e in definitions.values() for s in e.free_symbols} - set(defined_at))
@@ -284,11 +294,13 @@ def graph_from_text(text: str, base_dir: str | os.PathLike | None = None,
     output = model.single("output")
     if output is not None:
         _check_node(_name(output, "'output:'"), output, defined_at)
-
-    else:
-        _check_unique_sink(definitions)
-
     metadata = _metadata(model, functions, leaves, base_dir)
+    if "parameters" not in model.sections:  # listed parameters are meant, whatever their names
+        data = set(roles["inputs"]) | set(roles["targets"])
+        _check_typos(definitions, model.definitions, [n for n in leaves if n not in data],
+                     metadata.get("values", {}))
+    if output is None:
+        _check_unique_sink(definitions)
     if source is not None:
         metadata["source"] = str(source)
     symbol = sp.Symbol   # symbols are equal by name: the parser made the same plain ones
@@ -311,7 +323,21 @@ def _tensor_model(model: _ModelText, base_dir, source) -> Graph:
         metadata = _metadata(model, functions, constants, base_dir)
         return {**metadata, "source": str(source)} if source is not None else metadata
 
-    return ScalarView(tensor_graph_from_model(model, metadata_of))
+    return ScalarView(tensor_graph_from_model(model, metadata_of), declared_with_shapes=True)
+
+
+def _real_constants(expr: sp.Expr, name: str, item: _Item) -> sp.Expr:
+    """``expr``, refused when a constant in it is not real (``log(-1)`` is iπ, ``sqrt(-2)`` is
+    √2·i): a network over complex numbers would train on a "squared error" that is negative."""
+    pending = [expr]
+    while pending:
+        e = pending.pop()
+        if e.free_symbols:
+            pending.extend(e.args)
+        elif sp.im(e.evalf(15)) != 0:
+            raise item.error(f"the definition of {name} has a constant that is not a real number "
+                             f"({sp.N(e, 4)}); a network computes with real numbers")
+    return expr
 
 
 def _check_leaf(name: str, item: _Item, role: str, defined_at: Mapping, leaves: list) -> None:
@@ -333,18 +359,55 @@ def _check_unique_sink(definitions: Mapping[sp.Symbol, sp.Expr]) -> None:
     used = {s for expr in definitions.values() for s in expr.free_symbols}
     sinks = [node for node in definitions if node not in used]
     if len(sinks) > 1:
-        raise GraphError(f"the model has {len(sinks)} outputs ({names(sinks)}); name one with "
-                         f"a line 'output: {sinks[-1]}'")
+        unused = names(sinks[:-1])
+        raise GraphError(f"the model has {len(sinks)} outputs ({names(sinks)}): nothing uses {unused}, "
+                         f"so a name where {'it' if len(sinks) == 2 else 'they'} should be used may be a "
+                         f"typo; if {sinks[-1]} is the only output, say so with a line 'output: {sinks[-1]}'")
+
+
+def _first_use(name: str, lines: list[tuple[_Item, _Item]], definitions) -> _Item:
+    """Where ``name`` first appears on the right side of a definition (for an error's caret)."""
+    for (left, right), expr in zip(lines, definitions.values()):
+        if sp.Symbol(name) in expr.free_symbols:
+            found = re.search(rf"(?<![\w']){re.escape(name)}(?!\w)", right.text)
+            return _Item(right.text[found.start():] if found else right.text, right.line,
+                         right.start + (found.start() if found else 0), right.source)
+    raise AssertionError(f"{name} is used by no definition")
+
+
+def _check_typos(definitions: Mapping[sp.Symbol, sp.Expr], lines: list[tuple[_Item, _Item]],
+                 parameters: list[str], values: Mapping[str, float]) -> None:
+    """A typo in a definition makes a new parameter silently (``m3`` for ``m2``): refuse a
+    parameter named like the nodes, and one without a value where every other has one."""
+    leaves = [sp.Symbol(n) for n in parameters]
+    for leaf, node in leaves_named_like_nodes(definitions, leaves).items():
+        raise _first_use(leaf.name, lines, definitions).error(
+            f"{leaf} is not a node, so it would be a new parameter, but it is named like the nodes "
+            f"(did you mean '{node}'?); list it under 'parameters:' if it is meant")
+    missing = [n for n in parameters if n not in values]
+    valued = len(parameters) - len(missing)
+    if values and 1 <= len(missing) <= 2 and valued >= 3:
+        name = missing[0]
+        raise _first_use(name, lines, definitions).error(
+            f"the parameter {name} has no value in 'values:' while the other {valued} have one: a typo"
+            f"{did_you_mean(name, definitions) or '?'} (give it a value if it is meant)")
 
 
 def _assignments(model: _ModelText, key: str, allowed, description: str, label: str):
-    """The ``name = value`` items of section ``key``, each name checked against ``allowed``."""
+    """The ``name = value`` items of section ``key``, each name checked against ``allowed`` and
+    given once (a second value would silently replace the first)."""
+    given: dict[str, _Item] = {}
     for item in model.items(key):
         left, right = _assignment(item)
         name = _name(left, f"a name in '{key}:'")
         if name not in allowed:
             raise left.error(f"'{name}' is not {description}{did_you_mean(name, allowed)}; "
                              f"{label}: {', '.join(allowed) or 'none'}")
+        if name in given:
+            first = given[name]
+            raise left.error(f"{name} is given twice in '{key}:' (first on line {first.line}, "
+                             f"column {first.start + 1})")
+        given[name] = left
         yield name, right
 
 
@@ -356,7 +419,7 @@ def _metadata(model: _ModelText, functions: Mapping, leaves: list, base_dir) -> 
         metadata["bind"] = {}
         for name, right in _assignments(model, "bind", functions, "a declared function", "declared"):
             if right.text not in ACTIVATIONS:
-                raise right.error(f"unknown activation '{right.text}'{did_you_mean(right.text, ACTIVATIONS)}"
+                raise right.error(f"unknown activation {_quoted(right.text)}{did_you_mean(right.text, ACTIVATIONS)}"
                                   f"; known: {', '.join(ACTIVATIONS)}")
             metadata["bind"][name] = right.text
     if "values" in model.sections:
@@ -364,8 +427,12 @@ def _metadata(model: _ModelText, functions: Mapping, leaves: list, base_dir) -> 
         for name, right in _assignments(model, "values", leaves, "an input, target or parameter", "leaves"):
             value = _parse(right, symbols={}, unknown_symbols="error")
             if not (value.is_number and value.is_real):
-                raise right.error(f"the value of {name} must be a real number, not {value}")
-            metadata["values"][name] = float(value)
+                raise right.error(f"the value of {name} must be a real number, not {_quoted(str(value))}")
+            number = float(value) if abs(value) < _LARGEST_FLOAT else math.inf
+            if not math.isfinite(number):
+                raise right.error(f"the value of {name} is too large for a floating-point number "
+                                  f"(at most about 1.8e308)")
+            metadata["values"][name] = number
     data = model.single("data")
     if data is not None:
         metadata["data"] = os.path.abspath(os.path.join(base_dir or os.getcwd(), data.text))
@@ -392,7 +459,17 @@ class ModelPrinter(StrPrinter):
         return "exp(1)"
 
     def _print_Heaviside(self, expr):
-        return f"Heaviside({self._print(expr.args[0])}, {self._print(expr.pargs[1])})"
+        return f"Heaviside({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_Pi(self, expr):
+        return "π"
+
+    def _print_Function(self, expr):
+        name = expr.func.__name__
+        if not (is_undefined(expr.func) or name in BUILTIN_FUNCTIONS):
+            raise GraphError(f"{name} cannot be written in a model file: the parser knows "
+                             f"{', '.join(sorted(BUILTIN_FUNCTIONS))} and declared functions")
+        return super()._print_Function(expr)
 
     def _print_Symbol(self, expr):
         if not is_name(expr.name) or expr.name in BUILTIN_FUNCTIONS:
@@ -415,6 +492,8 @@ def graph_to_text(graph: Graph) -> str:
     definitions, roles and metadata (numbers become exact rationals, symbols lose assumptions).
     """
     meta = graph.metadata
+    if isinstance(graph, ScalarView) and graph.declared_with_shapes:  # written back with its shapes
+        return "\n".join(tensor_sections(graph.tensor) + _metadata_lines(meta) + definition_lines(graph.tensor)) + "\n"
     data = set(graph.inputs) | set(graph.targets)
     lines = [f"inputs: {_names(graph.inputs)}".rstrip()]
     if graph.targets:
@@ -427,6 +506,14 @@ def graph_to_text(graph: Graph) -> str:
     lines.append(f"output: {_names([graph.output])}")
     if graph.predictions != (graph.output,):
         lines.append(f"predictions: {_names(graph.predictions)}")
+    lines += _metadata_lines(meta)
+    lines += [f"{_names([node])} = {_MODEL.doprint(expr)}" for node, expr in graph.definitions.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _metadata_lines(meta: Mapping) -> list[str]:
+    """The ``bind:``, ``values:`` and ``data:`` lines of a model file."""
+    lines = []
     if meta.get("bind"):
         lines.append("bind: " + ", ".join(f"{k} = {v}" for k, v in meta["bind"].items()))
     if meta.get("values"):
@@ -434,8 +521,7 @@ def graph_to_text(graph: Graph) -> str:
         lines.append("values: " + ", ".join(f"{k} = {float(v) + 0.0!r}" for k, v in meta["values"].items()))
     if meta.get("data"):
         lines.append(f"data: {_data_path(meta)}")
-    lines += [f"{_names([node])} = {_MODEL.doprint(expr)}" for node, expr in graph.definitions.items()]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _names(symbols) -> str:

@@ -61,7 +61,8 @@ from ..core.tensor import conv, ops
 from ..core.tensor.base import Tensor, TensorExpr
 from ..core.tensor.graph import TensorGraph
 
-__all__ = ["declares_shapes", "tensor_graph_from_model", "TENSOR_FUNCTIONS"]
+__all__ = ["declares_shapes", "tensor_graph_from_model", "TENSOR_FUNCTIONS", "expression_text", "tensor_sections",
+           "definition_lines"]
 
 _SHAPE_ITEM = re.compile(r"^\s*([^\W\d]\w*)\s*:\s*(\d+(?:\s*[×x*]\s*\d+)*)\s*$")
 _TOKEN = re.compile(r"""
@@ -378,3 +379,110 @@ def tensor_graph_from_model(model, metadata_of: Callable[[Mapping, list], dict])
             raise ParseError(str(error), where.line, where.start + 1, where.source) from None
         raise
 
+
+
+# -- TensorGraph → text -----------------------------------------------------------------------------
+
+_NAMES_OF_FUNCTIONS = {"sigmoid": "σ", "relu": "relu"}
+_SUM, _TERM = 1, 2   # the levels of the grammar: a sum, a product (juxtaposition, ⊙, scaling)
+
+
+def expression_text(expr: TensorExpr) -> str:
+    """A tensor expression in the model-file notation, as ``_Parser`` reads it back."""
+    return _written(expr)[0]
+
+
+def _written(expr) -> tuple[str, int]:
+    """``(text, level)``: 1 for a sum, 2 for a product, 3 for anything atomic."""
+    if isinstance(expr, Tensor):
+        return expr.name, 3
+    if isinstance(expr, tensor_base.Scalar):
+        return _number(expr.value), 3
+    op, args = expr.op, expr.args
+    name = op.name
+    if name == "add":
+        text = _written(args[0])[0]
+        for term in args[1:]:
+            part, level = _written(term)
+            text += f" - {part[1:]}" if part.startswith("-") else f" + {part}"
+        return text, _SUM
+    if name == "scale":
+        factor, (arg, level) = op.factor, _written(args[0])
+        arg = arg if level >= _TERM and not arg.startswith("-") else f"({arg})"
+        return (f"-{arg}" if factor == -1 else f"{_number(factor)} {arg}"), _TERM
+    if name in ("matmul", "hadamard"):
+        left, level = _written(args[0])
+        right, right_level = _written(args[1])
+        left = left if level >= _TERM else f"({left})"
+        right = right if right_level > _TERM else f"({right})"   # left to right: a right product needs ( )
+        return f"{left} {right}" if name == "matmul" else f"{left} ⊙ {right}", _TERM
+    if name == "transpose":
+        arg, level = _written(args[0])
+        return (arg if level > _TERM and not arg.startswith("-") else f"({arg})") + "ᵀ", 3
+    if name == "squared_norm":
+        return f"‖{_written(args[0])[0]}‖²", 3
+    return _call_text(op, args), 3
+
+
+def _call_text(op, args) -> str:
+    texts = [_written(a)[0] for a in args]
+    name = op.name
+    if name == "elementwise":
+        function = op.function
+        base = getattr(function, "prime_base", None) or function
+        primes = "'" * (op.order + getattr(function, "prime_order", 0))
+        shown = _NAMES_OF_FUNCTIONS.get(base.__name__, base.__name__)
+        if primes and shown in _ELEMENTWISE:
+            raise GraphError(f"{shown}{primes} cannot be written in a model file; primes are for declared functions")
+        return f"{shown}{primes}({texts[0]})"
+    keywords: list[str] = []
+    if name in ("reshape",):
+        texts += [str(n) for n in op.to]
+    elif name in ("concat",) and op.axis:
+        keywords.append(f"axis={op.axis}")
+    elif name in ("sum", "mean") and op.axes is not None:
+        axes = (op.axes,) if isinstance(op.axes, int) else tuple(op.axes)
+        if len(axes) != 1:
+            raise GraphError(f"a {name} over several axes cannot be written in a model file")
+        keywords.append(f"axis={axes[0]}")
+    elif name in ("conv1d", "conv2d"):
+        keywords += [f"stride={op.stride}"] * (op.stride != 1) + [f"padding={op.padding}"] * (op.padding != 0)
+    elif name.startswith(("max_pool", "avg_pool")):
+        texts.append(str(op.size))
+        keywords += [f"stride={op.stride}"] * (op.stride != op.size)
+        name = name.replace("_pool", "pool")
+    elif name == "flatten":
+        name = "vec"
+    if name not in TENSOR_FUNCTIONS:
+        raise GraphError(f"the operation {op.name} cannot be written in a model file")
+    return f"{name}({', '.join(texts + keywords)})"
+
+
+def _number(value: sp.Expr) -> str:
+    if value.is_Rational:
+        return str(value) if value.q == 1 else f"({value.p}/{value.q})"
+    if value.is_Symbol:
+        return value.name
+    if value.is_Mul and all(a.is_Rational or a.is_Symbol for a in value.args):
+        return " ".join(_number(a) for a in value.args)
+    raise GraphError(f"the factor {value} cannot be written in a model file")
+
+
+def tensor_sections(graph: TensorGraph) -> list[str]:
+    """The declaration lines of a tensor graph's model file (inputs, targets, parameters with
+    their shapes; output; predictions): the lines before the metadata and the definitions."""
+    declare = lambda tensors: ", ".join(f"{t.name}: {tensor_base.shape_text(t.shape)}" for t in tensors)  # noqa: E731
+    lines = [f"inputs: {declare(graph.inputs)}".rstrip()]
+    if graph.targets:
+        lines.append(f"targets: {declare(graph.targets)}")
+    if graph.undefined_functions:
+        lines.append(f"functions: {', '.join(f.__name__ for f in graph.undefined_functions)}")
+    lines.append(f"parameters: {declare(graph.parameters)}".rstrip())
+    lines.append(f"output: {graph.output.name}")
+    if graph.predictions != (graph.output,):
+        lines.append(f"predictions: {', '.join(p.name for p in graph.predictions)}")
+    return lines
+
+
+def definition_lines(graph: TensorGraph) -> list[str]:
+    return [f"{node.name} = {expression_text(expr)}" for node, expr in graph.definitions.items()]

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import html
 import os
+import re
+import signal
 import subprocess
 from dataclasses import dataclass
 from concurrent.futures import ThreadPoolExecutor
@@ -32,10 +34,10 @@ import sympy as sp
 from ..core.atomic import write_atomic
 from ..core.derive import DEFAULT_MAX_PATHS, Path, backprop, paths
 from ..core.errors import SymbackpropError
-from ..core.graph import Graph
+from ..core.graph import Graph, takes_graph
 from .printing import layered_parts, text
 
-__all__ = ["draw", "Drawing", "weight_edges", "depths", "render", "svg", "svgs", "html_name",
+__all__ = ["draw", "Drawing", "weight_edges", "depths", "render", "image", "svg", "svgs", "html_name", "subscripted",
            "PATH_COLOURS", "FORMATS"]
 
 # Colour-blind-friendly (Okabe–Ito), then a few more; paths beyond these reuse them in turn.
@@ -45,24 +47,43 @@ FORMATS = ("svg", "png", "pdf", "dot", "gv")
 # Layers with more states than this are wrapped in clusters so that a large drawing stays legible.
 CLUSTER_THRESHOLD = 16
 LEGEND_LIMIT = 12
+# White space (points) around an edge label, so an edge never runs through the label's text.
+LABEL_PADDING = 3
 DOT_TIMEOUT = 300
+# Graphs laid out by one dot process: Graphviz 2.43 crashes after about 85 in one input stream.
+DOT_BATCH = 32
 INSTALL_GRAPHVIZ = "Graphviz's dot program is not installed; install it with `apt-get install graphviz`"
 
 
-def html_name(name: str) -> str:
-    """A symbol's name as a Graphviz HTML label: ``w<SUB>11</SUB>``, ``w<SUP>(1)</SUP><SUB>32</SUB>``.
+_SUBSCRIPT = str.maketrans("0123456789,", "₀₁₂₃₄₅₆₇₈₉‚")
+_SUPERSCRIPT = str.maketrans("0123456789()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾")
 
-    >>> html_name("w1_3_2"), html_name("x1"), html_name("L")
-    ('w<SUP>(1)</SUP><SUB>32</SUB>', 'x<SUB>1</SUB>', 'L')
+
+def subscripted(name: str) -> str:
+    """A symbol's name with its indices as Unicode subscripts: ``w₁₁``, ``w⁽¹⁾₃₂``, ``L``.
+
+    >>> subscripted("w1_3_2"), subscripted("x1"), subscripted("L")
+    ('w⁽¹⁾₃₂', 'x₁', 'L')
     """
     layered = layered_parts(name)
     if layered:
         letter, layer, indices = layered
-        return f"{letter}<SUP>({layer})</SUP><SUB>{indices}</SUB>"
+        return letter + f"({layer})".translate(_SUPERSCRIPT) + indices.translate(_SUBSCRIPT)
     stem = name.rstrip("0123456789")
     if stem and stem != name and stem.isalpha():
-        return f"{html.escape(stem)}<SUB>{name[len(stem):]}</SUB>"
-    return html.escape(name)
+        return stem + name[len(stem):].translate(_SUBSCRIPT)
+    return name
+
+
+def html_name(name: str) -> str:
+    """A symbol's name for a Graphviz HTML label (``subscripted``, escaped). Graphviz's own
+    ``<SUB>`` is drawn in SVG as a separate, shifted text (``z 1`` in a browser), while Unicode
+    subscripts are characters of the text itself, in SVG, PNG and PDF alike.
+
+    >>> html_name("w1_3_2"), html_name("a<b")
+    ('w⁽¹⁾₃₂', 'a&lt;b')
+    """
+    return html.escape(subscripted(name))
 
 
 def _number(value: float) -> str:
@@ -123,6 +144,38 @@ def _find_depths(graph: Graph) -> dict[sp.Symbol, int]:
     return depth
 
 
+class _Ids:
+    """DOT node ids: a symbol's own name when it is a plain word (``x1``, ``w11``, ``η``), else a
+    generated one (``sym_1``: a name with quotes, backslashes or colons would break DOT or read
+    as a port); internal nodes (the legend, collapsed layers) get ids that no symbol has, so a
+    node named ``legend`` stays a node of the network."""
+
+    _PLAIN = re.compile(r"\w+")
+
+    def __init__(self, symbols: Sequence[sp.Symbol]):
+        plain = {s.name for s in symbols if self._PLAIN.fullmatch(s.name)}
+        self.taken: set[str] = set(plain)
+        self.internal_ids: dict[str, str] = {}
+        self.symbol_ids = {s: s.name if s.name in plain else self._fresh("sym") for s in symbols}
+
+    def _fresh(self, base: str) -> str:
+        ident, n = base, 0
+        while ident in self.taken:
+            n += 1
+            ident = f"{base}_{n}"
+        self.taken.add(ident)
+        return ident
+
+    def __getitem__(self, symbol: sp.Symbol) -> str:
+        return self.symbol_ids[symbol]
+
+    def internal(self, base: str) -> str:
+        """The id of the internal node called ``base`` (the same id each time it is asked for)."""
+        if base not in self.internal_ids:
+            self.internal_ids[base] = self._fresh(base)
+        return self.internal_ids[base]
+
+
 @dataclass(frozen=True)
 class _Group:
     """One box of the drawing: a single state, or a collapsed wide layer in summary mode."""
@@ -154,9 +207,10 @@ class Drawing:
     def __init__(self, graph: Graph, wrt=None, of=None, edge_labels: bool = False,
                  values: Mapping | None = None, summary: int | None = None,
                  functions: Mapping | None = None, max_paths: int = DEFAULT_MAX_PATHS,
-                 legend_title: str | None = None):
+                 legend_title: str | None = None, path_colours: Mapping | None = None):
         self.graph = graph
         self.legend_title = legend_title
+        self.path_colours = dict(path_colours or {})
         self.bp = backprop(graph, of)
         self.wrt = graph.symbol(wrt) if wrt is not None else None
         self.edge_labels = edge_labels
@@ -170,6 +224,7 @@ class Drawing:
                 graph, values, of=self.bp.of, functions=functions)
         self.weights = weight_edges(graph)
         self.depth = depths(graph)
+        self.ids = _Ids(graph.inputs + graph.targets + graph.nodes + graph.parameters + graph.constants)
 
     # -- what is drawn ----------------------------------------------------------------------------
 
@@ -187,10 +242,10 @@ class Drawing:
                 for role in ("input", "target", "node"):
                     chosen = tuple(s for s in ordered if self.graph.kind(s) == role)
                     if chosen:
-                        group = _Group(f"layer{d}_{role}", chosen, d)
+                        group = _Group(self.ids.internal(f"layer{d}_{role}"), chosen, d)
                         result.update({s: group for s in chosen})
             else:
-                result.update({s: _Group(s.name, (s,), d) for s in ordered})
+                result.update({s: _Group(self.ids[s], (s,), d) for s in ordered})
         return result
 
     def _ordered(self, symbols):
@@ -204,9 +259,9 @@ class Drawing:
 
     def leaf_key(self, p: sp.Symbol) -> str:
         if self.summary is None:
-            return p.name
+            return self.ids[p]
         target = self.groups[self.graph.children(p)[0]]
-        return p.name if len(target.members) == 1 else f"{target.key}_leaves"
+        return self.ids[p] if len(target.members) == 1 else self.ids.internal(f"{target.key}_leaves")
 
     def drawn_edge(self, u: sp.Symbol, v: sp.Symbol) -> tuple[str, str]:
         """The drawn arrow that carries the graph edge ``u → v`` (a weight's arrow starts at
@@ -242,7 +297,7 @@ class Drawing:
             if arrows in routes:  # summary mode: several paths share one drawn route
                 routes[arrows].count += 1
                 continue
-            colour = PATH_COLOURS[len(routes) % len(PATH_COLOURS)]
+            colour = self.path_colours.get(path.nodes) or PATH_COLOURS[len(routes) % len(PATH_COLOURS)]
             routes[arrows] = _Route(path, colour)
             for arrow in arrows:
                 if colour not in colours.setdefault(arrow, []):
@@ -251,10 +306,18 @@ class Drawing:
 
     # -- DOT ---------------------------------------------------------------------------------------
 
+    @property
+    def detail_size(self) -> int:
+        """The point size of the values and partials under names. A drawing with edge labels
+        is laid out top to bottom, narrow enough that A4 prints it at about its own size, so
+        these lines are as large as a page's body text."""
+        return 11 if self.edge_labels else 10
+
     def digraph(self) -> graphviz.Digraph:
         dot = graphviz.Digraph(name="symbackprop", graph_attr={
-            "rankdir": "LR", "nodesep": "0.35", "ranksep": "0.9", "fontname": "Helvetica",
-            "bgcolor": "white"},
+            "rankdir": "TB" if self.edge_labels else "LR", "nodesep": "0.35",
+            "ranksep": "0.3" if self.edge_labels else "0.9",  # the labels keep the ranks apart
+            "fontname": "Helvetica", "bgcolor": "white"},
             node_attr={"fontname": "Helvetica", "fontsize": "14"},
             edge_attr={"fontname": "Helvetica", "fontsize": "12", "arrowsize": "0.7"})
         self._add_states(dot)
@@ -303,11 +366,11 @@ class Drawing:
         lines = [f"= {_number(self.point.values[symbol])}"]
         if symbol in self.point.adjoints:
             lines.append(f"δ = {_number(self.point.adjoints[symbol])}")
-        return "".join(f'<BR/><FONT POINT-SIZE="10">{line}</FONT>' for line in lines)
+        return "".join(f'<BR/><FONT POINT-SIZE="{self.detail_size}">{line}</FONT>' for line in lines)
 
     def _add_leaf(self, dot: graphviz.Digraph, p: sp.Symbol) -> None:
         key = self.leaf_key(p)
-        if key != p.name:
+        if key != self.ids[p]:
             siblings = [q for q in self.leaf_parameters if self.leaf_key(q) == key]
             if siblings[0] != p:
                 return
@@ -335,7 +398,10 @@ class Drawing:
         if self.edge_labels and len(carried) <= 2:
             lines += [self._partial_line(u, v) for u, v in carried if (u, v) in self.bp.partials]
         if lines:
-            attributes["label"] = "<" + "<BR/>".join(lines) + ">"
+            # A padded cell: the label's box is larger than its text, so the edge (a thick
+            # highlighted one too) passes beside the text rather than through it.
+            attributes["label"] = (f'<<TABLE BORDER="0" CELLPADDING="{LABEL_PADDING}"><TR><TD>'
+                                   + "<BR/>".join(lines) + "</TD></TR></TABLE>>")
         if colours:
             attributes.update(color=":".join(colours), penwidth="2.5", fontcolor=colours[0])
         else:
@@ -348,7 +414,8 @@ class Drawing:
             body = _number(self.point.partials[(u, v)])
         else:
             body = html.escape(text(self.bp.partials[(u, v)]))
-        return f'<FONT POINT-SIZE="10">{head} = {body}</FONT>'
+        # the head and its value on two lines: labels side by side between two ranks stay narrow
+        return f'<FONT POINT-SIZE="{self.detail_size}">{head}<BR/>= {body}</FONT>'
 
     def _add_legend(self, dot: graphviz.Digraph, legend: list[_Route]) -> None:
         rows = []
@@ -366,22 +433,26 @@ class Drawing:
                  f"{title}</TD></TR>{''.join(rows)}</TABLE>")
         with dot.subgraph(name="legend") as legend_graph:
             legend_graph.attr(rank="sink")
-            legend_graph.node("legend", label=f"<{table}>", shape="plain", fontsize="11")
+            legend_graph.node(self.ids.internal("legend"), label=f"<{table}>", shape="plain", fontsize="11")
 
 
+@takes_graph
 def draw(graph: Graph, wrt=None, of=None, edge_labels: bool = False, values: Mapping | None = None,
          summary: int | None = None, functions: Mapping | None = None,
-         max_paths: int = DEFAULT_MAX_PATHS, legend_title: str | None = None) -> graphviz.Digraph:
+         max_paths: int = DEFAULT_MAX_PATHS, legend_title: str | None = None,
+         path_colours: Mapping | None = None) -> graphviz.Digraph:
     """A ``graphviz.Digraph`` of ``graph`` in the lecture's convention.
 
     ``wrt`` highlights every path from that symbol to ``of`` (one colour per path, legend);
     ``edge_labels`` adds each arrow's local partials; ``values`` (leaf → number, or a
     ``Point``) annotates every box with its forward value and adjoint δ; ``summary=k`` collapses
     layers wider than ``k`` states into one box; ``legend_title`` replaces the legend's
-    "N paths from …" (a translation). Render with ``render(dot, "net.svg")``.
+    "N paths from …" (a translation); ``path_colours`` maps a path's nodes (``Path.nodes``) to
+    the colour it is drawn in (a verdict's present and missing paths). Render with
+    ``render(dot, "net.svg")``.
     """
     return Drawing(graph, wrt, of, edge_labels, values, summary, functions, max_paths,
-                   legend_title).digraph()
+                   legend_title, path_colours).digraph()
 
 
 def _run_dot(source: str, fmt: str) -> bytes:
@@ -393,10 +464,26 @@ def _run_dot(source: str, fmt: str) -> bytes:
         raise SymbackpropError(INSTALL_GRAPHVIZ) from None
     except subprocess.TimeoutExpired:
         raise SymbackpropError(f"Graphviz did not finish within {DOT_TIMEOUT} s") from None
+    if completed.returncode < 0:
+        raise SymbackpropError(f"Graphviz's dot was killed by signal {_signal_name(-completed.returncode)}")
     if completed.returncode != 0:
         message = completed.stderr.decode(errors="replace").strip().splitlines()
         raise SymbackpropError(f"Graphviz failed: {message[0] if message else completed.returncode}")
     return completed.stdout
+
+
+def _signal_name(number: int) -> str:
+    """``SIGSEGV (a crash)``, ``SIGKILL``, or the number when the signal has no name here."""
+    try:
+        name = signal.Signals(number).name
+    except ValueError:
+        return str(number)
+    return f"{name} (a crash in Graphviz)" if name in ("SIGSEGV", "SIGBUS", "SIGABRT") else name
+
+
+def image(dot: graphviz.Digraph, fmt: str = "png") -> bytes:
+    """The drawing as the bytes of an image file (``png``, ``pdf``, ``svg``), e.g. to embed."""
+    return _run_dot(dot.source, fmt)
 
 
 def svg(dot: graphviz.Digraph) -> str:
@@ -405,17 +492,19 @@ def svg(dot: graphviz.Digraph) -> str:
 
 
 def svgs(digraphs: Sequence[graphviz.Digraph]) -> list[str]:
-    """Several drawings as SVG with one ``dot`` process per core: dot lays out every graph of
-    its input in turn, and starting it costs more than laying out a small graph."""
+    """Several drawings as SVG, a batch of at most ``DOT_BATCH`` graphs per ``dot`` process and
+    one process per core at a time: dot lays out every graph of its input in turn, and starting
+    it costs more than laying out a small graph."""
     if not digraphs:
         return []
     workers = max(1, min(os.cpu_count() or 1, len(digraphs)))
-    chunks = [list(digraphs[i::workers]) for i in range(workers)]
+    count = max(workers, -(-len(digraphs) // DOT_BATCH))
+    batches = [list(digraphs[i::count]) for i in range(count)]
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        outputs = list(pool.map(_svg_batch, chunks))
+        outputs = list(pool.map(_svg_batch, batches))
     result: list[str] = [""] * len(digraphs)
     for i, output in enumerate(outputs):
-        result[i::workers] = output
+        result[i::count] = output
     return result
 
 

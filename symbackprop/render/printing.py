@@ -17,23 +17,28 @@ function's derivative first, then the inner factor (``f'(p11·z1 + p21·z2)·p11
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import sympy as sp
-from sympy.printing.latex import LatexPrinter
+from sympy.printing.latex import LatexPrinter, greek_letters_set, tex_greek_dictionary
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from ..core.derive import Partial
 from ..core.products import split_product
 
-__all__ = ["TextPrinter", "LaTeXPrinter", "GREEK_LATEX", "text", "latex", "symbol_latex", "layered_parts", "path_term_text",
+__all__ = ["TextPrinter", "LaTeXPrinter", "text", "latex", "symbol_latex", "name_latex", "greek_latex",
+           "layered_parts", "path_term_text",
            "derivation_text", "derivation_latex"]
 
+_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 _LAYERED_NAME = re.compile(r"^([A-Za-z]+)(\d+)_(\d+)(?:_(\d+))?$")
-# Unicode Greek letters as the names SymPy's LaTeX printer turns into commands (λ → lambda → \lambda)
-GREEK_LATEX = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "η": "eta", "θ": "theta",
-               "λ": "lambda", "μ": "mu", "ν": "nu", "ξ": "xi", "π": "pi", "ρ": "rho", "σ": "sigma", "τ": "tau",
-               "φ": "phi", "χ": "chi", "ψ": "psi", "ω": "omega", "Δ": "Delta", "Λ": "Lambda", "Σ": "Sigma"}
+# Names SymPy's own LaTeX printer writes well: letters, digits, '_' subscripts (w11, b_1, eta2).
+_PLAIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*")
+# One Greek letter and digits (η, λ1): written as \eta, \lambda_{1}.
+_GREEK_NAME = re.compile(r"([\u0391-\u03a9\u03b1-\u03c9])(\d*)")
+_TEX_SPECIALS = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
+                 "^": r"\textasciicircum{}", "_": r"\_", "%": r"\%", "~": r"\textasciitilde{}"}
 
 
 class TextPrinter(StrPrinter):
@@ -54,8 +59,21 @@ class TextPrinter(StrPrinter):
             top = f"({top})"
         return f"{sign}{top}/{bottom}"
 
+    def _print_Pow(self, expr, rational=False):
+        # one style with the products' ·: z², x^(1/3), never Python's **
+        base, exponent = expr.args
+        if exponent.is_Integer and exponent > 1:
+            return self.parenthesize(base, PRECEDENCE["Pow"], strict=True) + str(exponent).translate(_SUPERSCRIPT)
+        if exponent in (-1, sp.S.Half, -sp.S.Half):   # 1/x, sqrt(x), 1/sqrt(x)
+            return super()._print_Pow(expr, rational)
+        return (self.parenthesize(base, PRECEDENCE["Pow"], strict=True) + "^"
+                + self.parenthesize(exponent, PRECEDENCE["Pow"], strict=False))
+
     def _print_Partial(self, expr):
         return f"∂{self._print(expr.of)}/∂{self._print(expr.wrt)}"
+
+    def _print_DirectPartial(self, expr):
+        return f"(∂{self._print(expr.of)}/∂{self._print(expr.wrt)})_{','.join(map(self._print, expr.held))}"
 
     def _print_sigmoid(self, expr):
         return f"σ({self._print(expr.args[0])})"
@@ -65,6 +83,19 @@ class TextPrinter(StrPrinter):
 
     def _print_Heaviside(self, expr):
         return f"H({self._print(expr.args[0])})"
+
+    def _print_Exp1(self, expr):
+        # SymPy's "E" is also how a symbol named E prints; exp(1) is what the parser reads back
+        return "exp(1)"
+
+    def _print_Max(self, expr):
+        return f"max({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_Min(self, expr):
+        return f"min({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_Abs(self, expr):
+        return f"|{self._print(expr.args[0])}|"
 
 
 def layered_parts(name: str) -> tuple[str, str, str] | None:
@@ -77,6 +108,54 @@ def layered_parts(name: str) -> tuple[str, str, str] | None:
     indices = [i for i in indices if i is not None]
     joiner = "," if any(len(i) > 1 for i in indices) else ""
     return letter, layer, joiner.join(indices)
+
+
+def greek_word(letter: str) -> str | None:
+    """SymPy's name of a Greek letter: ``η`` → ``eta``, ``Δ`` → ``Delta``, ``λ`` → ``lamda``."""
+    parts = unicodedata.name(letter, "").split()
+    if len(parts) != 4 or parts[:2] != ["GREEK", parts[1]] or parts[1] not in ("SMALL", "CAPITAL"):
+        return None
+    word = parts[3].lower() if parts[1] == "SMALL" else parts[3].capitalize()
+    return word if word.lower() in greek_letters_set | {"lamda"} or word in tex_greek_dictionary else None
+
+
+def greek_latex(letter: str) -> str | None:
+    """LaTeX of one Greek letter (``η`` → ``\\eta``, ``Α`` → ``\\mathrm{A}``), or None."""
+    word = greek_word(letter)
+    if word is None:
+        return None
+    return tex_greek_dictionary.get(word) or "\\" + word
+
+
+def _text_character(char: str) -> str:
+    """One character of a name inside ``\\text{…}``, safe for TeX (pdflatex included) and MathJax."""
+    if char in _TEX_SPECIALS:
+        return _TEX_SPECIALS[char]
+    if " " <= char <= "~":
+        return char
+    greek = greek_latex(char)
+    if greek:
+        return f"${greek}$"
+    # Latin-1 and Latin Extended-A letters (T1 fonts) and Cyrillic (T2A, see handout.tex)
+    if char.isalpha() and ("\u00c0" <= char <= "\u017f" or "\u0400" <= char <= "\u045f"):
+        return char
+    return f"[U+{ord(char):04X}]"
+
+
+def name_latex(name: str) -> str | None:
+    r"""LaTeX of a name that SymPy's printer would write raw (``z\input{x}``, ``η``, ``x}y``):
+    specials escaped, Greek as its command; None for a plain name SymPy writes well.
+
+    >>> print(name_latex("η1"), name_latex("x}y"), name_latex("w11"))
+    \eta_{1} \text{x\}y} None
+    """
+    if _PLAIN_NAME.fullmatch(name):
+        return None
+    greek = _GREEK_NAME.fullmatch(name)
+    if greek and greek_word(greek.group(1)):
+        letter = greek_latex(greek.group(1))
+        return letter + (f"_{{{greek.group(2)}}}" if greek.group(2) else "")
+    return r"\text{" + "".join(_text_character(c) for c in name) + "}"
 
 
 def symbol_latex(name: str) -> str | None:
@@ -95,12 +174,7 @@ class LaTeXPrinter(LatexPrinter):
         super().__init__({"mul_symbol": "dot", **(settings or {})})
 
     def _print_Symbol(self, expr, style="plain"):
-        layered = symbol_latex(expr.name)
-        if layered:
-            return layered
-        if any(ch in GREEK_LATEX for ch in expr.name):  # λ → \lambda: LaTeX has no Unicode Greek
-            return super()._print_Symbol(sp.Symbol("".join(GREEK_LATEX.get(ch, ch) for ch in expr.name)), style=style)
-        return super()._print_Symbol(expr, style=style)
+        return symbol_latex(expr.name) or name_latex(expr.name) or super()._print_Symbol(expr, style=style)
 
     def _print_Mul(self, expr):
         if not expr.is_commutative:
@@ -116,8 +190,13 @@ class LaTeXPrinter(LatexPrinter):
     def _print_Partial(self, expr):
         return rf"\frac{{\partial {self._print(expr.of)}}}{{\partial {self._print(expr.wrt)}}}"
 
+    def _print_DirectPartial(self, expr):
+        held = ", ".join(map(self._print, expr.held))
+        return rf"\left({self._print_Partial(expr)}\right)_{{{held}}}"
+
     def _print_AppliedUndef(self, expr, exp=None):
-        name = self._deal_with_super_sub(expr.func.__name__.rstrip("'")) + "'" * expr.func.__name__.count("'")
+        base = expr.func.__name__.rstrip("'")
+        name = (name_latex(base) or self._deal_with_super_sub(base)) + "'" * (len(expr.func.__name__) - len(base))
         return self._function_call(name, expr, exp)
 
     def _function_call(self, name: str, expr, exp=None) -> str:

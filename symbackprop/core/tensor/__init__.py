@@ -35,6 +35,9 @@ from .graph import TensorGraph
 from .ops import (apply_function, binary_cross_entropy, concat, dot, flatten, hadamard, matmul, mean, outer,
                   reshape, softmax, softmax_cross_entropy, squared_error, squared_norm, transpose, tsum)
 from .scalar import ScalarView, scalar_graph
+from .attention import attention_graph, causal_softmax, self_attention, token_cross_entropy, transformer_block
+from .norm import batch_norm, batch_normalize, dropout, layer_norm, normalize
+from .sequence import bptt, elman_rnn, gru, lstm
 
 Graph = TensorGraph
 derive = derive_tensor
@@ -44,7 +47,10 @@ __all__ = ["OPS", "Op", "Apply", "Scalar", "Tensor", "TensorExpr", "ShapeError",
            "ScalarView", "scalar_graph", "as_tensor_graph", "apply", "tanh", "sigmoid", "relu", "softplus", "exp",
            "log", "matmul", "outer", "dot", "transpose", "hadamard", "reshape", "flatten", "concat", "sum",
            "mean", "softmax", "squared_error", "binary_cross_entropy", "softmax_cross_entropy", "squared_norm",
-           "conv1d", "conv2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"]
+           "conv1d", "conv2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
+           "elman_rnn", "lstm", "gru", "bptt", "normalize", "batch_normalize", "layer_norm", "batch_norm",
+           "dropout", "causal_softmax", "token_cross_entropy", "self_attention", "attention_graph",
+           "transformer_block"]
 
 apply = apply_function
 sum = tsum  # noqa: A001  (sbp.tensor.sum, as numpy.sum)

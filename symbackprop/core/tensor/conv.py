@@ -18,7 +18,7 @@ one kernel offset at a time.
 >>> x, K = Tensor("x", (1, 8, 8)), Tensor("K", (4, 1, 3, 3))
 >>> u = conv2d(x, K, padding=1)
 >>> u.shape, [str(u.op.vjp(u.args, u, Tensor("δ", u.shape), i)) for i in (0, 1)]
-((4, 8, 8), ['δ ∗ rot180(K)', 'x ⋆ δ'])
+((4, 8, 8), ['δ ∗_(p=1) rot180(K)', 'x ⋆_(p=1) δ'])
 """
 
 from __future__ import annotations
