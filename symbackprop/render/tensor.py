@@ -35,14 +35,15 @@ _SUPERSCRIPT = re.compile(r"^(.*?)\^\(([^()]*)\)$")
 
 
 def tensor_name_latex(name: str) -> str:
-    """``W^(1)`` → ``W^{(1)}``, ``δ_h`` → ``\\delta_{h}``, ``h1`` → ``h_{1}``, ``W_1_2`` →
-    ``W_{1,2}``; a name with TeX's special characters is escaped (``printing.name_latex``)."""
+    """``W^(1)`` → ``W^{(1)}``, ``δ_h`` → ``\\delta_{h}``, ``h1`` → ``h_{1}``, ``h_{t-1}`` →
+    ``h_{t-1}``; a name with TeX's special characters is escaped (``printing.name_latex``)."""
     match = _SUPERSCRIPT.match(name)
     if match:
         return f"{tensor_name_latex(match.group(1))}^{{({_part(match.group(2))})}}"
     base, _, sub = name.partition("_")
     if sub and base:
-        return f"{tensor_name_latex(base)}_{{{','.join(tensor_name_latex(p) for p in sub.split('_'))}}}"
+        group = re.fullmatch(r"\{([A-Za-z0-9+\-]+)\}", sub)  # h_{t-1}: a time index, as written
+        return f"{tensor_name_latex(base)}_{{{group.group(1) if group else tensor_name_latex(sub)}}}"
     numbered = re.fullmatch(r"([A-Za-z]+)(\d+)", name)
     if numbered:
         return f"{numbered.group(1)}_{{{numbered.group(2)}}}"
