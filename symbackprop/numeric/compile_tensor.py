@@ -128,10 +128,26 @@ class _Program(CodeContext):
 
     # -- statements -----------------------------------------------------------------------------
 
+    def share(self, text: str) -> str:
+        """A variable holding ``text``'s value, computed once per function: the windows of a
+        map that a convolution and its kernel's gradient both read (``CodeContext.share``)."""
+        if text not in self.shared_texts:
+            self.shared_texts[text] = f"t{self.temps}"
+            self.temps += 1
+            self.pending.append(f"{self.shared_texts[text]} = {text}")
+        return self.shared_texts[text]
+
+    def _flush(self) -> list[str]:
+        """The shared values asked for since the last statement, to emit before it."""
+        lines, self.pending = self.pending, []
+        return lines
+
     def _start(self):
         self.names: dict[TensorExpr, str] = {}
         self.batched: dict[TensorExpr, bool] = {}
         self.temps = 0
+        self.shared_texts: dict[str, str] = {}
+        self.pending: list[str] = []
 
     def _name(self, expr: TensorExpr, name: str, batched: bool) -> None:
         self.names[expr] = name
@@ -146,7 +162,7 @@ class _Program(CodeContext):
                 code = self.code(e)
                 name = f"t{self.temps}"
                 self.temps += 1
-                lines.append(f"{name} = {code.text}")
+                lines += self._flush() + [f"{name} = {code.text}"]
                 self._name(e, name, code.batched)
         return lines
 
@@ -161,9 +177,9 @@ class _Program(CodeContext):
             if args[0].shape == expr.shape and args[0].batched == batched:
                 in_place = expr.op.in_place(args, self, target)
                 if in_place:
-                    return temps, in_place, batched
+                    return temps + self._flush(), in_place, batched
         code = self.code(expr)
-        return temps, [f"{target} = {code.text}"], code.batched
+        return temps + self._flush(), [f"{target} = {code.text}"], code.batched
 
     @staticmethod
     def _comment(temps: list[str], lines: list[str], shown: str) -> list[str]:
@@ -186,7 +202,7 @@ class _Program(CodeContext):
         if contiguous:
             shape = ", ".join(map(str, p.shape))
             return f"{{v}}[{start}:{start + n}]" + (f".reshape({shape})" if len(p.shape) != 1 else "")
-        view = flat_view(positions, self.graph.size) if len(p.shape) <= 2 and self.numpy else None
+        view = flat_view(positions, self.graph.size) if len(p.shape) <= 2 else None
         if view is not None:
             return view
         name = f"index_{self.variables[p]}"
@@ -249,6 +265,7 @@ class _Program(CodeContext):
             code = self.code(p)
             text = code.text if code.batched else f"{self.xp}.broadcast_to({code.text}, (B,) + {code.atom()}.shape)"
             parts.append(text if len(p.shape) == 1 else f"{text}.reshape(B, {size(p.shape)})")
+        lines += [f"    {line}" for line in self._flush()]
         lines.append(f"    return {parts[0]}" if len(parts) == 1
                      else f"    return {self.xp}.concatenate([{', '.join(parts)}], axis=1)")
         return "\n".join(lines)
@@ -261,7 +278,8 @@ class _Program(CodeContext):
         self._start()
         lines = ["def loss(params, X, Y):", '    """The batch mean of the per-sample loss."""']
         lines += self._prologue(with_targets=True) + self._forward(self._needed([self.graph.output]))
-        lines.append(f"    return {self._loss_value()}")
+        value = self._loss_value()
+        lines += [f"    {line}" for line in self._flush()] + [f"    return {value}"]
         return "\n".join(lines)
 
     def loss_and_gradient(self) -> str:
@@ -272,7 +290,8 @@ class _Program(CodeContext):
         lines += self._prologue(with_targets=True) + self._forward(self._needed([g.output]))
         lines.append(f"    seed = {self.xp}.full(B, 1.0 / B, dtype=params.dtype)  # ∂(batch mean)/∂L per sample")
         self._name(SEED, "seed", True)
-        lines.append("    grad = numpy.empty_like(params)" if self.numpy else "    grad = jnp.zeros_like(params)")
+        if self.numpy:
+            lines.append("    grad = numpy.empty_like(params)")
         lines.append("    # backward pass")
         shown = self.display.text().splitlines()
         done = set()
@@ -282,13 +301,20 @@ class _Program(CodeContext):
                 temps, body, batched = self.assign(name, equation.rhs)
                 self._name(equation.lhs, name, batched)
             else:
-                temps, body = self._shared(equation.rhs), self._gradient(equation.lhs.wrt, equation.rhs)
+                temps = self._shared(equation.rhs)
+                body = self._gradient(equation.lhs.wrt, equation.rhs)
+                temps += self._flush()
                 done.add(equation.lhs.wrt)
             lines += self._comment(temps, body, text)
         for p in g.parameters:
             if p not in done and self.numpy:
                 lines.append(f"    {self.views[p].format(v='grad')}[...] = 0  # {comment_line(p.name)} does not reach the loss")
-        lines.append(f"    return {self._loss_value()}, grad")
+            elif p not in done:
+                lines.append(f"    grad_{self.variables[p]} = jnp.zeros({p.shape!r}, dtype=params.dtype)")
+        if not self.numpy:
+            lines += self._assembled()
+        value = self._loss_value()
+        lines += [f"    {line}" for line in self._flush()] + [f"    return {value}, grad"]
         return "\n".join(lines)
 
     def _gradient(self, p: Tensor, rhs: TensorExpr) -> list[str]:
@@ -296,14 +322,8 @@ class _Program(CodeContext):
         lines: list[str] = []
         terms = rhs.args if isinstance(rhs, Apply) and isinstance(rhs.op, Add) else (rhs,)
         view = self.views[p].format(v="grad")
-        if not self.numpy:
-            total = " + ".join(self._summed(t) for t in terms)
-            target = view.replace("grad[", "grad.at[", 1) if view.startswith("grad[index_") else None
-            if target is None:  # a slice of grad: give JAX the positions
-                name = f"index_{self.variables[p]}"
-                self.constants[name] = self._positions(p)
-                target = f"grad.at[{name}]"
-            return lines + [f"grad = {target}.set({total})"]
+        if not self.numpy:  # JAX arrays are immutable: each gradient is a value, assembled at the end
+            return lines + [f"grad_{self.variables[p]} = {' + '.join(self._summed(t) for t in terms)}"]
         for k, term in enumerate(terms):
             if k == 0 and self.is_batched(term) and isinstance(term, Apply):
                 self._kernels(term)
@@ -314,6 +334,15 @@ class _Program(CodeContext):
             summed = self._summed(term)
             lines.append(f"{view}[...] {'=' if k == 0 else '+='} {summed}")
         return lines
+
+    def _assembled(self) -> list[str]:
+        """JAX: the flat gradient from the parameters' gradients, one gather into the layout's order."""
+        parts = ", ".join(f"grad_{self.variables[p]}.reshape(-1)" for p in self.graph.parameters)
+        order = np.argsort(np.concatenate([self._positions(p).ravel() for p in self.graph.parameters]))
+        if np.array_equal(order, np.arange(len(order))):
+            return [f"    grad = jnp.concatenate([{parts}])"]
+        self.constants["layout_order"] = order
+        return [f"    grad = jnp.concatenate([{parts}])[layout_order]  # into the flat vector's order"]
 
     def _positions(self, p: Tensor) -> np.ndarray:
         start, strides = self.graph.layout[p]
