@@ -3,6 +3,8 @@
 own tolerance) and the scalar view's path sums (each entry of ``∂L/∂W`` equals
 ``gradient(scalar_graph, w)`` symbolically)."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -247,3 +249,11 @@ def test_random_tensor_graphs_match_torch_and_their_path_sums(graph):
     for p in (scalar.parameters[0], scalar.parameters[-1]):
         entry, path_sum = (sp.N(e.xreplace(point), 30) for e in (derivation.entry(p), sbp.gradient(scalar, p)))
         assert abs(float(entry - path_sum)) < 1e-20 * (1 + abs(float(path_sum))), p
+
+
+def test_the_zero_start_check_of_a_large_model_finds_the_symbolic_groups_from_numbers():
+    from symbackprop.numeric.train import equal_units, symmetric_units
+    for graph in (sbp.mlp((3, 4, 4, 2), loss="softmax_cross_entropy"), sbp.load(Path(__file__).parent.parent / "examples" / "autoencoder.sbp")):
+        model = sbp.compile(graph)
+        assert set(equal_units(model)) == set(symmetric_units(graph))
+    assert equal_units(sbp.compile(sbp.mlp((3, 4, 2), loss="squared_error")))  # 4 hidden units alike

@@ -270,6 +270,18 @@ class _Program(CodeContext):
                      else f"    return {self.xp}.concatenate([{', '.join(parts)}], axis=1)")
         return "\n".join(lines)
 
+    def values(self) -> str:
+        """``values(params, X)``: every node that the inputs alone determine, by name (for
+        looking inside the network, e.g. at the units a zero start leaves equal)."""
+        self._start()
+        g = self.graph
+        nodes = [n for n in g.nodes if not g.ancestors(n) & set(g.targets)]
+        lines = ["def values(params, X):", '    """Every node computed from the inputs, by name."""']
+        lines += self._prologue(with_targets=False) + self._forward(nodes)
+        lines += [f"    {line}" for line in self._flush()]
+        lines.append("    return {" + ", ".join(f"{i}: {self.variables[n]}" for i, n in enumerate(nodes)) + "}")
+        return "\n".join(lines)
+
     def _loss_value(self) -> str:
         out = self.code(self.graph.output)
         return f"{array_sum(self.xp, out.text)} / B" if out.batched else out.text
@@ -365,7 +377,7 @@ class _Program(CodeContext):
         return array_sum(self.xp, self.code(term).text, 0)
 
     def functions(self) -> str:
-        return "\n\n\n".join([self.forward(), self.loss(), self.loss_and_gradient()]) + "\n"
+        return "\n\n\n".join([self.forward(), self.loss(), self.loss_and_gradient(), self.values()]) + "\n"
 
     def text(self, functions: str) -> str:
         """The whole program as a student reads it: the equations, the kernels, the functions."""
@@ -401,7 +413,9 @@ class TensorModel(Model):
 
     @property
     def inputs(self) -> tuple[sp.Symbol, ...]:
-        return self._entries(self.tensor.inputs)
+        if "inputs" not in self.__dict__:
+            self.__dict__["inputs"] = self._entries(self.tensor.inputs)
+        return self.__dict__["inputs"]
 
     @property
     def targets(self) -> tuple[sp.Symbol, ...]:
@@ -425,6 +439,12 @@ class TensorModel(Model):
             if array.ndim == len(inputs[0].shape) + 1 and array.shape[1:] == inputs[0].shape:
                 X = array.reshape(len(array), -1)
         return super().inputs_array(X, role)
+
+    def node_values(self, params, X) -> dict[Tensor, np.ndarray]:
+        """Every node the inputs determine, ``tensor → (B, *shape)`` array, at ``params``."""
+        nodes = [n for n in self.tensor.nodes if not self.tensor.ancestors(n) & set(self.tensor.targets)]
+        found = self._functions["values"](self.params(params), self.inputs_array(X))
+        return {n: np.broadcast_to(np.asarray(found[i]), (len(X),) + n.shape) for i, n in enumerate(nodes)}
 
     def init_params(self, seed: int | None = None) -> np.ndarray:
         """Zeros, or with a seed U(−1/√fan_in, 1/√fan_in) as PyTorch draws a layer's weights and
@@ -517,7 +537,7 @@ def compile_tensor(graph, functions: Mapping | None = None, dtype=np.float64, ba
     # kernels keep their module's globals: NumPy imports lazily, which needs builtins).
     namespace.update({"__builtins__": {}, **program.kernels, **program.constants})
     exec(builtins.compile(code, "<symbackprop tensor model>", "exec"), namespace)
-    raw = {name: namespace[name] for name in ("forward", "loss", "loss_and_gradient")}
+    raw = {name: namespace[name] for name in ("forward", "loss", "loss_and_gradient", "values")}
     return TensorModel(tensor, view, wrap(raw) if wrap else raw, program.text(code), dtype)
 
 
