@@ -283,13 +283,21 @@ class _Program(CodeContext):
         return "\n".join(lines)
 
     def _loss_value(self) -> str:
-        out = self.code(self.graph.output)
-        return f"{array_sum(self.xp, out.text)} / B" if out.batched else out.text
+        """The batch mean of the output, from its definition's terms (a loss kernel's batch sum,
+        a penalty as it is: the mean of a constant is itself)."""
+        expr = self.graph.definitions[self.graph.output]
+        terms = expr.args if isinstance(expr, Apply) and isinstance(expr.op, Add) else (expr,)
+        parts = [f"({self._summed(t)}) / B" if self.is_batched(t) else self.code(t).text for t in terms]
+        return " + ".join(parts)
+
+    def _loss_nodes(self) -> list[Tensor]:
+        """The nodes the loss needs, the output itself left out (``_loss_value`` computes it)."""
+        return [n for n in self._needed([self.graph.output]) if n != self.graph.output]
 
     def loss(self) -> str:
         self._start()
         lines = ["def loss(params, X, Y):", '    """The batch mean of the per-sample loss."""']
-        lines += self._prologue(with_targets=True) + self._forward(self._needed([self.graph.output]))
+        lines += self._prologue(with_targets=True) + self._forward(self._loss_nodes())
         value = self._loss_value()
         lines += [f"    {line}" for line in self._flush()] + [f"    return {value}"]
         return "\n".join(lines)
@@ -299,7 +307,7 @@ class _Program(CodeContext):
         g = self.graph
         lines = ["def loss_and_gradient(params, X, Y):",
                  '    """The batch mean of the loss and its gradient, from the δ equations."""']
-        lines += self._prologue(with_targets=True) + self._forward(self._needed([g.output]))
+        lines += self._prologue(with_targets=True) + self._forward(self._loss_nodes())
         lines.append(f"    seed = {self.xp}.full(B, 1.0 / B, dtype=params.dtype)  # ∂(batch mean)/∂L per sample")
         self._name(SEED, "seed", True)
         if self.numpy:
@@ -374,7 +382,10 @@ class _Program(CodeContext):
             cheaper = term.op.batch_sum_code([self.code(a) for a in term.args], self)
             if cheaper:
                 return cheaper
-        return array_sum(self.xp, self.code(term).text, 0)
+        code = self.code(term)
+        if self.numpy and len(code.shape) == 1:  # Σ_b of rows: one product with a row of ones (BLAS)
+            return f"{self.share('numpy.ones(B, dtype=params.dtype)')} @ {code.atom()}"
+        return array_sum(self.xp, code.text, 0)
 
     def functions(self) -> str:
         return "\n\n\n".join([self.forward(), self.loss(), self.loss_and_gradient(), self.values()]) + "\n"
