@@ -21,7 +21,6 @@ for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -30,7 +29,7 @@ import symbackprop as sbp  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from digits import accuracy, load_split, one_hot  # noqa: E402  (the same data and split)
+from digits import accuracy, fit, load_split  # noqa: E402  (the same data, split and training loop)
 
 LEARNING_RATE = 3e-3
 BATCH_SIZE = 32
@@ -51,10 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     graph = network()
     print(sbp.tensor.derive(graph).text(forward=True), end="\n\n")
     model = sbp.compile(graph, dtype=np.float32 if args.float32 else np.float64)
-    start = time.perf_counter()
-    result = sbp.train(model, X_train, one_hot(labels_train), optimizer=sbp.optim.Adam(lr=LEARNING_RATE),
-                       batch_size=BATCH_SIZE, epochs=args.epochs, init="random", seed=args.seed)
-    seconds = time.perf_counter() - start
+    result, seconds = fit(model, X_train, labels_train, args.epochs, args.seed, LEARNING_RATE, BATCH_SIZE)
     print(f"{len(X_train)} training digits, {model.tensor.size} parameters, {result.steps} Adam steps "
           f"in {seconds:.1f} s; final training loss {result.history.train_loss[-1]:.4f}")
     print(f"train accuracy: {accuracy(model, result.params, X_train, labels_train):.4f}")

@@ -5,9 +5,7 @@ import numpy as np
 import pytest
 
 import symbackprop as sbp
-import torch_tensor
-from test_tensor import CASES, data
-from torch_reference import relative_error
+from test_tensor import CASES, assert_matches_torch, data
 
 jax = pytest.importorskip("jax")
 
@@ -23,14 +21,7 @@ def x64():
                                   "conv2d-maxpool", "conv2d-stride2-avgpool", "conv1d-avgpool", "overlapping-pools"])
 def test_jax_gradients_match_torch_in_float64(case, x64):
     graph = CASES[case]()
-    model = sbp.compile(graph, backend="jax")
-    params = model.init_params(seed=1) * 2
-    X, Y = data(graph)
-    value, grad = model.loss_and_gradient(params, X, Y)
-    reference_value, reference_grad = torch_tensor.loss_and_gradient(model.tensor, params, X, Y)
-    assert value == pytest.approx(reference_value, rel=1e-12)
-    assert relative_error(grad, reference_grad) < 1e-10
-    assert np.allclose(model.forward(params, X), torch_tensor.predictions(model.tensor, params, X), rtol=1e-12)
+    assert_matches_torch(sbp.compile(graph, backend="jax"), graph)
 
 
 def test_jax_in_float32_agrees_with_numpy_and_prints_jnp_under_jit():
