@@ -258,7 +258,7 @@ def main(argv=None) -> None:
         print(f"  → JAX jit / ours = {1 / jax_backend:.2f} with backend='jax', "
               f"{1 / ratio['symbackprop, NumPy']:.2f} with NumPy (target ≥ 1)")
 
-    for inputs, hidden in ((8, 16), (64, 290)):
+    for inputs, hidden in ((8, 14), (64, 290)):
         graph = skip_shared(inputs, hidden)
         X, Y = data(inputs, 4, 64)
         module = TorchSkipShared(inputs, hidden)
