@@ -3,18 +3,22 @@
 ``verify(graph, wrt, answer)`` reads the answer with the one safe parser (plain math, or LaTeX
 through ``answer_latex``), then:
 
-1. **equivalence**: the answer and the derived ``∂of/∂wrt`` are compared at random points with
-   the undefined activation replaced by several different smooth functions (``sampling``); when
-   they agree, SymPy confirms symbolically if it can within a size bound;
-2. **diagnosis** (only for a wrong answer): the answer is written as a combination of the path
-   terms (least squares over the sample points: coefficient 1 = present, 0 = missing, −1 =
-   sign error); failing that, term by term: each answer term is matched to a path term, and a
-   term that misses by one factor (``f`` for ``f'``, ``p21`` for ``p12``, a missing ``x1``, a
-   sign) is reported as such.
+1. **equivalence**: the answer and the derived ``∂of/∂wrt`` are compared at random points inside
+   the derivative's domain, with each undefined activation replaced in turn by stand-ins that are
+   neither odd nor even (``sampling``), relatively; when they agree, SymPy confirms symbolically
+   if it can within a size bound. Too few points where the derivative is defined, and the
+   verdict is "could not be checked"; an answer right only for the model's bound activation
+   (``bind: f = tanh``) is a verdict of its own;
+2. **diagnosis** (only for a wrong answer, within ``budget`` seconds): the answer is written as a
+   combination of the path terms (coefficient 1 = present, 0 = missing, −1 = sign error);
+   failing that, term by term: each answer term is matched to a path term, and a term that
+   misses by one factor (``f`` for ``f'``, ``p21`` for ``p12``, a missing ``x1``, a sign) is
+   reported as such. What does not fit in the budget is skipped, and the message says so.
 
 Answers may use node names (``z1``), be fully expanded in the inputs, or contain Leibniz
-factors (``∂a/∂m1``, ``partial(a, m1)``, ``\\frac{\\partial a}{\\partial m_1}``), which
-stand for the graph's local partials.
+factors of local partials (``∂a/∂m1``, ``partial(a, m1)``, ``\\frac{\\partial a}{\\partial m_1}``
+for the edge m1 → a), which stand for their formulas; a factor that is not local (``∂a/∂w11``)
+would restate the question and is refused.
 
 >>> from symbackprop import lecture_network
 >>> g = lecture_network()
@@ -36,22 +40,30 @@ import numpy as np
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from ..parsing.answer_latex import PARTIAL_NAME, Translation, from_latex, from_plain
-from ..core.derive import Derivation, Partial, Path, backprop, derive
+from ..core.derive import DEFAULT_MAX_PATHS, Derivation, Partial, Path, backprop, count_paths, derive, gradient
 from ..core.errors import ParseError, SymbackpropError
+from ..core.functions import activation, prime_base, prime_order, primes_from_derivatives
+from ..core.graph import Graph
+from ..numeric.sampling import MIN_POINTS, Samples, Values, undefined_function_names
+from ..parsing.answer_latex import PARTIAL_NAME, Translation, from_latex, from_plain
+from ..render.printing import text
 from . import feedback
 from .feedback import LANGUAGES
-from ..core.functions import prime_base, prime_order, primes_from_derivatives
-from ..core.graph import Graph
-from ..render.printing import text
-from ..numeric.sampling import Samples, undefined_function_names
 
-__all__ = ["verify", "Verdict", "WrongFactor", "Counterexample", "parse_answer", "MAX_ANSWER_LENGTH"]
+__all__ = ["verify", "Verdict", "WrongFactor", "Counterexample", "parse_answer", "MAX_ANSWER_LENGTH",
+           "STATUSES"]
 
 MAX_ANSWER_LENGTH = 3_000       # characters: a hand-written derivative is far shorter
 MAX_MONOMIALS = 2_000           # terms SymPy may produce when it expands an answer
 MAX_TERMS = 200                 # answer terms matched one by one against the paths' terms
+MAX_TREE = 20_000               # nodes of an expression tree SymPy may walk (expand, fold, print)
+MAX_LISTED_PATHS = DEFAULT_MAX_PATHS    # more paths than this are counted, not enumerated
+MAX_JOINT_PATHS = 48            # paths whose coefficients are solved for together (least squares)
 DEFAULT_BUDGET = 0.5            # seconds for the diagnosis of a wrong answer
+
+# correct; incorrect; right only for the bound activation (so incorrect for the question);
+# could not be checked (too few points where the derivative is defined).
+STATUSES = ("correct", "incorrect", "correct_for_bound", "unchecked")
 
 
 # -- the result -------------------------------------------------------------------------------
@@ -87,15 +99,24 @@ class Counterexample:
 
 @dataclass(frozen=True)
 class Verdict:
-    """The outcome of ``verify``. ``present``/``missing`` are paths, ``extra`` answer terms
-    that match no path, ``wrong_factors`` near misses; ``method`` says how equality was
-    decided (``symbolic`` or ``numeric``), ``points`` at how many sample points the values
-    were compared."""
+    """The outcome of ``verify``.
+
+    ``status`` is one of ``STATUSES``; ``correct`` is true for ``correct`` only.
+    ``present``/``missing`` are paths, ``extra`` answer terms that match no path,
+    ``wrong_factors`` near misses; ``method`` says how equality was decided (``symbolic``,
+    ``numeric``, or ``none`` when it could not be checked), ``points`` at how many sample
+    points the values were compared (``tried``: how many were drawn). ``path_count`` is the
+    number of paths (``paths`` lists them unless there are more than ``MAX_LISTED_PATHS``);
+    ``skipped`` says why the detailed diagnosis was left out (``budget``: it did not fit in
+    ``budget`` seconds; ``paths``: too many paths), ``bound`` the bound activations an answer
+    of status ``correct_for_bound`` is right for.
+    """
 
     derivation: Derivation = field(repr=False)
     answer: sp.Expr
     correct: bool
     method: str
+    status: str = "incorrect"
     present: tuple[Path, ...] = ()
     missing: tuple[Path, ...] = ()
     extra: tuple[sp.Expr, ...] = ()
@@ -103,6 +124,11 @@ class Verdict:
     counterexample: Counterexample | None = None
     lang: str = "en"
     points: int = 0
+    tried: int = 0
+    path_count: int = 0
+    skipped: str | None = None
+    budget: float = DEFAULT_BUDGET
+    bound: Mapping[str, str] | None = None
 
     @property
     def wrt(self) -> sp.Symbol:
@@ -125,21 +151,33 @@ class Verdict:
         """One short description per mistake (for counting common mistakes in a class)."""
         return feedback.mistakes(self, lang or self.lang)
 
+    def expected_text(self) -> str:
+        """The derivation as text (Leibniz products and path terms), or only the number of paths
+        when they are too many to write out."""
+        if self.paths or self.path_count == 0:
+            return self.derivation.text()
+        return feedback.too_many_paths(self, self.lang)
+
     def as_dict(self) -> dict:
-        """The verdict as JSON-ready data (expressions as text)."""
+        """The verdict as JSON-ready data (expressions as text; ``expected`` is ``None`` when the
+        derivative is too large to print)."""
         def shown(expr):
             return None if expr is None else text(expr)
 
         example = self.counterexample
+        closed_form = self.derivation.closed_form
         return {
-            "wrt": str(self.wrt), "of": str(self.of), "correct": self.correct, "method": self.method,
-            "answer": text(self.answer), "expected": text(self.derivation.closed_form),
+            "wrt": str(self.wrt), "of": str(self.of), "correct": self.correct, "status": self.status,
+            "method": self.method, "points": self.points, "path_count": self.path_count,
+            "answer": text(self.answer),
+            "expected": text(closed_form) if _tree_size(closed_form, MAX_TREE) <= MAX_TREE else None,
             "present": [str(p) for p in self.present],
             "missing": [{"path": str(p), "term": text(p.term)} for p in self.missing],
             "extra": [text(t) for t in self.extra],
             "wrong_factors": [{"path": str(w.path), "kind": w.kind, "found": shown(w.found),
                                "expected": shown(w.expected), "context": shown(w.context)}
                               for w in self.wrong_factors],
+            "diagnosis_skipped": self.skipped, "bound": None if self.bound is None else dict(self.bound),
             "counterexample": None if example is None else {
                 "values": {str(k): float(v) for k, v in example.values.items()},
                 "functions": dict(example.functions), "answer": _json_number(example.answer),
@@ -159,8 +197,8 @@ def _json_number(x: float) -> float | None:
 
 def parse_answer(graph: Graph, answer: str, format: str = "plain") -> sp.Expr:
     """The ``answer`` text (``format`` ``plain`` or ``latex``) as an expression over the graph's
-    symbols, Leibniz factors replaced by the graph's partials. Everything goes through the
-    safe parser; an unknown name is an error with a did-you-mean."""
+    symbols, Leibniz factors of local partials replaced by their formulas. Everything goes
+    through the safe parser; an unknown name is an error with a did-you-mean."""
     if not isinstance(answer, str):
         raise ParseError(f"the answer must be text, not {type(answer).__name__}")
     if len(answer) > MAX_ANSWER_LENGTH:
@@ -184,7 +222,8 @@ def _leibniz_factors(graph: Graph, expr: sp.Expr, partial, translation: Translat
     """``partial(v, u)`` (from ``∂v/∂u`` or ``\\frac{\\partial v}{\\partial u}``) → its formula."""
 
     def formula(app: AppliedUndef) -> sp.Expr:
-        at = translation.text.find(PARTIAL_NAME)
+        written = translation.text.find(f"{PARTIAL_NAME}({', '.join(map(str, app.args))})")
+        at = written if written >= 0 else translation.text.find(PARTIAL_NAME)
         if len(app.args) != 2 or not all(isinstance(a, sp.Symbol) for a in app.args):
             raise translation.error("a Leibniz factor ∂v/∂u relates two names of the network", at)
         try:
@@ -196,47 +235,100 @@ def _leibniz_factors(graph: Graph, expr: sp.Expr, partial, translation: Translat
 
 
 def _partial_formula(graph: Graph, of: sp.Symbol, wrt: sp.Symbol) -> sp.Expr:
-    """∂of/∂wrt: the local partial on the edge wrt → of, or, between symbols that are not
-    neighbours, the total derivative from the reverse sweep (zero if ``of`` does not depend
-    on ``wrt``)."""
+    """∂of/∂wrt for an edge wrt → of: the local partial. Anything else is refused: a total
+    derivative written as one Leibniz factor (``∂a/∂w11``) restates what is asked."""
     if of not in graph.definitions:
         raise SymbackpropError(f"in ∂{of}/∂{wrt}, {of} must be a node of the network "
                                f"(nodes: {', '.join(map(str, graph.nodes))})")
     if wrt == of:
         return sp.S.One
-    sweep = backprop(graph, of)
-    return sweep.partials.get((wrt, of), sweep.adjoint(wrt))
+    if wrt not in graph.parents(of):
+        raise SymbackpropError(
+            f"∂{of}/∂{wrt} is not a local partial: {wrt} does not appear in {of} = "
+            f"{text(graph.definitions[of])}; write it out (a Leibniz factor ∂v/∂u may only stand "
+            f"for an edge u → v, such as ∂{of}/∂{graph.parents(of)[0]})")
+    return backprop(graph, of).partials[(wrt, of)]
 
 
 # -- the truth, computed once per graph, parameter and output ----------------------------------
 
 class _Truth:
-    """The derivation and its numbers at the sample points."""
+    """The derivation, its values at the sample points, and (as far as a budget allows) the
+    values of its paths' terms."""
 
-    def __init__(self, derivation: Derivation):
-        self.derivation = derivation
-        paths = derivation.paths
-        self.samples = Samples(derivation.graph, count=max(12, len(paths) + 8))
-        self.vector = self.samples.vector(derivation.closed_form)
-        self.path_vectors = [self.samples.vector(p.term) for p in paths]
-        fold = {derivation.graph.expand(node): node for node in reversed(derivation.graph.nodes)}
-        self.fold = {expanded: node for expanded, node in fold.items() if not expanded.is_Atom}
+    def __init__(self, graph: Graph, wrt, of):
+        closed_form = gradient(graph, wrt, of)             # refuses a node or an unknown name
+        leaf, of = graph.symbol(wrt), backprop(graph, of).of
+        self.path_count = count_paths(graph, leaf, of)
+        if self.path_count <= MAX_LISTED_PATHS:
+            self.derivation = derive(graph, leaf, of, max_paths=MAX_LISTED_PATHS)
+        else:
+            self.derivation = Derivation(graph, leaf, of, (), closed_form)
+        listed = min(len(self.derivation.paths), MAX_JOINT_PATHS)
+        self.samples = Samples(graph, count=max(12, listed + 8), defined=closed_form)
+        self.vector = self.samples.vector(closed_form)
+        self.fold = {definition: node for node, definition in graph.definitions.items() if not definition.is_Atom}
+        self._rows: list[Values] = []
+        self._path_values: Values | None = None
+        self._bound: Samples | None = None
 
-    def normal(self, expr: sp.Expr) -> sp.Expr:
-        """``expr`` over node names wherever a node's whole formula appears (for display and
-        for comparing structure): answers written with ``z1`` or ``f(w11·x1 + …)`` agree."""
-        return self.derivation.graph.expand(expr).xreplace(self.fold)
+    def path_values(self, deadline: float) -> Values | None:
+        """Each path term's values (one row per path), or ``None`` if the deadline comes first;
+        the rows computed so far are kept for the next answer."""
+        paths = self.derivation.paths
+        while len(self._rows) < len(paths):
+            if time.monotonic() > deadline:
+                return None
+            factors = [self.samples.vector(f) for f in paths[len(self._rows)].factors]
+            self._rows.append(Values(np.prod([f.value for f in factors], axis=0),
+                                     np.prod([f.size for f in factors], axis=0)))
+        if self._path_values is None:
+            self._path_values = Values(np.array([r.value for r in self._rows]), np.array([r.size for r in self._rows]))
+        return self._path_values
+
+    def bound_samples(self) -> Samples | None:
+        """Sample points with every undefined function replaced by the activation the model binds
+        it to (``bind: f = tanh``), or ``None`` if some function is not bound."""
+        graph = self.derivation.graph
+        bind, names = graph.metadata.get("bind") or {}, undefined_function_names(graph)
+        if not names or any(name not in bind for name in names):
+            return None
+        if self._bound is None:
+            functions = {name: activation(bind[name], name) for name in names}
+            self._bound = Samples(graph, count=12, defined=self.derivation.closed_form, functions=functions)
+        return self._bound
+
+    def folded(self, expr: sp.Expr) -> sp.Expr:
+        """``expr`` with node names wherever a node's formula appears (bottom-up, so that
+        ``f(p11·f(w11·x1 + w21·x2) + …)`` becomes ``m1``), or as it is if it is too large."""
+        if _tree_size(expr, MAX_TREE) > MAX_TREE:
+            return expr
+        done: dict = {}
+        stack = [expr]
+        while stack:
+            e = stack[-1]
+            if e in done:
+                stack.pop()
+            elif e.is_Atom:
+                done[e] = stack.pop()
+            elif all(a in done for a in e.args):
+                stack.pop()
+                args = tuple(done[a] for a in e.args)
+                rebuilt = e if args == e.args else e.func(*args)
+                done[e] = self.fold.get(rebuilt, rebuilt)
+            else:
+                stack.extend(a for a in e.args if a not in done)
+        return done[expr]
 
 
 _TRUTHS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _truth(graph: Graph, wrt, of) -> _Truth:
-    derivation = derive(graph, wrt, of)
     cache = _TRUTHS.setdefault(graph, {})
-    key = (derivation.wrt, derivation.of)
+    key = (graph.symbol(wrt), backprop(graph, of).of)
     if key not in cache:
-        cache[key] = _Truth(derivation)
+        cache[key] = _Truth(graph, wrt, of)
     return cache[key]
 
 
@@ -251,7 +343,8 @@ def verify(graph: Graph, wrt, answer: str | sp.Expr | None = None, of=None, lang
     (SymPy's own ``diff``, or a ``Derivation.leibniz`` product, are accepted as they are);
     ``answer_latex=`` is the same as ``answer=…, format="latex"``. ``lang`` (``en``/``ru``)
     is the language of ``.message``. ``budget`` bounds, in seconds, the diagnosis of a wrong
-    answer (what is not diagnosed by then is left out); the rest is bounded by size limits.
+    answer (when it does not fit, the verdict comes without it and says so); the rest is
+    bounded by size limits.
 
     >>> from symbackprop import lecture_network
     >>> v = verify(lecture_network(), "p12", "s2*f(p12*z1 + p22*z2)*z1")
@@ -270,16 +363,24 @@ def verify(graph: Graph, wrt, answer: str | sp.Expr | None = None, of=None, lang
     # The answer first: a hostile or malformed one is refused before anything is derived.
     expr = _as_answer(graph, answer) if isinstance(answer, sp.Basic) else parse_answer(graph, answer, format)
     truth = _truth(graph, wrt, of)
-    values = truth.samples.vector(expr)
-    # Where the derivative itself is undefined (log of a negative, …) the point proves nothing.
-    agree = truth.samples.equal(values, truth.vector) | ~np.isfinite(truth.vector)
-    common = dict(derivation=truth.derivation, answer=expr, lang=lang, points=len(truth.samples))
+    samples = truth.samples
+    common = dict(derivation=truth.derivation, answer=expr, lang=lang, points=len(samples),
+                  tried=samples.tried, path_count=truth.path_count, budget=budget)
+    if len(samples) < MIN_POINTS:
+        return Verdict(correct=False, status="unchecked", method="none", **common)
+    values = samples.vector(expr)
+    agree = samples.equal(values, truth.vector)
     if agree.all():
         method = "symbolic" if _symbolically_equal(truth, expr) else "numeric"
-        return Verdict(correct=True, method=method, present=truth.derivation.paths, **common)
+        return Verdict(correct=True, status="correct", method=method, present=truth.derivation.paths, **common)
     counterexample = _counterexample(truth, expr, values, agree)
-    findings = _diagnose(truth, expr, values, deadline) if time.monotonic() < deadline else {}
-    return Verdict(correct=False, method="numeric", counterexample=counterexample, **findings, **common)
+    bound = _right_for_bound_activations(truth, expr)
+    if bound is not None:
+        return Verdict(correct=False, status="correct_for_bound", method="numeric", bound=bound,
+                       counterexample=counterexample, **common)
+    findings, skipped = _diagnose(truth, expr, values, deadline)
+    return Verdict(correct=False, method="numeric", counterexample=counterexample, skipped=skipped,
+                   **findings, **common)
 
 
 def _as_answer(graph: Graph, expr: sp.Basic) -> sp.Expr:
@@ -294,14 +395,50 @@ def _as_answer(graph: Graph, expr: sp.Basic) -> sp.Expr:
 
 def _symbolically_equal(truth: _Truth, expr: sp.Expr) -> bool:
     """SymPy's verdict, tried only when expanding cannot blow up (bounded time)."""
-    difference = truth.normal(expr) - truth.normal(truth.derivation.closed_form)
+    closed_form = truth.derivation.closed_form
+    if _tree_size(closed_form, MAX_TREE) > MAX_TREE or _tree_size(expr, MAX_TREE) > MAX_TREE:
+        return False
+    difference = truth.folded(expr) - closed_form
     if _expansion_size(difference) > MAX_MONOMIALS:
         return False
     return sp.expand(difference) == 0
 
 
+def _right_for_bound_activations(truth: _Truth, expr: sp.Expr) -> dict[str, str] | None:
+    """``{f: "tanh"}`` if the answer equals the derivative once every undefined function is the
+    activation the model binds it to (``1 - z1^2`` for ``f'(…)`` with ``bind: f = tanh``)."""
+    samples = truth.bound_samples()
+    if samples is None or len(samples) < MIN_POINTS:
+        return None
+    closed_form = truth.derivation.closed_form
+    if not samples.equal(samples.vector(expr), samples.vector(closed_form)).all():
+        return None
+    bind = truth.derivation.graph.metadata["bind"]
+    return {name: bind[name] for name in undefined_function_names(truth.derivation.graph)}
+
+
+def _tree_size(expr: sp.Expr, cap: int) -> int:
+    """The number of nodes of ``expr`` as a tree (what a SymPy walk visits), counted over its
+    shared subexpressions once each and capped at ``cap`` + 1."""
+    sizes: dict = {}
+    stack = [expr]
+    while stack:
+        e = stack[-1]
+        if e in sizes:
+            stack.pop()
+            continue
+        missing = [a for a in e.args if a not in sizes]
+        if missing:
+            stack.extend(missing)
+            continue
+        stack.pop()
+        sizes[e] = min(cap + 1, 1 + sum(sizes[a] for a in e.args))
+    return sizes[expr]
+
+
 def _expansion_size(expr: sp.Expr) -> int:
-    """An upper bound on the number of terms ``sp.expand(expr)`` produces (capped)."""
+    """An upper bound on the number of terms ``sp.expand(expr)`` produces (capped); ``expr``
+    is small enough to walk (``_tree_size``)."""
     cap = 10 * MAX_MONOMIALS
     if expr.is_Add:
         return min(cap, sum(_expansion_size(a) for a in expr.args))
@@ -315,47 +452,77 @@ def _expansion_size(expr: sp.Expr) -> int:
     return 1 + sum(_expansion_size(a) - 1 for a in expr.args if not a.is_Atom)
 
 
-def _counterexample(truth: _Truth, expr: sp.Expr, values: np.ndarray, agree: np.ndarray) -> Counterexample:
+def _leaves_used(graph: Graph, exprs) -> set[sp.Symbol]:
+    """The leaves that ``exprs`` depend on, directly or through the nodes they name (each
+    shared subexpression visited once)."""
+    seen: set = set()
+    stack = list(exprs)
+    while stack:
+        e = stack.pop()
+        if e in seen:
+            continue
+        seen.add(e)
+        if e in graph.definitions:
+            stack.extend(graph.parents(e))
+        else:
+            stack.extend(e.args)
+    return {s for s in seen if isinstance(s, sp.Symbol) and s not in graph.definitions}
+
+
+def _counterexample(truth: _Truth, expr: sp.Expr, values: Values, agree: np.ndarray) -> Counterexample:
     index = int(np.flatnonzero(~agree)[0])
     leaves, functions = truth.samples.point(index)
     graph = truth.derivation.graph
-    used = truth.derivation.expanded().free_symbols | graph.expand(expr).free_symbols
+    used = _leaves_used(graph, [truth.derivation.closed_form, expr])
     order = graph.inputs + graph.targets + graph.parameters + graph.constants
     shown = {leaf: leaves[leaf] for leaf in order if leaf in used}
-    return Counterexample(shown, functions, float(values[index]), float(truth.vector[index]))
+    return Counterexample(shown, functions, float(values.value[index]), float(truth.vector.value[index]))
 
 
 # -- diagnosis ----------------------------------------------------------------------------------
 
-def _diagnose(truth: _Truth, expr: sp.Expr, values: np.ndarray, deadline: float) -> dict:
-    """``present``, ``missing``, ``extra`` and ``wrong_factors`` for a wrong answer."""
-    by_paths = _as_path_combination(truth, values)
+def _diagnose(truth: _Truth, expr: sp.Expr, values: Values, deadline: float) -> tuple[dict, str | None]:
+    """``present``, ``missing``, ``extra`` and ``wrong_factors`` for a wrong answer, and why
+    they were not found (``budget`` or ``paths``), if they were not."""
+    paths = truth.derivation.paths
+    if not paths:
+        return {}, "paths" if truth.path_count else None
+    rows = truth.path_values(deadline)
+    if rows is None:
+        return {}, "budget"
+    with np.errstate(all="ignore"):
+        by_paths = _as_path_combination(truth, rows, values)
     if by_paths is not None:
-        return by_paths
-    return _term_by_term(truth, expr, deadline)
+        return by_paths, None
+    found = _term_by_term(truth, expr, rows, deadline)
+    return (found, None) if found is not None else ({}, "budget")
 
 
 def _nice(x: float) -> Fraction | None:
     """``x`` as a fraction with a small denominator, if it is one."""
+    if not np.isfinite(x):
+        return None
     fraction = Fraction(x).limit_denominator(12)
     return fraction if abs(float(fraction) - x) < 1e-6 * max(1.0, abs(x)) else None
 
 
-def _as_path_combination(truth: _Truth, values: np.ndarray) -> dict | None:
-    """The answer as ``Σ c_i · path_i`` with simple coefficients, if it is one."""
+def _as_path_combination(truth: _Truth, rows: Values, values: Values) -> dict | None:
+    """The answer as ``Σ c_i · path_i`` with simple coefficients, if it is one: solved for all
+    coefficients together when the paths are few, else for one path whose coefficient is off."""
     paths = truth.derivation.paths
-    if not paths:
+    finite = np.isfinite(values.value) & np.isfinite(truth.vector.value) & np.isfinite(rows.value).all(axis=0)
+    if len(paths) <= MAX_JOINT_PATHS:
+        basis = rows.value[:, finite].T
+        if finite.sum() <= len(paths) or np.linalg.matrix_rank(basis) < len(paths):
+            return None
+        coefficients = [_nice(c) for c in np.linalg.lstsq(basis, values.value[finite], rcond=None)[0]]
+    else:
+        coefficients = _one_path_off(truth, rows, values, finite)
+    if coefficients is None or None in coefficients:
         return None
-    finite = np.isfinite(values) & np.isfinite(truth.vector)
-    basis = np.stack(truth.path_vectors, axis=1)[finite]
-    if finite.sum() <= len(paths) or np.linalg.matrix_rank(basis) < len(paths):
-        return None
-    solution = np.linalg.lstsq(basis, values[finite], rcond=None)[0]
-    coefficients = [_nice(c) for c in solution]
-    if None in coefficients:
-        return None
-    combined = basis @ np.array([float(c) for c in coefficients])
-    if not truth.samples.equal(combined, values[finite]).all():
+    weights = np.array([float(c) for c in coefficients])
+    combined = Values(weights @ rows.value, np.abs(weights) @ rows.size)
+    if not truth.samples.equal(combined, values)[finite].all():
         return None
     found = dict(present=[], missing=[], wrong_factors=[])
     for path, c in zip(paths, coefficients):
@@ -369,68 +536,97 @@ def _as_path_combination(truth: _Truth, values: np.ndarray) -> dict | None:
     return {k: tuple(v) for k, v in found.items()}
 
 
+def _one_path_off(truth: _Truth, rows: Values, values: Values, finite: np.ndarray) -> list | None:
+    """Coefficients (all 1 but one) if the answer differs from the derivative by a multiple of a
+    single path's term: the ratio of the difference to that term is the same at every point."""
+    if finite.sum() < 2:
+        return None
+    difference = (values.value - truth.vector.value)[finite]
+    ratios = difference / rows.value[:, finite]
+    spread = np.ptp(ratios, axis=1)
+    level = np.abs(ratios).max(axis=1)
+    for i in np.flatnonzero(np.isfinite(spread) & (spread <= 1e-6 * np.maximum(1.0, level))):
+        c = _nice(float(np.median(ratios[i])))
+        if c is not None:
+            coefficients = [Fraction(1)] * len(rows.value)
+            coefficients[i] = 1 + c
+            return coefficients
+    return None
+
+
 def _number(c: Fraction) -> sp.Rational:
     return sp.Rational(c.numerator, c.denominator)
 
 
 @dataclass
 class _Piece:
-    """A term of the answer or a monomial of a path's term, with its values."""
+    """A term of the answer or of a path, with its values (``path``: the path's index)."""
 
     expr: sp.Expr
-    vector: np.ndarray
+    values: Values
     path: int | None = None
 
 
-def _term_by_term(truth: _Truth, expr: sp.Expr, deadline: float) -> dict:
+def _term_by_term(truth: _Truth, expr: sp.Expr, rows: Values, deadline: float) -> dict | None:
     """Match the answer's terms to the paths' terms in several views, and keep the view that
     leaves the fewest terms unexplained and paths missing: the answer as one term (a single
     path written ``(a - y)``), its terms as written against whole path terms, then both
-    expanded into monomials."""
+    expanded into monomials. ``None`` if the deadline comes first."""
     paths = truth.derivation.paths
-    whole = [(i, p.term) for i, p in enumerate(paths)]
+    samples = truth.samples
+    whole = [_Piece(p.term, rows[i], i) for i, p in enumerate(paths)]
     views = [([expr], whole)] if expr.is_Add else []
     views.append((sp.Add.make_args(expr), whole))
-    normal = truth.normal(expr)
-    if _expansion_size(normal) <= MAX_TERMS:
-        monomials = [(i, m) for i, p in enumerate(paths) for m in sp.Add.make_args(sp.expand(truth.normal(p.term)))]
-        views.append((sp.Add.make_args(sp.expand(normal)), monomials))
-    best, best_score = {}, None
+    folded = truth.folded(expr)
+    if (_tree_size(folded, MAX_TREE) <= MAX_TREE and _expansion_size(folded) <= MAX_TERMS
+            and sum(_expansion_size(p.term) for p in paths[:MAX_TERMS + 1]) <= MAX_TERMS):
+        monomials = [_Piece(m, samples.vector(m), i) for i, p in enumerate(paths)
+                     for m in sp.Add.make_args(sp.expand(p.term))]
+        views.append((sp.Add.make_args(sp.expand(folded)), monomials))
+    best, best_score = None, None
     for answer_terms, path_terms in views:
-        if time.monotonic() > deadline or len(answer_terms) > MAX_TERMS:
+        if len(answer_terms) > MAX_TERMS:
             continue
         result = _match(truth, answer_terms, path_terms, deadline)
+        if result is None:
+            return None
         score = len(result["extra"]) + len(result["missing"])
         if best_score is None or score < best_score:
             best, best_score = result, score
     return best
 
 
-def _match(truth: _Truth, answer_terms, path_terms, deadline: float) -> dict:
+def _match(truth: _Truth, answer_terms, path_terms: list[_Piece], deadline: float) -> dict | None:
     """Pair each answer term with a path term of equal value, else with one it misses by one
     change (``_near_miss``), else call it extra; a path none of whose terms was paired is
-    missing."""
+    missing. ``None`` if the deadline comes first."""
     samples = truth.samples
-    answer = [_Piece(t, samples.vector(t)) for t in answer_terms]
-    pending = [_Piece(t, samples.vector(t), i) for i, t in path_terms]
+    stacked = Values(np.array([p.values.value for p in path_terms]), np.array([p.values.size for p in path_terms]))
+    pending = np.ones(len(path_terms), bool)
     exact: set[int] = set()
     near: dict[int, list[WrongFactor]] = {}
     unexplained = []
-    for piece in answer:
-        twin = next((p for p in pending if samples.equal(p.vector, piece.vector).all()), None)
-        if twin is not None:
-            pending.remove(twin)
-            exact.add(twin.path)
+    for term in answer_terms:
+        if time.monotonic() > deadline:
+            return None
+        piece = _Piece(term, samples.vector(term))
+        twins = np.flatnonzero(pending & samples.equal(stacked, piece.values).all(axis=1))
+        if len(twins):
+            pending[twins[0]] = False
+            exact.add(path_terms[twins[0]].path)
             continue
-        for candidate in (pending if time.monotonic() < deadline else ()):
+        for j in np.flatnonzero(pending):
+            if time.monotonic() > deadline:
+                return None
+            candidate = path_terms[j]
             miss = _near_miss(truth, piece.expr, candidate.expr, truth.derivation.paths[candidate.path])
             if miss is not None:
-                pending.remove(candidate)
+                pending[j] = False
                 near.setdefault(candidate.path, []).append(miss)
                 break
         else:
-            unexplained.append(truth.normal(piece.expr))
-    untouched = {p.path for p in pending}
+            unexplained.append(truth.folded(piece.expr))
+    untouched = {path_terms[j].path for j in np.flatnonzero(pending)}
     paths = truth.derivation.paths
     wrong = [w for i in sorted(near) for w in dict.fromkeys(near[i])]
     return dict(
@@ -443,6 +639,11 @@ def _match(truth: _Truth, answer_terms, path_terms, deadline: float) -> dict:
 def _factors(expr: sp.Expr) -> tuple[sp.Rational, list[sp.Expr]]:
     coefficient, rest = expr.as_coeff_Mul()
     return coefficient, [f for f in sp.Mul.make_args(rest) if f != 1]
+
+
+def _same(truth: _Truth, a: sp.Expr, b: sp.Expr) -> bool:
+    samples = truth.samples
+    return bool(samples.equal(samples.vector(a), samples.vector(b)).all())
 
 
 def _near_miss(truth: _Truth, term: sp.Expr, target: sp.Expr, path: Path) -> WrongFactor | None:
@@ -474,12 +675,12 @@ def _near_miss(truth: _Truth, term: sp.Expr, target: sp.Expr, path: Path) -> Wro
     if ratio != 1:
         return None
     if len(unmatched) == 1 and len(left) == 1:
-        found, expected = truth.normal(unmatched[0]), truth.normal(left[0])
+        found, expected = truth.folded(unmatched[0]), truth.folded(left[0])
         return _classify(truth, path, found, expected)
     if not unmatched and len(left) == 1:
-        return WrongFactor(path, "missing_factor", None, truth.normal(left[0]))
+        return WrongFactor(path, "missing_factor", None, truth.folded(left[0]))
     if len(unmatched) == 1 and not left:
-        return WrongFactor(path, "extra_factor", truth.normal(unmatched[0]), None)
+        return WrongFactor(path, "extra_factor", truth.folded(unmatched[0]), None)
     return None
 
 
@@ -514,20 +715,18 @@ def _is_derivative_mixup(truth: _Truth, found: sp.Expr, expected: sp.Expr) -> bo
         return False
     if prime_base(found.func) != prime_base(expected.func) or len(found.args) != len(expected.args):
         return False
-    same_argument = all(truth.samples.equal(truth.samples.vector(a), truth.samples.vector(b)).all()
-                        for a, b in zip(found.args, expected.args))
+    same_argument = all(_same(truth, a, b) for a, b in zip(found.args, expected.args))
     return same_argument and prime_order(found.func) != prime_order(expected.func)
 
 
 def _innermost_difference(truth: _Truth, found: sp.Expr, expected: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
     """Descend while both are the same operation with exactly one differing argument:
     ``f'(p21·z1 + p22·z2)`` vs ``f'(p12·z1 + p22·z2)`` narrows to ``p21`` vs ``p12``."""
-    samples = truth.samples
     while (found.func == expected.func and len(found.args) == len(expected.args) and found.args
            and not isinstance(found, sp.Symbol)):
         left, right = list(found.args), list(expected.args)
         for a in list(left):
-            twin = next((b for b in right if samples.equal(samples.vector(a), samples.vector(b)).all()), None)
+            twin = next((b for b in right if _same(truth, a, b)), None)
             if twin is not None:
                 left.remove(a)
                 right.remove(twin)
