@@ -60,7 +60,7 @@ class AnswerRow:
     @property
     def status(self) -> str:
         """``correct``, ``incorrect`` or ``error`` (the row could not be checked)."""
-        if self.verdict is None:
+        if self.verdict is None or self.verdict.status == "unchecked":
             return "error"
         return "correct" if self.verdict.correct else "incorrect"
 
@@ -285,10 +285,10 @@ def _html(report: ClassReport) -> str:
              f"<p>{e(say['summary'].format(answers=len(report.rows), students=len(report.students()), **counts))}</p>"]
     parts += [f"<p>{e(note)}</p>" for note in report.notes]
     parts.append(f"<h2>{e(say['by_parameter'])}</h2>")
-    derivations = {row.parameter: row.verdict.derivation for row in report.rows if row.verdict is not None}
+    derivations = {row.parameter: row.verdict for row in report.rows if row.verdict is not None}
     parts.append(_table([e(say["parameter"]), "✓", "✗", e(say["unchecked"]), e(say["derivative"])],
                         [[e(p), *map(str, report.counts(p).values()),
-                          f"<code>{e(derivations[p].text()) if p in derivations else ''}</code>"]
+                          f"<code>{e(derivations[p].expected_text()) if p in derivations else ''}</code>"]
                          for p in report.parameters()]))
     mistakes = report.common_mistakes()
     if mistakes:

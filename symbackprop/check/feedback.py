@@ -12,11 +12,13 @@ and the derivative differ, a diagnosis that was skipped).
 
 from __future__ import annotations
 
+import sympy as sp
+
 from ..core.functions import prime_order
 from ..numeric.sampling import MIN_POINTS
 from ..render.printing import path_term_text, text
 
-__all__ = ["message", "mistakes", "too_many_paths", "PHRASES", "LANGUAGES", "by_language"]
+__all__ = ["message", "mistakes", "too_many_paths", "tree_size", "PHRASES", "LANGUAGES", "by_language"]
 
 
 # Each phrase in English and Russian; the m_ phrases are short forms, for counting common
@@ -32,12 +34,12 @@ _PHRASES = {
                   "(нужно не меньше {need}), сравнивать не в чем"),
     "bound": ("✗ correct for {binding}, the bound activation; the question is for a general {f}: "
               "write {primes}",
-              "✗ верно для {binding}, заданной в модели (bind); вопрос — для произвольной {f}: "
-              "запишите {primes}"),
+              "✗ верно только для {binding} — активации, заданной в модели (bind); вопрос — для "
+              "произвольной {f}: запишите {primes}"),
     "bound_many": ("✗ correct for {binding}, the bound activations; the question is for general "
                    "{f}: write {primes}",
-                   "✗ верно для {binding}, заданных в модели (bind); вопрос — для произвольных {f}: "
-                   "запишите {primes}"),
+                   "✗ верно только для {binding} — активаций, заданных в модели (bind); вопрос — для "
+                   "произвольных {f}: запишите {primes}"),
     "skipped_budget": ("  (the detailed diagnosis was skipped: it did not fit in the time budget of {budget:g} s)",
                        "  (подробный разбор пропущен: он не уложился в отведённые {budget:g} с)"),
     "skipped_paths": ("  (the detailed diagnosis was skipped: {n} paths are too many to compare one by one)",
@@ -99,6 +101,26 @@ _LINE_OF_KIND = {"symbol": "factor"}         # a wrong symbol reads like any oth
 _INSTEAD = ("derivative", "index", "symbol", "factor")
 MAX_LISTED = 6          # paths named in one line; more are counted
 MAX_LINES = 12          # findings shown one per line; more are counted
+MAX_TREE = 20_000       # nodes of an expression tree worth walking (to print it, to expand it)
+
+
+def tree_size(expr: sp.Expr, cap: int = MAX_TREE) -> int:
+    """The number of nodes of ``expr`` as a tree (what a SymPy walk visits), counted over its
+    shared subexpressions once each and capped at ``cap`` + 1."""
+    sizes: dict = {}
+    stack = [expr]
+    while stack:
+        e = stack[-1]
+        if e in sizes:
+            stack.pop()
+            continue
+        missing = [a for a in e.args if a not in sizes]
+        if missing:
+            stack.extend(missing)
+            continue
+        stack.pop()
+        sizes[e] = min(cap + 1, 1 + sum(sizes[a] for a in e.args))
+    return sizes[expr]
 
 
 def _term(path) -> str:
@@ -106,7 +128,9 @@ def _term(path) -> str:
 
 
 def _show(expr) -> str:
-    return "" if expr is None else text(expr)
+    if expr is None:
+        return ""
+    return text(expr) if tree_size(expr) <= MAX_TREE else "(…)"
 
 
 def _derivative_symbol(verdict) -> str:
@@ -179,11 +203,11 @@ def _findings(verdict, say: dict, lang: str) -> list[str]:
         lines.append(say["present"].format(paths=_listed(verdict.present, say, lang)))
     lines += [say["missing"].format(path=p, term=_term(p)) for p in verdict.missing]
     for wrong in verdict.wrong_factors:
-        inside = say["inside"].format(context=text(wrong.context)) if wrong.context is not None else ""
+        inside = say["inside"].format(context=_show(wrong.context)) if wrong.context is not None else ""
         lines.append(say[_LINE_OF_KIND.get(wrong.kind, wrong.kind)].format(
             path=wrong.path, found=_show(wrong.found), expected=_show(wrong.expected), inside=inside,
             what=say[_order_change(wrong)] if wrong.kind == "derivative" else ""))
-    lines += [say["extra"].format(term=text(t), wrt=verdict.wrt, of=verdict.of) for t in verdict.extra]
+    lines += [say["extra"].format(term=_show(t), wrt=verdict.wrt, of=verdict.of) for t in verdict.extra]
     if len(lines) > MAX_LINES + 1:
         lines = lines[:MAX_LINES] + [say["more"].format(n=_count(len(lines) - MAX_LINES, lang))]
     if verdict.skipped == "budget":
@@ -222,5 +246,5 @@ def mistakes(verdict, lang: str = "en") -> tuple[str, ...]:
     for wrong in verdict.wrong_factors:
         key = "m_instead" if wrong.kind in _INSTEAD else f"m_{wrong.kind}"
         found.append(say[key].format(path=wrong.path, found=_show(wrong.found), expected=_show(wrong.expected)))
-    found += [say["m_extra"].format(term=text(t)) for t in verdict.extra]
+    found += [say["m_extra"].format(term=_show(t)) for t in verdict.extra]
     return tuple(found) or (say["m_other"],)

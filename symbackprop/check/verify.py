@@ -48,7 +48,7 @@ from ..numeric.sampling import MIN_POINTS, Samples, Values, undefined_function_n
 from ..parsing.answer_latex import PARTIAL_NAME, Translation, from_latex, from_plain
 from ..render.printing import text
 from . import feedback
-from .feedback import LANGUAGES
+from .feedback import LANGUAGES, tree_size
 
 __all__ = ["verify", "Verdict", "WrongFactor", "Counterexample", "parse_answer", "MAX_ANSWER_LENGTH",
            "STATUSES"]
@@ -56,7 +56,7 @@ __all__ = ["verify", "Verdict", "WrongFactor", "Counterexample", "parse_answer",
 MAX_ANSWER_LENGTH = 3_000       # characters: a hand-written derivative is far shorter
 MAX_MONOMIALS = 2_000           # terms SymPy may produce when it expands an answer
 MAX_TERMS = 200                 # answer terms matched one by one against the paths' terms
-MAX_TREE = 20_000               # nodes of an expression tree SymPy may walk (expand, fold, print)
+MAX_TREE = feedback.MAX_TREE    # nodes of an expression tree SymPy may walk (expand, print)
 MAX_LISTED_PATHS = DEFAULT_MAX_PATHS    # more paths than this are counted, not enumerated
 MAX_JOINT_PATHS = 48            # paths whose coefficients are solved for together (least squares)
 DEFAULT_BUDGET = 0.5            # seconds for the diagnosis of a wrong answer
@@ -159,8 +159,8 @@ class Verdict:
         return feedback.too_many_paths(self, self.lang)
 
     def as_dict(self) -> dict:
-        """The verdict as JSON-ready data (expressions as text; ``expected`` is ``None`` when the
-        derivative is too large to print)."""
+        """The verdict as JSON-ready data (expressions as text; ``answer`` and ``expected`` are
+        ``None`` when too large to print)."""
         def shown(expr):
             return None if expr is None else text(expr)
 
@@ -169,8 +169,7 @@ class Verdict:
         return {
             "wrt": str(self.wrt), "of": str(self.of), "correct": self.correct, "status": self.status,
             "method": self.method, "points": self.points, "path_count": self.path_count,
-            "answer": text(self.answer),
-            "expected": text(closed_form) if _tree_size(closed_form, MAX_TREE) <= MAX_TREE else None,
+            "answer": _printed(self.answer), "expected": _printed(closed_form),
             "present": [str(p) for p in self.present],
             "missing": [{"path": str(p), "term": text(p.term)} for p in self.missing],
             "extra": [text(t) for t in self.extra],
@@ -186,6 +185,11 @@ class Verdict:
 
     def __str__(self) -> str:
         return self.message
+
+
+def _printed(expr: sp.Expr) -> str | None:
+    """``expr`` as text, or ``None`` when it is too large to print."""
+    return text(expr) if tree_size(expr) <= MAX_TREE else None
 
 
 def _json_number(x: float) -> float | None:
@@ -300,25 +304,38 @@ class _Truth:
 
     def folded(self, expr: sp.Expr) -> sp.Expr:
         """``expr`` with node names wherever a node's formula appears (bottom-up, so that
-        ``f(p11·f(w11·x1 + w21·x2) + …)`` becomes ``m1``), or as it is if it is too large."""
-        if _tree_size(expr, MAX_TREE) > MAX_TREE:
-            return expr
-        done: dict = {}
-        stack = [expr]
-        while stack:
-            e = stack[-1]
-            if e in done:
+        ``f(p11·f(w11·x1 + w21·x2) + …)`` becomes ``m1``)."""
+        return _rebuilt(expr, lambda e: self.fold.get(e, e))
+
+
+def _rebuilt(expr: sp.Basic, after, before=None) -> sp.Basic:
+    """``expr`` rebuilt from its leaves up, every (rebuilt) subexpression ``e`` replaced by
+    ``after(e)``; ``before(e)``, if given and not ``None``, is what to rebuild in place of ``e``.
+    Shared subexpressions are visited once: a deep network's derivative is small as a graph of
+    subexpressions and exponential as a tree."""
+    done: dict = {}
+    stack = [expr]
+    while stack:
+        e = stack[-1]
+        if e in done:
+            stack.pop()
+            continue
+        substitute = before(e) if before is not None else None
+        if substitute is not None and substitute != e:
+            if substitute in done:
+                done[e] = done[substitute]
                 stack.pop()
-            elif e.is_Atom:
-                done[e] = stack.pop()
-            elif all(a in done for a in e.args):
-                stack.pop()
-                args = tuple(done[a] for a in e.args)
-                rebuilt = e if args == e.args else e.func(*args)
-                done[e] = self.fold.get(rebuilt, rebuilt)
             else:
-                stack.extend(a for a in e.args if a not in done)
-        return done[expr]
+                stack.append(substitute)
+            continue
+        missing = [a for a in e.args if a not in done]
+        if missing:
+            stack.extend(missing)
+            continue
+        stack.pop()
+        args = tuple(done[a] for a in e.args)
+        done[e] = after(e if args == e.args else e.func(*args))
+    return done[expr]
 
 
 _TRUTHS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -388,15 +405,22 @@ def _as_answer(graph: Graph, expr: sp.Basic) -> sp.Expr:
     written as ``f'``, Leibniz factors (``Derivation.leibniz``) replaced by their formulas."""
     if not isinstance(expr, sp.Expr):
         raise SymbackpropError(f"the answer is not an expression: {expr}")
-    renamed = {symbol: graph.symbol(symbol.name) for symbol in expr.free_symbols}   # unknown: error
-    expr = primes_from_derivatives(expr.xreplace(renamed))
-    return expr.replace(lambda e: isinstance(e, Partial), lambda e: _partial_formula(graph, e.of, e.wrt))
+
+    def as_prime(e):
+        return primes_from_derivatives(e) if isinstance(e, (sp.Derivative, sp.Subs)) else None
+
+    def matched(e):
+        if isinstance(e, sp.Symbol):
+            return graph.symbol(e.name)         # an unknown name is an error with a did-you-mean
+        return _partial_formula(graph, e.of, e.wrt) if isinstance(e, Partial) else e
+
+    return _rebuilt(expr, matched, as_prime)
 
 
 def _symbolically_equal(truth: _Truth, expr: sp.Expr) -> bool:
     """SymPy's verdict, tried only when expanding cannot blow up (bounded time)."""
     closed_form = truth.derivation.closed_form
-    if _tree_size(closed_form, MAX_TREE) > MAX_TREE or _tree_size(expr, MAX_TREE) > MAX_TREE:
+    if tree_size(closed_form) > MAX_TREE or tree_size(expr) > MAX_TREE:
         return False
     difference = truth.folded(expr) - closed_form
     if _expansion_size(difference) > MAX_MONOMIALS:
@@ -417,28 +441,9 @@ def _right_for_bound_activations(truth: _Truth, expr: sp.Expr) -> dict[str, str]
     return {name: bind[name] for name in undefined_function_names(truth.derivation.graph)}
 
 
-def _tree_size(expr: sp.Expr, cap: int) -> int:
-    """The number of nodes of ``expr`` as a tree (what a SymPy walk visits), counted over its
-    shared subexpressions once each and capped at ``cap`` + 1."""
-    sizes: dict = {}
-    stack = [expr]
-    while stack:
-        e = stack[-1]
-        if e in sizes:
-            stack.pop()
-            continue
-        missing = [a for a in e.args if a not in sizes]
-        if missing:
-            stack.extend(missing)
-            continue
-        stack.pop()
-        sizes[e] = min(cap + 1, 1 + sum(sizes[a] for a in e.args))
-    return sizes[expr]
-
-
 def _expansion_size(expr: sp.Expr) -> int:
     """An upper bound on the number of terms ``sp.expand(expr)`` produces (capped); ``expr``
-    is small enough to walk (``_tree_size``)."""
+    is small enough to walk (``tree_size``)."""
     cap = 10 * MAX_MONOMIALS
     if expr.is_Add:
         return min(cap, sum(_expansion_size(a) for a in expr.args))
@@ -558,13 +563,24 @@ def _number(c: Fraction) -> sp.Rational:
     return sp.Rational(c.numerator, c.denominator)
 
 
-@dataclass
-class _Piece:
-    """A term of the answer or of a path, with its values (``path``: the path's index)."""
+@dataclass(frozen=True)
+class _Terms:
+    """The terms an answer's terms are matched against: their values (one row per term), the
+    path each belongs to, and the terms themselves (built only when compared one by one)."""
 
-    expr: sp.Expr
     values: Values
-    path: int | None = None
+    path_of: np.ndarray
+    exprs: object         # index → expression (a list, or the paths' terms built on demand)
+
+
+class _PathTerms:
+    """``paths[i].term``, built when first asked for (a product per path costs time)."""
+
+    def __init__(self, paths):
+        self.paths = paths
+
+    def __getitem__(self, i: int) -> sp.Expr:
+        return self.paths[i].term
 
 
 def _term_by_term(truth: _Truth, expr: sp.Expr, rows: Values, deadline: float) -> dict | None:
@@ -574,20 +590,22 @@ def _term_by_term(truth: _Truth, expr: sp.Expr, rows: Values, deadline: float) -
     expanded into monomials. ``None`` if the deadline comes first."""
     paths = truth.derivation.paths
     samples = truth.samples
-    whole = [_Piece(p.term, rows[i], i) for i, p in enumerate(paths)]
+    whole = _Terms(rows, np.arange(len(paths)), _PathTerms(paths))
     views = [([expr], whole)] if expr.is_Add else []
     views.append((sp.Add.make_args(expr), whole))
     folded = truth.folded(expr)
-    if (_tree_size(folded, MAX_TREE) <= MAX_TREE and _expansion_size(folded) <= MAX_TERMS
-            and sum(_expansion_size(p.term) for p in paths[:MAX_TERMS + 1]) <= MAX_TERMS):
-        monomials = [_Piece(m, samples.vector(m), i) for i, p in enumerate(paths)
-                     for m in sp.Add.make_args(sp.expand(p.term))]
-        views.append((sp.Add.make_args(sp.expand(folded)), monomials))
+    if (len(paths) <= MAX_TERMS and tree_size(folded) <= MAX_TREE and _expansion_size(folded) <= MAX_TERMS
+            and sum(_expansion_size(p.term) for p in paths) <= MAX_TERMS):
+        monomials = [(i, m) for i, p in enumerate(paths) for m in sp.Add.make_args(sp.expand(p.term))]
+        found = [samples.vector(m) for _, m in monomials]
+        views.append((sp.Add.make_args(sp.expand(folded)), _Terms(
+            Values(np.array([v.value for v in found]), np.array([v.size for v in found])),
+            np.array([i for i, _ in monomials]), [m for _, m in monomials])))
     best, best_score = None, None
-    for answer_terms, path_terms in views:
+    for answer_terms, terms in views:
         if len(answer_terms) > MAX_TERMS:
             continue
-        result = _match(truth, answer_terms, path_terms, deadline)
+        result = _match(truth, answer_terms, terms, deadline)
         if result is None:
             return None
         score = len(result["extra"]) + len(result["missing"])
@@ -596,38 +614,35 @@ def _term_by_term(truth: _Truth, expr: sp.Expr, rows: Values, deadline: float) -
     return best
 
 
-def _match(truth: _Truth, answer_terms, path_terms: list[_Piece], deadline: float) -> dict | None:
+def _match(truth: _Truth, answer_terms, terms: _Terms, deadline: float) -> dict | None:
     """Pair each answer term with a path term of equal value, else with one it misses by one
     change (``_near_miss``), else call it extra; a path none of whose terms was paired is
     missing. ``None`` if the deadline comes first."""
-    samples = truth.samples
-    stacked = Values(np.array([p.values.value for p in path_terms]), np.array([p.values.size for p in path_terms]))
-    pending = np.ones(len(path_terms), bool)
+    samples, paths = truth.samples, truth.derivation.paths
+    pending = np.ones(len(terms.path_of), bool)
     exact: set[int] = set()
     near: dict[int, list[WrongFactor]] = {}
     unexplained = []
     for term in answer_terms:
         if time.monotonic() > deadline:
             return None
-        piece = _Piece(term, samples.vector(term))
-        twins = np.flatnonzero(pending & samples.equal(stacked, piece.values).all(axis=1))
+        twins = np.flatnonzero(pending & samples.equal(terms.values, samples.vector(term)).all(axis=1))
         if len(twins):
             pending[twins[0]] = False
-            exact.add(path_terms[twins[0]].path)
+            exact.add(int(terms.path_of[twins[0]]))
             continue
         for j in np.flatnonzero(pending):
             if time.monotonic() > deadline:
                 return None
-            candidate = path_terms[j]
-            miss = _near_miss(truth, piece.expr, candidate.expr, truth.derivation.paths[candidate.path])
+            path = int(terms.path_of[j])
+            miss = _near_miss(truth, term, terms.exprs[j], paths[path])
             if miss is not None:
                 pending[j] = False
-                near.setdefault(candidate.path, []).append(miss)
+                near.setdefault(path, []).append(miss)
                 break
         else:
-            unexplained.append(truth.folded(piece.expr))
-    untouched = {path_terms[j].path for j in np.flatnonzero(pending)}
-    paths = truth.derivation.paths
+            unexplained.append(truth.folded(term))
+    untouched = {int(i) for i in terms.path_of[pending]}
     wrong = [w for i in sorted(near) for w in dict.fromkeys(near[i])]
     return dict(
         present=tuple(p for i, p in enumerate(paths) if i in exact and i not in untouched and i not in near),

@@ -6,11 +6,15 @@ parse error points into the LaTeX the student wrote. Nothing is executed: the ou
 the one safe parser.
 
 - ``\frac{a}{b}`` → ``((a)/(b))``; ``\cdot``, ``\times`` → ``*``; ``x^{2}`` → ``x^(2)``;
-  ``\left( … \right)``, ``[ ]`` and ``{ }`` groups → parentheses; spacing commands vanish;
+  ``\left( … \right)``, ``[ ]`` and ``{ }`` groups → parentheses; spacing commands, line
+  breaks ``\\`` and ``\begin{align*}``/``\end{…}`` vanish;
+- arguments as TeX reads them: without braces, ``\frac``, ``\sqrt`` and ``^`` take one token,
+  so ``\frac12 x`` is ½·x and ``x^23`` is x²·3;
 - names: ``w_{11}`` → ``w11``, ``s_1`` → ``s1``, ``w^{(1)}_{32}`` → ``w1_3_2`` (the layered
   names of ``mlp``); Greek letters → their Unicode letter (``\sigma`` is σ, the sigmoid);
   ``\tanh``, ``\exp``, ``\operatorname{ReLU}`` → function names; ``e^{x}`` → ``exp(x)``;
-- ``f'(u)``, ``f^{\prime}(u)`` → ``f'(u)``; ``\tanh^2(u)`` → ``tanh(u)^(2)``;
+- ``f'(u)``, ``f^{\prime}(u)``, ``f′(u)`` → ``f'(u)``; ``\tanh^2(u)`` → ``tanh(u)^(2)``; SymPy's
+  own ``\tanh^{2}{\left(u \right)}`` and ``\operatorname{LSE}`` read as they print;
 - a Leibniz factor ``\frac{\partial a}{\partial m_1}`` (or ``\partial a/\partial m_1``, or
   ``∂a/∂m1`` in plain text) → ``partial(a, m1)``, which the checker replaces by the graph's
   local partial ∂a/∂m1;
@@ -49,10 +53,13 @@ _GREEK = {name: chr(code) for name, code in (
     ("phi", 0x3C6), ("varphi", 0x3C6), ("chi", 0x3C7), ("psi", 0x3C8), ("omega", 0x3C9),
     ("Gamma", 0x393), ("Delta", 0x394), ("Theta", 0x398), ("Lambda", 0x39B), ("Xi", 0x39E),
     ("Pi", 0x3A0), ("Sigma", 0x3A3), ("Phi", 0x3A6), ("Psi", 0x3A8), ("Omega", 0x3A9))}
-_FUNCTIONS = {"exp", "log", "ln", "tanh", "sin", "cos", "max", "min"}
+_FUNCTIONS = {"exp", "log", "ln", "tanh", "sin", "cos", "sinh", "cosh", "max", "min"}
+_OPERATOR_NAMES = {"LSE": "logsumexp"}      # \operatorname{…} names the package prints otherwise
+_PRIMES = {"'": 1, "′": 1, "″": 2, "‴": 3}
 _TEXT_NAMES = {"operatorname", "mathrm", "text", "mathit", "textrm", "mathsf"}
 _STYLES = {"mathbf", "boldsymbol", "bm", "displaystyle", "textstyle"}
-_SPACES = {",", ";", ":", "!", " ", "quad", "qquad", "enspace", "thinspace"}
+_SPACES = {",", ";", ":", "!", " ", "\\", "quad", "qquad", "enspace", "thinspace", "nonumber", "notag"}
+_ENVIRONMENTS = {"begin", "end"}        # \begin{align*} … \end{align*}: the display around a formula
 _PRODUCTS = {"cdot", "times", "ast", "bullet"}
 _SIZES = {"left", "right", "bigl", "bigr", "Bigl", "Bigr", "biggl", "biggr", "big", "Big", "bigg", "Bigg"}
 _FRACTIONS = {"frac", "dfrac", "tfrac"}
@@ -61,6 +68,8 @@ _LETTERS = re.compile(r"[A-Za-z]+[0-9]*")
 _NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?|\.[0-9]+")
 _COMMAND = re.compile(r"\\([A-Za-z]+|.)")
 _FUNCTION_POWER = re.compile(r"\^\s*(?:\{\s*([0-9]+)\s*\}|([0-9]))")
+_ENVIRONMENT = re.compile(r"\s*\{\s*[A-Za-z]+\*?\s*\}")
+_CALL = ("(", "\\left(", "\\bigl(", "\\Bigl(", "{")      # what follows a function that is called
 _PLAIN_LEIBNIZ = re.compile(r"∂\s*([^\W\d_]\w*)\s*/\s*∂\s*([^\W\d_]\w*)")
 
 
@@ -217,9 +226,9 @@ class _LatexReader:
             number = _NUMBER.match(self.source, at, self.end)
             self.i = number.end()
             self.emit(number.group(), at, "atom")
-        elif char == "{":
+        elif char == "{":          # a group; after a function, SymPy's \tanh{\left(u \right)}
             self.i += 1
-            self.emit("(", at, "(")
+            self.emit("(", at, "call" if self.last == "function" else "(")
             self.sequence(closing="}")
             self.emit(")", self.i - 1, ")")
         elif char in "([":
@@ -234,11 +243,11 @@ class _LatexReader:
             self.superscript()
         elif char == "_":
             raise self.fail("a subscript must follow a letter", at)
-        elif char == "'":
+        elif char in _PRIMES:
             if self.last != "function":
                 raise self.fail("a prime (') must follow a function name, as in f'(u)", at)
             self.i += 1
-            self.emit("'", at, "function")
+            self.emit("'" * _PRIMES[char], at, "function")
         elif char in "+-−*/=,·×":
             self.i += 1
             self.emit(char, at, "op")
@@ -280,9 +289,15 @@ class _LatexReader:
         elif word in _FUNCTIONS:
             self.name(word, at)
         elif word in _TEXT_NAMES:
-            self.name(self.braced_letters(word), at)
+            name = self.braced_letters(word)
+            self.name(_OPERATOR_NAMES.get(name, name), at)
         elif word in _STYLES:
             pass
+        elif word in _ENVIRONMENTS:
+            environment = _ENVIRONMENT.match(self.source, self.i, self.end)
+            if not environment:
+                raise self.fail(f"\\{word} takes an environment's name in braces, as in \\{word}{{align*}}", at)
+            self.i = environment.end()
         elif word == "partial":
             self.i = at
             self.leibniz_inline()
@@ -328,15 +343,21 @@ class _LatexReader:
         return match.group(1)
 
     def group_as_parentheses(self, call: bool = False) -> None:
-        """A ``{…}`` argument (or one character) as a parenthesized expression."""
+        """A ``{…}`` argument, or one token as TeX takes it (a digit, a letter or a command),
+        as a parenthesized expression."""
         self.skip_spaces()
-        at = self.i
+        at, char = self.i, self.peek()
         self.emit("(", at, "call" if call else "(")
-        if self.peek() == "{":
+        if char == "{":
             self.i += 1
             self.sequence(closing="}")
-        elif self.peek():
-            self.item()
+        elif char == "\\":
+            self.command()
+        elif char.isalnum() and char.isascii():
+            self.i += 1
+            self.emit(char, at, "atom")
+        elif char:
+            raise self.fail(f"an argument of more than one character needs braces: {{{char}…}}", at)
         else:
             raise self.fail("an argument is missing", at)
         self.emit(")", self.i - 1, ")")
@@ -398,7 +419,7 @@ class _LatexReader:
             self.group_as_parentheses(call=True)
             return
         power = _FUNCTION_POWER.match(self.source, self.i, self.end) if name in self.functions else None
-        if power and self.source[power.end():self.end].lstrip().startswith(("(", "\\left(")):
+        if power and self.source[power.end():self.end].lstrip().startswith(_CALL):
             self.i, self.function_power = power.end(), power.group(1) or power.group(2)
         called = (name in self.functions and self.upcoming_call()) or self.upcoming_prime()
         self.emit(name, at, "function" if called else "atom")
@@ -406,11 +427,11 @@ class _LatexReader:
     def upcoming_call(self) -> bool:
         """True if ``(`` or a prime follows (spaces and sizing commands aside)."""
         rest = self.source[self.i:self.end].lstrip()
-        return self.upcoming_prime() or rest.startswith(("(", "\\left(", "\\bigl(", "\\Bigl("))
+        return self.upcoming_prime() or rest.startswith(_CALL)
 
     def upcoming_prime(self) -> bool:
         """A prime right after a name makes it a function: ``f'``, ``f^{\\prime}``."""
-        return self.source.startswith(("'", "^{\\prime", "^\\prime"), self.i)
+        return self.source.startswith((*_PRIMES, "^{\\prime", "^\\prime"), self.i)
 
     def superscript(self) -> None:
         at = self.i
