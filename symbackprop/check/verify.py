@@ -215,9 +215,9 @@ def parse_answer(graph: Graph, answer: str, format: str = "plain") -> sp.Expr:
     declared = {name: sp.Function(name) for name in undefined_function_names(graph)}
     partial = sp.Function(PARTIAL_NAME)
     functions = {**declared, PARTIAL_NAME: partial}
-    translation: Translation = from_latex(answer, functions) if format == "latex" else from_plain(answer)
-    translation = translation.after_equals()
     symbols = {s.name: s for s in graph.nodes + graph.leaves}
+    translation: Translation = from_latex(answer, functions, symbols) if format == "latex" else from_plain(answer)
+    translation = translation.after_equals()
     expr = translation.parse(symbols=symbols, functions=functions, unknown_symbols="error")
     return _leibniz_factors(graph, expr, partial, translation)
 

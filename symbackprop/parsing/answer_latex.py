@@ -70,6 +70,7 @@ _COMMAND = re.compile(r"\\([A-Za-z]+|.)")
 _FUNCTION_POWER = re.compile(r"\^\s*(?:\{\s*([0-9]+)\s*\}|([0-9]))")
 _ENVIRONMENT = re.compile(r"\s*\{\s*[A-Za-z]+\*?\s*\}")
 _CALL = ("(", "\\left(", "\\bigl(", "\\Bigl(", "{")      # what follows a function that is called
+_LAYERED = re.compile(r"^[A-Za-z]+\d+_\d+(?:_\d+)?$")     # w1_3_2 prints as w^{(1)}_{32}
 _PLAIN_LEIBNIZ = re.compile(r"∂\s*([^\W\d_]\w*)\s*/\s*∂\s*([^\W\d_]\w*)")
 
 
@@ -118,10 +119,20 @@ def from_plain(source: str) -> Translation:
     return Translation(source, "".join(pieces), tuple(origin))
 
 
-def from_latex(source: str, functions: Collection[str] = ()) -> Translation:
+def from_latex(source: str, functions: Collection[str] = (), names: Collection[str] = ()) -> Translation:
     """Translate a LaTeX answer; ``functions`` are the names (besides the built-ins) that are
-    called rather than multiplied when ``(`` follows them."""
-    return _LatexReader(source, set(functions) | set(BUILTIN_FUNCTIONS) | {PARTIAL_NAME}).translate()
+    called rather than multiplied when ``(`` follows them. ``names`` are the symbols the answer
+    may use: ``b_{1}`` reads as ``b_1`` when that is a name and ``b1`` is not (both print so).
+
+    >>> print(from_latex(r"b_{1} x_{1}", names=["b_1", "x1"]).text)
+    b_1*x1
+    """
+    written = {}
+    for name in names:
+        written.setdefault(name.replace("_", ""), []).append(name)
+    aliases = {alias: found[0] for alias, found in written.items()
+               if len(found) == 1 and alias not in names and not _LAYERED.match(found[0])}
+    return _LatexReader(source, set(functions) | set(BUILTIN_FUNCTIONS) | {PARTIAL_NAME}, aliases).translate()
 
 
 class _LatexReader:
@@ -129,8 +140,8 @@ class _LatexReader:
     a product sign goes (``atom`` after a name, number or ``)``; ``function`` after a name
     that is called)."""
 
-    def __init__(self, source: str, functions: set[str]):
-        self.source, self.functions = source, functions
+    def __init__(self, source: str, functions: set[str], aliases: dict[str, str]):
+        self.source, self.functions, self.aliases = source, functions, aliases
         self.i, self.end = 0, len(source)
         self.out: list[str] = []
         self.origin: list[int] = []
@@ -413,6 +424,7 @@ class _LatexReader:
     def name(self, base: str, at: int | None = None) -> None:
         at = self.i - len(base) if at is None else at
         name = self.read_name(base)
+        name = self.aliases.get(name, name)
         if name == "e" and self.peek() == "^":
             self.i += 1
             self.emit("exp", at, "function")
@@ -463,9 +475,13 @@ class _LatexReader:
                 raise self.fail(f"expected a name after \\partial, not '\\{word}'", at)
         elif self.peek().isalpha() and self.peek().isascii():
             base = self.read_letters()
+        elif self.peek().isalpha():         # a Greek letter typed as itself: ∂η
+            base = self.peek()
+            self.i += 1
         else:
             raise self.fail("expected a name after \\partial", at)
         name = self.read_name(base)
+        name = self.aliases.get(name, name)
         self.skip_spaces()
         return name
 
