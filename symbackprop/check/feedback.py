@@ -161,13 +161,11 @@ def message(verdict, lang: str = "en") -> str:
         if n > MAX_LISTED:
             return say["correct_many"].format(n=_count(n, lang), how=how)
         return say["correct"].format(n=n, paths=", ".join(map(str, verdict.paths)), how=how)
-    if verdict.status == "correct_for_bound":
-        lines = [_bound_headline(verdict, say)]
-    else:
-        lines = [_headline(verdict, say, d, lang)]
-        only_missing = verdict.present and verdict.missing and not (verdict.extra or verdict.wrong_factors)
-        if not only_missing:
-            lines += _findings(verdict, say, lang)
+    bound = verdict.status == "correct_for_bound"
+    lines = [_bound_headline(verdict, say) if bound else _headline(verdict, say, d, lang)]
+    only_missing = verdict.present and verdict.missing and not (verdict.extra or verdict.wrong_factors)
+    if bound or not only_missing:
+        lines += _findings(verdict, say, lang)
     if verdict.counterexample is not None:
         lines.append(_counterexample(verdict.counterexample, say, d))
     return "\n".join(lines)
@@ -214,7 +212,7 @@ def _findings(verdict, say: dict, lang: str) -> list[str]:
         lines.append(say["skipped_budget"].format(budget=verdict.budget))
     elif verdict.skipped == "paths":
         lines.append(say["skipped_paths"].format(n=_count(verdict.path_count, lang)))
-    elif not (verdict.missing or verdict.wrong_factors or verdict.extra):
+    elif not (verdict.missing or verdict.wrong_factors or verdict.extra or verdict.bound):
         lines.append(say["unmatched"])
     return lines
 

@@ -30,6 +30,7 @@ True
 
 from __future__ import annotations
 
+import itertools
 import time
 import weakref
 from dataclasses import dataclass, field
@@ -59,6 +60,7 @@ MAX_TERMS = 200                 # answer terms matched one by one against the pa
 MAX_TREE = feedback.MAX_TREE    # nodes of an expression tree SymPy may walk (expand, print)
 MAX_LISTED_PATHS = DEFAULT_MAX_PATHS    # more paths than this are counted, not enumerated
 MAX_JOINT_PATHS = 48            # paths whose coefficients are solved for together (least squares)
+MAX_REGROUPED = 12              # answer terms searched for pairs and triples that sum to a path's term
 DEFAULT_BUDGET = 0.5            # seconds for the diagnosis of a wrong answer
 
 # correct; incorrect; right only for the bound activation (so incorrect for the question);
@@ -392,12 +394,9 @@ def verify(graph: Graph, wrt, answer: str | sp.Expr | None = None, of=None, lang
         return Verdict(correct=True, status="correct", method=method, present=truth.derivation.paths, **common)
     counterexample = _counterexample(truth, expr, values, agree)
     bound = _right_for_bound_activations(truth, expr)
-    if bound is not None:
-        return Verdict(correct=False, status="correct_for_bound", method="numeric", bound=bound,
-                       counterexample=counterexample, **common)
     findings, skipped = _diagnose(truth, expr, values, deadline)
-    return Verdict(correct=False, method="numeric", counterexample=counterexample, skipped=skipped,
-                   **findings, **common)
+    return Verdict(correct=False, status="incorrect" if bound is None else "correct_for_bound", method="numeric",
+                   bound=bound, counterexample=counterexample, skipped=skipped, **findings, **common)
 
 
 def _as_answer(graph: Graph, expr: sp.Basic) -> sp.Expr:
@@ -584,10 +583,10 @@ class _PathTerms:
 
 
 def _term_by_term(truth: _Truth, expr: sp.Expr, rows: Values, deadline: float) -> dict | None:
-    """Match the answer's terms to the paths' terms in several views, and keep the view that
-    leaves the fewest terms unexplained and paths missing: the answer as one term (a single
-    path written ``(a - y)``), its terms as written against whole path terms, then both
-    expanded into monomials. ``None`` if the deadline comes first."""
+    """Match the answer's terms to the paths' terms in several views, and keep the view with
+    the fewest findings (terms unexplained, paths missing, wrong factors): the answer as one
+    term (a single path written ``(a - y)``), its terms as written against whole path terms,
+    then both expanded into monomials. ``None`` if the deadline comes first."""
     paths = truth.derivation.paths
     samples = truth.samples
     whole = _Terms(rows, np.arange(len(paths)), _PathTerms(paths))
@@ -608,7 +607,8 @@ def _term_by_term(truth: _Truth, expr: sp.Expr, rows: Values, deadline: float) -
         result = _match(truth, answer_terms, terms, deadline)
         if result is None:
             return None
-        score = len(result["extra"]) + len(result["missing"])
+        # fewest findings; on a tie, the most paths found whole (m1 + extra, not "m1 + … for m1")
+        score = (len(result["extra"]) + len(result["missing"]) + len(result["wrong_factors"]), -len(result["present"]))
         if best_score is None or score < best_score:
             best, best_score = result, score
     return best
@@ -622,15 +622,20 @@ def _match(truth: _Truth, answer_terms, terms: _Terms, deadline: float) -> dict 
     pending = np.ones(len(terms.path_of), bool)
     exact: set[int] = set()
     near: dict[int, list[WrongFactor]] = {}
-    unexplained = []
-    for term in answer_terms:
+    unexplained, rest = [], []
+    for term in answer_terms:           # exact twins first: a near miss must not take a twin's path
         if time.monotonic() > deadline:
             return None
         twins = np.flatnonzero(pending & samples.equal(terms.values, samples.vector(term)).all(axis=1))
         if len(twins):
             pending[twins[0]] = False
             exact.add(int(terms.path_of[twins[0]]))
-            continue
+        else:
+            rest.append(term)
+    for group, path in _sums_of_terms(samples, rest, terms, pending):
+        rest = [t for t in rest if t not in group]
+        exact.add(path)
+    for term in rest:
         for j in np.flatnonzero(pending):
             if time.monotonic() > deadline:
                 return None
@@ -649,6 +654,26 @@ def _match(truth: _Truth, answer_terms, terms: _Terms, deadline: float) -> dict 
         missing=tuple(p for i, p in enumerate(paths) if i in untouched and i not in near),
         extra=tuple(unexplained),
         wrong_factors=tuple(wrong))
+
+
+def _sums_of_terms(samples: Samples, rest: list, terms: _Terms, pending: np.ndarray):
+    """``(terms, path)``: two or three answer terms whose sum is a pending path's term (SymPy
+    flattens ``(a - y) + …`` into ``a - y + …``); each group found marks its path matched (in
+    ``pending``)."""
+    if not 2 <= len(rest) <= MAX_REGROUPED:
+        return
+    found = {t: samples.vector(t) for t in rest}
+    for size in (2, 3):
+        for group in itertools.combinations(rest, size):
+            if any(t not in found for t in group):
+                continue
+            total = Values(np.sum([found[t].value for t in group], axis=0), np.sum([found[t].size for t in group], axis=0))
+            twins = np.flatnonzero(pending & samples.equal(terms.values, total).all(axis=1))
+            if len(twins):
+                pending[twins[0]] = False
+                for t in group:
+                    del found[t]
+                yield group, int(terms.path_of[twins[0]])
 
 
 def _factors(expr: sp.Expr) -> tuple[sp.Rational, list[sp.Expr]]:

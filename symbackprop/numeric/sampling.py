@@ -204,16 +204,18 @@ class Samples:
 
     def _candidates(self, rng, n: int, low: int, high: int, example) -> tuple[np.ndarray, dict]:
         """``n`` random points as hundredths (an ``n × leaves`` array) of magnitude ``low…high``
-        and random sign, a quarter of them near the example; ``{0: example}`` overrides the
-        first row with the example's exact values."""
+        and random sign; with an example, ``{0: example}`` overrides the first row with its exact
+        values, and the last quarter lies near it (kept only if the others fall short: a domain
+        may be small around the example, and points should be spread where it is not)."""
         leaves = self.graph.leaves
         shape = (n, len(leaves))
         hundredths = rng.integers(low, high + 1, size=shape) * rng.choice((-1, 1), size=shape)
         if not example:
             return hundredths, {}
+        near = n // 4
         for leaf, value in example.items():
-            steps = rng.integers(-30, 31, size=n // 4) * float(max(1, abs(value)))
-            hundredths[1:n // 4 + 1, leaves.index(leaf)] = np.round(float(value) * 100 + steps)
+            steps = rng.integers(-30, 31, size=near) * float(max(1, abs(value)))
+            hundredths[n - near:, leaves.index(leaf)] = np.round(float(value) * 100 + steps)
         return hundredths, {0: dict(example)}
 
     # -- values ---------------------------------------------------------------------------------------
