@@ -285,11 +285,9 @@ class _Truth:
         while len(self._rows) < len(paths):
             if time.monotonic() > deadline:
                 return None
-            factors = [self.samples.vector(f) for f in paths[len(self._rows)].factors]
-            self._rows.append(Values(np.prod([f.value for f in factors], axis=0),
-                                     np.prod([f.size for f in factors], axis=0)))
+            self._rows.append(Values.product([self.samples.vector(f) for f in paths[len(self._rows)].factors]))
         if self._path_values is None:
-            self._path_values = Values(np.array([r.value for r in self._rows]), np.array([r.size for r in self._rows]))
+            self._path_values = Values.stacked(self._rows)
         return self._path_values
 
     def bound_samples(self) -> Samples | None:
@@ -524,8 +522,7 @@ def _as_path_combination(truth: _Truth, rows: Values, values: Values) -> dict | 
         coefficients = _one_path_off(truth, rows, values, finite)
     if coefficients is None or None in coefficients:
         return None
-    weights = np.array([float(c) for c in coefficients])
-    combined = Values(weights @ rows.value, np.abs(weights) @ rows.size)
+    combined = Values.weighted_sum(np.array([float(c) for c in coefficients]), rows)
     if not truth.samples.equal(combined, values)[finite].all():
         return None
     found = dict(present=[], missing=[], wrong_factors=[])
@@ -596,9 +593,8 @@ def _term_by_term(truth: _Truth, expr: sp.Expr, rows: Values, deadline: float) -
     if (len(paths) <= MAX_TERMS and tree_size(folded) <= MAX_TREE and _expansion_size(folded) <= MAX_TERMS
             and sum(_expansion_size(p.term) for p in paths) <= MAX_TERMS):
         monomials = [(i, m) for i, p in enumerate(paths) for m in sp.Add.make_args(sp.expand(p.term))]
-        found = [samples.vector(m) for _, m in monomials]
         views.append((sp.Add.make_args(sp.expand(folded)), _Terms(
-            Values(np.array([v.value for v in found]), np.array([v.size for v in found])),
+            Values.stacked([samples.vector(m) for _, m in monomials]),
             np.array([i for i, _ in monomials]), [m for _, m in monomials])))
     best, best_score = None, None
     for answer_terms, terms in views:
@@ -667,7 +663,7 @@ def _sums_of_terms(samples: Samples, rest: list, terms: _Terms, pending: np.ndar
         for group in itertools.combinations(rest, size):
             if any(t not in found for t in group):
                 continue
-            total = Values(np.sum([found[t].value for t in group], axis=0), np.sum([found[t].size for t in group], axis=0))
+            total = Values.weighted_sum(np.ones(size), Values.stacked([found[t] for t in group]))
             twins = np.flatnonzero(pending & samples.equal(terms.values, total).all(axis=1))
             if len(twins):
                 pending[twins[0]] = False

@@ -11,8 +11,10 @@ simplifier. Three rules keep that comparison sound:
   there (``defined=``, the true derivative) is finite; candidates are drawn from wider and wider
   ranges (and around the model file's ``values:`` example) until there are enough;
 - **relative comparison**: ``equal`` compares relatively, with a floor scaled to the magnitudes of
-  the terms an expression was summed from (its rounding error), so ``0`` never equals a tiny
-  nonzero derivative.
+  the terms: every value carries a first-order bound on its rounding error (sums add their
+  terms' errors and magnitudes, products their relative errors, a function its argument's error
+  times its slope), so ``0`` never equals a tiny nonzero derivative, and a sum that cancels to
+  rounding noise still equals ``0``.
 
 Values are exact two-decimal rationals of both signs, so a point where two formulas differ can be
 shown to a reader and checked by hand; the first point of each group is the model file's
@@ -51,8 +53,9 @@ __all__ = ["Samples", "Values", "StandIn", "stand_in", "undefined_function_names
 # The families a stand-in is drawn from: smooth, with f, f', f'' pairwise different.
 _FAMILIES: tuple[Callable, ...] = (sp.tanh, softplus, sp.atan)
 
-RELATIVE_TOLERANCE = 1e-8
-ROUNDING = 1e-11                # × the magnitude of the summed terms: the floor of a comparison
+RELATIVE_TOLERANCE = 1e-10
+ROUNDING = 100                  # × the rounding-error bounds: the floor of a comparison
+EPS = float(np.finfo(float).eps)
 MAX_DERIVATIVE_ORDER = 4        # the stand-ins' higher derivatives grow costly to compute
 MIN_POINTS = 6                  # fewer points inside the domain than this, and nothing is decided
 # Magnitudes of the candidate values, one range per round: the domain may start far from 0.
@@ -102,17 +105,36 @@ def stand_in(index: int, group: int) -> StandIn:
 
 @dataclass(frozen=True)
 class Values:
-    """An expression at every sample point: its ``value``, and the ``size`` of the terms it was
-    summed from (``|a| + |b|`` for ``a + b``), the scale of its rounding error."""
+    """An expression at every sample point: its ``value``, and ``error``, a first-order bound on
+    the rounding error of that value (arrays of one row, or of one row per expression)."""
 
     value: np.ndarray
-    size: np.ndarray
+    error: np.ndarray
 
     def __neg__(self) -> Values:
-        return Values(-self.value, self.size)
+        return Values(-self.value, self.error)
 
     def __getitem__(self, index) -> Values:
-        return Values(self.value[index], self.size[index])
+        return Values(self.value[index], self.error[index])
+
+    @staticmethod
+    def stacked(rows: list[Values]) -> Values:
+        """One row per element of ``rows``."""
+        return Values(np.array([r.value for r in rows]), np.array([r.error for r in rows]))
+
+    @staticmethod
+    def product(factors: list[Values]) -> Values:
+        """``Π factors``: relative errors add."""
+        values = [f.value for f in factors]
+        error = sum(f.error * np.prod(values[:i] + values[i + 1:], axis=0) for i, f in enumerate(factors))
+        product = np.prod(values, axis=0)
+        return Values(product, np.abs(error) + len(factors) * EPS * np.abs(product))
+
+    @staticmethod
+    def weighted_sum(weights: np.ndarray, rows: Values) -> Values:
+        """``Σ weights[i]·rows[i]``."""
+        magnitudes = np.abs(weights) @ np.abs(rows.value)
+        return Values(weights @ rows.value, np.abs(weights) @ rows.error + EPS * magnitudes)
 
 
 @dataclass
@@ -124,7 +146,7 @@ class _Group:
     points: list[dict[sp.Symbol, Fraction]]
     known: dict[sp.Expr, np.ndarray]        # leaves and nodes at the points
     memo: dict                              # values of other subexpressions already seen
-    sizes: dict = field(default_factory=dict)   # their magnitudes (``_Evaluator.magnitude``)
+    errors: dict = field(default_factory=dict)  # bounds on their rounding errors
 
 
 class Samples:
@@ -198,9 +220,13 @@ class Samples:
                 break
         known = {expr: np.concatenate([part[expr] for part in parts]) for expr in parts[0]}
         nodes_and_leaves = set(leaves) | set(self.graph.definitions)
-        return _Group({name: s.text for name, s in chosen.items()}, concrete, kept,
-                      {expr: v for expr, v in known.items() if expr in nodes_and_leaves},
-                      {expr: v for expr, v in known.items() if expr not in nodes_and_leaves})
+        group = _Group({name: s.text for name, s in chosen.items()}, concrete, kept,
+                       {expr: v for expr, v in known.items() if expr in nodes_and_leaves},
+                       {expr: v for expr, v in known.items() if expr not in nodes_and_leaves})
+        evaluator = _Evaluator(group.known, concrete, group.memo, group.errors)
+        for node, definition in self.graph.definitions.items():     # a node's value carries its error
+            group.errors[node] = evaluator.error(definition)
+        return group
 
     def _candidates(self, rng, n: int, low: int, high: int, example) -> tuple[np.ndarray, dict]:
         """``n`` random points as hundredths (an ``n × leaves`` array) of magnitude ``low…high``
@@ -224,60 +250,82 @@ class Samples:
         """``expr`` at every point (a formula over the graph's leaves and nodes)."""
         expr = sp.sympify(expr)
         with np.errstate(all="ignore"):
-            parts = [_Evaluator(group.known, group.concrete, group.memo, group.sizes).values(expr)
+            parts = [_Evaluator(group.known, group.concrete, group.memo, group.errors).values(expr)
                      for group in self._groups]
         return Values(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
 
     @staticmethod
     def equal(a: Values, b: Values) -> np.ndarray:
         """Pointwise ``a ≈ b`` (arrays broadcast: a stack of rows against one): relatively, with
-        a floor scaled to the magnitudes of the terms. A point where either is undefined or
-        infinite is never equal."""
+        a floor of their rounding errors. A point where either is undefined or infinite is
+        never equal."""
         with np.errstate(all="ignore"):
             finite = np.isfinite(a.value) & np.isfinite(b.value)
             tolerance = (RELATIVE_TOLERANCE * np.maximum(np.abs(a.value), np.abs(b.value))
-                         + ROUNDING * np.maximum(a.size, b.size))
+                         + ROUNDING * (a.error + b.error))
             return finite & (np.abs(a.value - b.value) <= tolerance)
 
 
 class _Evaluator:
-    """One walk over a SymPy tree with every symbol bound to a vector of values. ``memo`` holds
-    the values of subexpressions already seen (shared between walks over the same points)."""
+    """One walk over a SymPy tree with every symbol bound to a vector of values. ``memo`` and
+    ``errors`` hold the values and error bounds of subexpressions already seen (shared between
+    walks over the same points)."""
 
     def __init__(self, known: Mapping[sp.Expr, np.ndarray], concrete: Mapping[str, Callable],
-                 memo: dict | None = None, sizes: dict | None = None):
+                 memo: dict | None = None, errors: dict | None = None):
         self.known, self.concrete = known, concrete
         self.size = len(next(iter(known.values()))) if known else 1
         self.memo = {} if memo is None else memo
-        self.sizes = {} if sizes is None else sizes
+        self.errors = {} if errors is None else errors
 
     def value(self, expr: sp.Expr) -> np.ndarray:
         if expr in self.known:
             return self.known[expr]
         found = self.memo.get(expr)
         if found is None:
-            found = self.memo[expr] = np.broadcast_to(np.asarray(self._compute(expr), dtype=float), (self.size,))
+            found = self.memo[expr] = self._vector(self._compute(expr))
         return found
 
     def values(self, expr: sp.Expr) -> tuple[np.ndarray, np.ndarray]:
-        """``(value, size)`` of ``expr``."""
-        return self.value(expr), self.magnitude(expr)
+        """``(value, error)`` of ``expr``."""
+        return self.value(expr), self.error(expr)
 
-    def magnitude(self, expr: sp.Expr) -> np.ndarray:
-        """The size of the terms ``expr`` is made of: sums add their terms' sizes, products and
-        integer powers multiply them; anything else is its own absolute value."""
-        found = self.sizes.get(expr)
+    def _vector(self, x) -> np.ndarray:
+        return np.broadcast_to(np.asarray(x, dtype=float), (self.size,))
+
+    def error(self, expr: sp.Expr) -> np.ndarray:
+        """A first-order bound on the rounding error of ``expr``'s value: a sum adds its terms'
+        errors (and rounds at the scale of its terms), a product its factors' relative errors,
+        a function its arguments' errors times its slope (by evaluating it at the shifted
+        arguments)."""
+        found = self.errors.get(expr)
         if found is None:
+            value = self.value(expr)
             if expr.is_Add:
-                found = np.sum([self.magnitude(a) for a in expr.args], axis=0)
+                found = sum(self.error(a) + EPS * np.abs(self.value(a)) for a in expr.args)
             elif expr.is_Mul:
-                found = np.prod([self.magnitude(a) for a in expr.args], axis=0)
-            elif expr.is_Pow and expr.exp.is_Integer and expr.exp > 0:
-                found = self.magnitude(expr.base) ** int(expr.exp)
+                found = Values.product([Values(self.value(a), self.error(a)) for a in expr.args]).error
+            elif expr.args and not isinstance(expr, sp.Symbol):
+                found = EPS * np.abs(value) + self._propagated(expr, value)
             else:
-                found = np.abs(self.value(expr))
-            found = self.sizes[expr] = np.broadcast_to(found, (self.size,))
+                found = EPS * np.abs(value)
+            found = self.errors[expr] = self._vector(found)
         return found
+
+    def _propagated(self, expr: sp.Expr, value: np.ndarray) -> np.ndarray:
+        """``Σ_i |F(…, u_i + error_i, …) − F(u)|`` for ``expr = F(u_1, …)``; constant arguments
+        (the exponent of ``x²``) are taken as exact, and a shift that leaves the domain adds
+        nothing."""
+        arguments = [self.value(a) for a in expr.args]
+        total = np.zeros(self.size)
+        for i, a in enumerate(expr.args):
+            shift = self.error(a)
+            if a.is_number or not shift.any():
+                continue
+            moved = arguments[:i] + [arguments[i] + shift] + arguments[i + 1:]
+            change = np.abs(self._apply(expr, moved) - value)
+            total = total + np.where(np.isfinite(change), change, 0.0)
+        return total
 
     def _compute(self, expr: sp.Expr):
         if expr.is_Atom and expr.is_number:
@@ -293,15 +341,19 @@ class _Evaluator:
             return np.sum([self.value(a) for a in expr.args], axis=0)
         if expr.is_Mul:
             return np.prod([self.value(a) for a in expr.args], axis=0)
+        return self._apply(expr, [self.value(a) for a in expr.args])
+
+    def _apply(self, expr: sp.Expr, arguments: list[np.ndarray]):
+        """The function (or power) at the head of ``expr`` applied to ``arguments``."""
         if expr.is_Pow:
-            return np.power(self.value(expr.base), self.value(expr.exp))
+            return np.power(*arguments)
         if isinstance(expr, AppliedUndef):
-            return self._undefined(expr)
+            return self._undefined(expr, arguments)
         if expr.func in _NUMPY:
-            return _NUMPY[expr.func](*[self.value(a) for a in expr.args])
+            return _NUMPY[expr.func](*arguments)
         raise SymbackpropError(f"cannot evaluate {expr.func} numerically")
 
-    def _undefined(self, app: AppliedUndef):
+    def _undefined(self, app: AppliedUndef, arguments: list[np.ndarray]):
         base = prime_base(app.func)
         chosen = self.concrete.get(base.__name__) if is_undefined(base) else None
         if chosen is None or len(app.args) != 1:
@@ -311,7 +363,7 @@ class _Evaluator:
             raise SymbackpropError(f"a derivative of {base.__name__} of order {prime_order(app.func)}: "
                                    f"orders above {MAX_DERIVATIVE_ORDER} are not evaluated")
         u, body = _derivative(chosen, prime_order(app.func))
-        return _Evaluator({u: self.value(app.args[0])}, self.concrete).value(body)
+        return _Evaluator({u: arguments[0]}, self.concrete).value(body)
 
 
 @lru_cache(maxsize=None)
