@@ -101,6 +101,7 @@ _LINE_OF_KIND = {"symbol": "factor"}         # a wrong symbol reads like any oth
 _INSTEAD = ("derivative", "index", "symbol", "factor")
 MAX_LISTED = 6          # paths named in one line; more are counted
 MAX_LINES = 12          # findings shown one per line; more are counted
+MAX_VALUES = 16         # leaf values shown in a counterexample (all of them are in as_dict())
 MAX_TREE = 20_000       # nodes of an expression tree worth walking (to print it, to expand it)
 
 
@@ -227,7 +228,8 @@ def _order_change(wrong) -> str:
 
 def _counterexample(example, say: dict, d: str) -> str:
     functions = "".join(f"{name} = {chosen}; " for name, chosen in example.functions.items())
-    values = ", ".join(f"{leaf} = {float(v):g}" for leaf, v in example.values.items())
+    shown = [f"{leaf} = {float(v):g}" for leaf, v in example.values.items()]
+    values = ", ".join(shown[:MAX_VALUES]) + (", …" if len(shown) > MAX_VALUES else "")
     # + 0.0 turns -0.0 into 0.0: a zero has no sign worth showing
     return say["counterexample"].format(functions=functions, values=values, answer=example.answer + 0.0,
                                         expected=example.expected + 0.0, d=d)

@@ -538,10 +538,14 @@ def _as_path_combination(truth: _Truth, rows: Values, values: Values) -> dict | 
 
 
 def _one_path_off(truth: _Truth, rows: Values, values: Values, finite: np.ndarray) -> list | None:
-    """Coefficients (all 1 but one) if the answer differs from the derivative by a multiple of a
-    single path's term: the ratio of the difference to that term is the same at every point."""
+    """Coefficients if the answer is the derivative times a number (all the same), or differs
+    from it by a multiple of a single path's term (all 1 but one): the ratio is the same at
+    every point."""
     if finite.sum() < 2:
         return None
+    scale = _constant_ratio(values.value[finite], truth.vector.value[finite])
+    if scale is not None:
+        return [scale] * len(rows.value)
     difference = (values.value - truth.vector.value)[finite]
     ratios = difference / rows.value[:, finite]
     spread = np.ptp(ratios, axis=1)
@@ -553,6 +557,15 @@ def _one_path_off(truth: _Truth, rows: Values, values: Values, finite: np.ndarra
             coefficients[i] = 1 + c
             return coefficients
     return None
+
+
+def _constant_ratio(a: np.ndarray, b: np.ndarray) -> Fraction | None:
+    """``a / b`` if it is the same simple number at every point."""
+    with np.errstate(all="ignore"):
+        ratios = a / b
+    if not np.isfinite(ratios).all() or np.ptp(ratios) > 1e-6 * max(1.0, float(np.abs(ratios).max())):
+        return None
+    return _nice(float(np.median(ratios)))
 
 
 def _number(c: Fraction) -> sp.Rational:
