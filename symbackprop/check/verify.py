@@ -52,9 +52,10 @@ from . import feedback
 from .feedback import LANGUAGES, tree_size
 
 __all__ = ["verify", "Verdict", "WrongFactor", "Counterexample", "parse_answer", "MAX_ANSWER_LENGTH",
-           "STATUSES"]
+           "MAX_LATEX_LENGTH", "STATUSES"]
 
-MAX_ANSWER_LENGTH = 3_000       # characters: a hand-written derivative is far shorter
+MAX_ANSWER_LENGTH = 3_000       # characters of plain math: a hand-written derivative is far shorter
+MAX_LATEX_LENGTH = 4 * MAX_ANSWER_LENGTH    # LaTeX spells the same formula out at length
 MAX_MONOMIALS = 2_000           # terms SymPy may produce when it expands an answer
 MAX_TERMS = 200                 # answer terms matched one by one against the paths' terms
 MAX_TREE = feedback.MAX_TREE    # nodes of an expression tree SymPy may walk (expand, print)
@@ -204,14 +205,13 @@ def _json_number(x: float) -> float | None:
 def parse_answer(graph: Graph, answer: str, format: str = "plain") -> sp.Expr:
     """The ``answer`` text (``format`` ``plain`` or ``latex``) as an expression over the graph's
     symbols, Leibniz factors of local partials replaced by their formulas. Everything goes
-    through the safe parser; an unknown name is an error with a did-you-mean."""
+    through the safe parser; an unknown name is an error with a did-you-mean. A LaTeX answer
+    may be ``MAX_LATEX_LENGTH`` characters long, its plain translation ``MAX_ANSWER_LENGTH``."""
     if not isinstance(answer, str):
         raise ParseError(f"the answer must be text, not {type(answer).__name__}")
-    if len(answer) > MAX_ANSWER_LENGTH:
-        raise ParseError(f"the answer is too long ({len(answer):,} characters; the limit is "
-                         f"{MAX_ANSWER_LENGTH:,})")
     if format not in ("plain", "latex"):
         raise SymbackpropError(f"unknown answer format {format!r}; use 'plain' or 'latex'")
+    _check_length(len(answer), MAX_LATEX_LENGTH if format == "latex" else MAX_ANSWER_LENGTH)
     if not answer.strip():
         raise ParseError("the answer is empty")
     declared = {name: sp.Function(name) for name in undefined_function_names(graph)}
@@ -220,8 +220,14 @@ def parse_answer(graph: Graph, answer: str, format: str = "plain") -> sp.Expr:
     symbols = {s.name: s for s in graph.nodes + graph.leaves}
     translation: Translation = from_latex(answer, functions, symbols) if format == "latex" else from_plain(answer)
     translation = translation.after_equals()
+    _check_length(len(translation.text), MAX_ANSWER_LENGTH)
     expr = translation.parse(symbols=symbols, functions=functions, unknown_symbols="error")
     return _leibniz_factors(graph, expr, partial, translation)
+
+
+def _check_length(length: int, limit: int) -> None:
+    if length > limit:
+        raise ParseError(f"the answer is too long ({length:,} characters; the limit is {limit:,})")
 
 
 def _leibniz_factors(graph: Graph, expr: sp.Expr, partial, translation: Translation) -> sp.Expr:

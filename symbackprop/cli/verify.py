@@ -20,7 +20,7 @@ import re
 import sys
 
 from ..check.classroom import check_class, read_answers_file, write_report
-from ..check.verify import MAX_ANSWER_LENGTH, verify
+from ..check.verify import MAX_ANSWER_LENGTH, MAX_LATEX_LENGTH, verify
 from ._common import add_command, add_model_argument, load_model, selected_output, write_output
 
 INCORRECT = 3
@@ -89,7 +89,7 @@ def _check_one(args: argparse.Namespace, graph, of) -> int:
     latex = args.answer_latex is not None
     answer = args.answer_latex if latex else args.answer
     if answer == "-":
-        answer = sys.stdin.read(MAX_ANSWER_LENGTH + 1).strip()
+        answer = sys.stdin.read((MAX_LATEX_LENGTH if latex else MAX_ANSWER_LENGTH) + 1).strip()
     verdict = verify(graph, args.wrt, answer, of=of, lang=args.lang, format="latex" if latex else "plain")
     output = (json.dumps(verdict.as_dict(), ensure_ascii=False, indent=2) if args.format == "json"
               else verdict.message)
