@@ -259,6 +259,7 @@ class _LatexReader:
                 raise self.fail("a prime (') must follow a function name, as in f'(u)", at)
             self.i += 1
             self.emit("'" * _PRIMES[char], at, "function")
+            self.function_power_ahead()
         elif char in "+-−*/=,·×":
             self.i += 1
             self.emit(char, at, "op")
@@ -430,11 +431,17 @@ class _LatexReader:
             self.emit("exp", at, "function")
             self.group_as_parentheses(call=True)
             return
-        power = _FUNCTION_POWER.match(self.source, self.i, self.end) if name in self.functions else None
-        if power and self.source[power.end():self.end].lstrip().startswith(_CALL):
-            self.i, self.function_power = power.end(), power.group(1) or power.group(2)
+        if name in self.functions:
+            self.function_power_ahead()
         called = (name in self.functions and self.upcoming_call()) or self.upcoming_prime()
         self.emit(name, at, "function" if called else "atom")
+
+    def function_power_ahead(self) -> None:
+        """``\\tanh^2(u)``, ``f'^{2}\\left(u\\right)``: the power of a function about to be called
+        waits for the call's closing parenthesis."""
+        power = _FUNCTION_POWER.match(self.source, self.i, self.end)
+        if power and self.source[power.end():self.end].lstrip().startswith(_CALL):
+            self.i, self.function_power = power.end(), power.group(1) or power.group(2)
 
     def upcoming_call(self) -> bool:
         """True if ``(`` or a prime follows (spaces and sizing commands aside)."""
@@ -452,6 +459,7 @@ class _LatexReader:
         if primes and self.last == "function":
             self.i = primes.end()
             self.emit("'" * primes.group(1).count("\\prime"), at, "function")
+            self.function_power_ahead()
             return
         self.emit("^", at, "op")
         self.group_as_parentheses()
