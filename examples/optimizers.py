@@ -1,10 +1,11 @@
 """Trajectories of the lecture's optimizers on two loss surfaces of two parameters.
 
 GD, Momentum, AdaGrad and Adam start from the same point on a ravine (a long narrow valley,
-where GD zig-zags across and Momentum rolls along) and on Rosenbrock's banana-shaped valley.
-Each surface is a symbackprop graph; its gradient comes from the derived formulas
-(``symbackprop.numeric.compile``), exactly as when training a network. The update rule of each optimizer
-is in the legend.
+where GD zig-zags across and Momentum rolls along) and on Rosenbrock's banana-shaped valley:
+one panel per surface and optimizer, each with the start (●), the end point (✕, with its loss)
+and the minimum (★), and a frame that holds the whole trajectory. Each surface is a symbackprop
+graph; its gradient comes from the derived formulas (``symbackprop.numeric.compile``), exactly as
+when training a network. Each panel's title gives the update rule.
 
     python3 examples/optimizers.py -o optimizers.png
 """
@@ -28,12 +29,12 @@ from symbackprop.core.atomic import write_atomic  # noqa: E402
 w1, w2, Q = sp.symbols("w1 w2 Q")
 
 SURFACES = {
-    # name: (Q(w1, w2), start, steps, plotting box, optimizers)
+    # name: (Q(w1, w2), start, steps, plotting box (widened to hold every trajectory), minimum, optimizers)
     "ravine  Q = (w1² + 20·w2²)/2": (
-        (w1**2 + 20 * w2**2) / 2, (-4.0, 1.0), 60, ((-4.5, 1.0), (-1.3, 1.3)),
+        (w1**2 + 20 * w2**2) / 2, (-4.0, 1.0), 60, ((-4.5, 1.0), (-1.3, 1.3)), (0.0, 0.0),
         [optim.GD(lr=0.09), optim.Momentum(lr=0.02, alpha=0.8), optim.AdaGrad(lr=1.0), optim.Adam(lr=0.4)]),
     "Rosenbrock  Q = (1 − w1)² + 100·(w2 − w1²)²": (
-        (1 - w1) ** 2 + 100 * (w2 - w1**2) ** 2, (-1.5, 2.0), 1500, ((-2.0, 1.6), (-0.6, 3.0)),
+        (1 - w1) ** 2 + 100 * (w2 - w1**2) ** 2, (-1.5, 2.0), 1500, ((-2.0, 1.6), (-0.6, 3.0)), (1.0, 1.0),
         [optim.GD(lr=4e-4), optim.Momentum(lr=2e-4, alpha=0.9), optim.AdaGrad(lr=0.3), optim.Adam(lr=0.02)]),
 }
 
@@ -63,24 +64,36 @@ def hyperparameters(optimizer) -> str:
                      if hasattr(optimizer, name))
 
 
-def draw(ax, title: str, surface, start, steps: int, box, optimizers) -> None:
-    model = sbp.compile(sbp.Graph({Q: surface}, parameters=[w1, w2]))
+def frame(box, path: np.ndarray, margin: float = 0.05):
+    """The plotting box widened to hold the whole trajectory, with a small margin."""
     (left, right), (bottom, top) = box
+    left, right = min(left, path[:, 0].min()), max(right, path[:, 0].max())
+    bottom, top = min(bottom, path[:, 1].min()), max(top, path[:, 1].max())
+    dx, dy = margin * (right - left), margin * (top - bottom)
+    return (left - dx, right + dx), (bottom - dy, top + dy)
+
+
+def draw(ax, surface, model, optimizer, colour: str, start, steps: int, box, minimum) -> np.ndarray:
+    """One panel: the contours, the trajectory, its start, end and the minimum; the path drawn."""
+    path = trajectory(model, optimizer, start, steps)
+    (left, right), (bottom, top) = frame(box, path)
     a, b = np.meshgrid(np.linspace(left, right, 300), np.linspace(bottom, top, 300))
     heights = sp.lambdify((w1, w2), surface, "numpy")(a, b)
-    ax.contour(a, b, np.log1p(heights), levels=25, cmap="Greys", linewidths=0.6)
-    for optimizer, style in zip(optimizers, ["-", "--", "-.", ":"]):
-        path = trajectory(model, optimizer, start, steps)
-        label = f"{optimizer.name} ({hyperparameters(optimizer)}): {RULES[type(optimizer)]}"
-        ax.plot(path[:, 0], path[:, 1], style, marker="." if steps <= 100 else None, markersize=3,
-                linewidth=1.5, label=label)
-    ax.plot(*start, "ko")
+    ax.contour(a, b, np.log1p(heights), levels=25, cmap="Greys", linewidths=0.5)
+    ax.plot(path[:, 0], path[:, 1], "-", color=colour, marker="." if steps <= 100 else None, markersize=3,
+            linewidth=1.5)
+    end_loss = model.loss(path[-1], None)
+    ax.plot(*start, "o", color="black", markersize=6, label="start")
+    ax.plot(*minimum, "*", color="gold", markeredgecolor="black", markersize=16, label="minimum")
+    ax.plot(*path[-1], "X", color=colour, markeredgecolor="black", markersize=9,  # on top of the minimum
+            label=f"end, Q = {end_loss:.3g}")
     ax.set_xlim(left, right)
     ax.set_ylim(bottom, top)
     ax.set_xlabel("w1")
     ax.set_ylabel("w2")
-    ax.set_title(f"{title}, {steps} steps", fontsize=10)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title(f"{optimizer.name} ({hyperparameters(optimizer)})\n{RULES[type(optimizer)]}", fontsize=10)
+    ax.legend(fontsize=8, loc="upper right", framealpha=0.9)
+    return path
 
 
 def save(figure, path: str) -> None:
@@ -94,10 +107,15 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--output", default="optimizers.png", help="the PNG to write")
     args = parser.parse_args(argv)
-    figure, axes = plt.subplots(1, 2, figsize=(15, 6))
-    for ax, (title, (surface, start, steps, box, optimizers)) in zip(axes, SURFACES.items()):
-        draw(ax, title, surface, start, steps, box, optimizers)
-    figure.tight_layout()
+    columns = max(len(spec[-1]) for spec in SURFACES.values())
+    figure = plt.figure(figsize=(4.4 * columns, 4.6 * len(SURFACES)), layout="constrained")
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for part, (title, (surface, start, steps, box, minimum, optimizers)) in zip(
+            figure.subfigures(len(SURFACES), 1), SURFACES.items()):
+        part.suptitle(f"{title}, {steps} steps", fontsize=12, fontweight="bold")
+        model = sbp.compile(sbp.Graph({Q: surface}, parameters=[w1, w2]))
+        for ax, optimizer, colour in zip(part.subplots(1, columns), optimizers, colours):
+            draw(ax, surface, model, optimizer, colour, start, steps, box, minimum)
     save(figure, args.output)
     print(f"wrote {args.output}")
 

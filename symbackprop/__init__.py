@@ -14,7 +14,9 @@ built" has the map):
 - ``numeric``: points, sampling, compile, optimizers, training;
 - ``render``: printers, MathML, Graphviz diagrams;
 - ``handout``: HTML and LaTeX/PDF handouts (render + numeric);
-- ``check``: verifying hand-written answers, feedback, class mode;
+- ``check``: verifying hand-written answers, feedback, class mode, marks, per-student variants,
+  Moodle export;
+- ``serve``: the checking page (a Flask application; the ``serve`` extra);
 - ``cli``: the command line.
 
 Every public name below is importable from here, and loads its floor on first use: ``import
@@ -35,7 +37,8 @@ _EXPORTS: dict[str, str] = {
                      "backprop", "count_paths", "derive", "gradient", "gradients", "local_partials",
                      "paths"], ".core.derive"),
     **dict.fromkeys(["CycleError", "GraphError", "ModelFileError", "NotDenseError", "ParseError",
-                     "PathLimitError", "SymbackpropError", "UnknownSymbolError"], ".core.errors"),
+                     "PathLimitError", "SymbackpropError", "SymbackpropWarning", "TypoWarning",
+                     "UnknownSymbolError"], ".core.errors"),
     **dict.fromkeys(["ACTIVATIONS", "identity", "logsumexp", "prime", "primes_from_derivatives", "relu",
                      "sigmoid", "softplus", "substitute_functions", "tanh"], ".core.functions"),
     "Graph": ".core.graph",
@@ -49,6 +52,9 @@ _EXPORTS: dict[str, str] = {
     "draw": ".render.diagram",
     "Handout": ".handout",
     **dict.fromkeys(["Verdict", "verify"], ".check.verify"),
+    **dict.fromkeys(["Variant", "make_variants"], ".check.variants"),
+    "MarkScheme": ".check.marking",
+    "moodle_xml": ".check.moodle",
 }
 # modules reachable as attributes: sbp.optim.Adam; sbp.handout is the handout package, which is
 # callable (sbp.handout(graph, ...)) so the function and the package never shadow each other
@@ -74,12 +80,16 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # what static tools and IDEs see; nothing is imported at run time
     from . import handout
+    from .check.marking import MarkScheme
+    from .check.moodle import moodle_xml
+    from .check.variants import Variant, make_variants
     from .check.verify import Verdict, verify
     from .core.builders import LOSSES, lecture_network, mlp
     from .core.derive import (DEFAULT_MAX_PATHS, Backprop, Derivation, Partial, Path, adjoints, backprop,
                               count_paths, derive, gradient, gradients, local_partials, paths)
     from .core.errors import (CycleError, GraphError, ModelFileError, NotDenseError, ParseError,
-                              PathLimitError, SymbackpropError, UnknownSymbolError)
+                              PathLimitError, SymbackpropError, SymbackpropWarning, TypoWarning,
+                              UnknownSymbolError)
     from .core.functions import (ACTIVATIONS, identity, logsumexp, prime, primes_from_derivatives, relu,
                                  sigmoid, softplus, substitute_functions, tanh)
     from .core.graph import Graph

@@ -6,6 +6,7 @@
 """
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -16,3 +17,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 settings.register_profile("ci", derandomize=True, deadline=None)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+def symbackprop_script() -> str | None:
+    """The installed ``symbackprop`` command of the interpreter running the tests (the project's
+    .venv when run as ``.venv/bin/python -m pytest``), else the first one on PATH."""
+    beside = Path(sys.executable).parent / "symbackprop"
+    return str(beside) if beside.exists() else shutil.which("symbackprop")

@@ -69,3 +69,33 @@ def roles(graph: sbp.Graph) -> tuple:
     metadata = {k: v for k, v in graph.metadata.items() if k != "source"}
     return (dict(graph.definitions), graph.nodes, graph.inputs, graph.targets, graph.parameters,
             graph.constants, graph.output, graph.predictions, metadata)
+
+
+# Every function the parser knows, called the way the parser calls it (by its model-file name).
+_ARGUMENTS = {"max": (1, 3), "Max": (1, 3), "min": (1, 3), "Min": (1, 3), "logsumexp": (1, 3), "H": (1, 2),
+              "Heaviside": (1, 2)}
+_CONSTANT_FACTORS = [sp.Integer(1), sp.pi, sp.sqrt(2 / sp.pi), sp.E, sp.Rational(-1, 3)]
+
+
+@st.composite
+def parser_function_graphs(draw, max_nodes: int = 4) -> sbp.Graph:
+    """Graphs whose nodes apply the parser's built-in functions (any of them, with their
+    arities), an undefined f and its prime, and the constants π and e."""
+    from symbackprop.parsing.parse import BUILTIN_FUNCTIONS
+
+    functions = {**BUILTIN_FUNCTIONS, "f": F, "f'": sbp.prime(F)}
+    available = list(INPUTS[:2])
+    definitions = {}
+    for k in range(1, draw(st.integers(1, max_nodes)) + 1):
+        name = draw(st.sampled_from(sorted(functions)))
+        fewest, most = _ARGUMENTS.get(name, (1, 1))
+        arguments = [draw(_COEFFICIENTS) * draw(st.sampled_from(PARAMETERS)) * draw(st.sampled_from(available))
+                     for _ in range(draw(st.integers(fewest, most)))]
+        if name in ("H", "Heaviside") and len(arguments) == 2:
+            arguments[1] = draw(st.sampled_from([sp.S.Zero, sp.S.Half, sp.S.One]))
+        node = sp.Symbol(f"h{k}")
+        definitions[node] = draw(st.sampled_from(_CONSTANT_FACTORS)) * functions[name](*arguments)
+        available.append(node)
+    leaves = {s for e in definitions.values() for s in e.free_symbols}
+    inputs = [x for x in INPUTS[:2] if x in leaves]
+    return sbp.Graph(definitions, inputs=inputs, output=node, metadata={"functions": ("f",)})

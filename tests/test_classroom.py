@@ -160,9 +160,10 @@ def test_cli_one_answer_exit_codes(tmp_path, capsys, monkeypatch):
     from symbackprop.cli import main
 
     assert main(["verify", str(MODEL), "--wrt", "w11", "--answer", f"{A} + {B}"]) == 0
-    assert capsys.readouterr().out.startswith("✓ correct")
+    assert capsys.readouterr().out.splitlines()[1].startswith("✓ correct")
     assert main(["verify", str(MODEL), "--wrt", "w11", "--answer", A]) == 3
-    wrong = capsys.readouterr().out
+    read, wrong = capsys.readouterr().out.split("\n", 1)
+    assert read == "read as: f'(p11·z1 + p21·z2)·f'(w11·x1 + w21·x2)·p11·s1·x1"   # how the answer was read, first
     assert wrong.startswith("✗ incomplete: 1 of 2 paths.  present: w11→z1→m1→a   missing: w11→z1→m2→a")
     assert "x1 = 1, x2 = -0.5, w11 = 0.1" in wrong      # the model file's example point
     monkeypatch.setattr(sys, "stdin", io.StringIO(r"\frac{\partial a}{\partial m_1} f'(p_{11} z_1 + p_{21} z_2)\, z_1"))

@@ -8,7 +8,6 @@ path counts against networkx's own path enumeration."""
 import json
 import os
 import pty
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,10 +19,11 @@ import sympy as sp
 from symbackprop import load, parse_expression, primes_from_derivatives
 from symbackprop.cli import main
 from symbackprop.cli._common import use_colour
+from conftest import symbackprop_script
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 LECTURE, LOSS, SKIP = (str(EXAMPLES / name) for name in ("lecture.sbp", "lecture_loss.sbp", "skip.sbp"))
-SCRIPT = shutil.which("symbackprop") or pytest.skip("the symbackprop script is not installed",
+SCRIPT = symbackprop_script() or pytest.skip("the symbackprop script is not installed",
                                                     allow_module_level=True)
 
 COMMANDS = {
@@ -151,7 +151,8 @@ def test_paths_counts_match_networkx(runs):
 
 
 def test_user_errors_exit_1_with_one_line(runs):
-    for key, words in (("unknown", "unknown symbol 'w13' (did you mean"), ("missing", "no such file")):
+    for key, words in (("unknown", "unknown parameter 'w13' (did you mean 'w11' or 'w12'?); parameters: w11"),
+                       ("missing", "no such file")):
         result = runs[key]
         assert result.returncode == 1 and result.stdout == ""
         assert result.stderr.startswith("symbackprop: error: ") and words in result.stderr
@@ -161,6 +162,19 @@ def test_user_errors_exit_1_with_one_line(runs):
 def test_usage_errors_exit_2(runs):
     result = runs["usage"]
     assert result.returncode == 2 and "one of the arguments --wrt --all is required" in result.stderr
+
+
+def test_a_misspelled_option_gets_its_suggestion_first():
+    result = run_main(["derive", LECTURE, "--wtr", "w11"])
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == "symbackprop derive: error: unrecognized argument --wtr (did you mean --wrt?)"
+    assert run_main(["derive", LECTURE, "--wrt", "w11", "--lat"]).returncode == 0  # a prefix is argparse's abbreviation
+
+
+def test_suggestions_are_parameters_never_nodes():
+    result = run_main(["derive", LECTURE, "--wrt", "m3"])   # close to the nodes m1, m2
+    assert result.returncode == 1 and "unknown parameter 'm3'" in result.stderr
+    assert "'m1'" not in result.stderr and "'m2'" not in result.stderr
 
 
 def test_output_file_is_written_whole(tmp_path, capsys):

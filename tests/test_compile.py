@@ -211,3 +211,30 @@ def test_wide_layers_compile_past_the_flat_sum_limit():
     X, Y = data(model, rows=3)
     _, grad = model.loss_and_gradient(params, X, Y)
     assert relative_error(grad, torch_loss_and_gradient(model.graph, params, X, Y)[1]) < 1e-12
+
+
+def test_max_min_abs_derive_and_compile_as_pytorch_does():
+    """max/min/abs from a model file: derived (H of the difference, H(0) = ½, sign), printed
+    readably, compiled; loss and gradient equal torch.maximum/minimum/abs under autograd."""
+    graph = sbp.Graph.from_text("inputs: x, y\ntargets: t\npredictions: q\n"
+                                "z = max(w*x, v*y, b)\nq = min(z, c*x)\nL = abs(q - t) + max(w, 0)^2\n")
+    assert sbp.derive(graph, "c").text().splitlines()[-1].endswith("= sign(q - t)·H(-c·x + z)·x")
+    model = sbp.compile(graph)
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(64, 2)), rng.normal(size=64)
+    for _ in range(5):
+        params = rng.normal(size=len(model.parameters))
+        loss, grad = model.loss_and_gradient(params, X, y)
+        reference_loss, reference = torch_loss_and_gradient(graph, params, X, y[:, None])
+        assert loss == pytest.approx(reference_loss, rel=1e-12)
+        assert relative_error(grad, reference) < 1e-12
+    # a tie splits the gradient evenly, as torch.maximum does
+    tie = sbp.Graph.from_text("inputs: x\na = max(w*x, v*x)\n")
+    tied = sbp.compile(tie).loss_and_gradient(np.array([1.0, 1.0]), np.array([[2.0]]))[1]
+    assert list(tied) == list(torch_loss_and_gradient(tie, [1.0, 1.0], np.array([[2.0]]), np.zeros((1, 0)))[1]) == [1.0, 1.0]
+
+
+def test_piecewise_is_refused_by_name():
+    x, a, w = sp.symbols("x a w")
+    with pytest.raises(sbp.GraphError, match="Piecewise is not supported"):
+        sbp.Graph({a: sp.Piecewise((w * x, x > 0), (0, True))}, inputs=[x])

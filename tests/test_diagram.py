@@ -38,8 +38,20 @@ def groups(tree: ET.Element, kind: str) -> dict[str, ET.Element]:
     return found
 
 
+_PLAIN_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+
+
 def label(group: ET.Element) -> str:
-    return "".join("".join(t.itertext()) for t in group.iter(f"{SVG}text")).replace(" ", "")
+    """A label's text, its subscript digits read as plain digits (``w₁₁`` → ``w11``)."""
+    return "".join("".join(t.itertext()) for t in group.iter(f"{SVG}text")).replace(" ", "").translate(_PLAIN_DIGITS)
+
+
+def test_indices_are_subscripts_of_the_text_itself(lecture):
+    """Graphviz's <SUB> is a separate shifted SVG text that browsers show as "z 1"."""
+    tree = rendered(draw(lecture, wrt="w11"))
+    texts = ["".join(t.itertext()) for t in tree.iter(f"{SVG}text")]
+    assert "z₁" in texts and "w₁₁" in texts and "w₁₁ → z₁ → m₁ → a" in texts
+    assert "<SUB>" not in draw(lecture).source
 
 
 def stroke_colours(group: ET.Element) -> set[str]:
@@ -184,7 +196,7 @@ def test_unknown_parameter_is_a_clear_error(lecture):
         draw(lecture, wrt="w111")
 
 
-@pytest.mark.parametrize("lang, title", [("en", "2 paths from w11"), ("ru", "2 пути от w11")])
+@pytest.mark.parametrize("lang, title", [("en", "2 paths from w₁₁"), ("ru", "2 пути от w₁₁")])
 def test_draw_command_legend_speaks_the_chosen_language(tmp_path, capsys, lang, title):
     from pathlib import Path
 
@@ -197,3 +209,42 @@ def test_draw_command_legend_speaks_the_chosen_language(tmp_path, capsys, lang, 
     # the count in the title is the graph's: networkx agrees there are exactly two paths
     g = sbp.load(lecture)
     assert len(list(nx.all_simple_paths(g.networkx(), sp.Symbol("w11"), g.output))) == 2
+
+
+def test_values_and_edge_labels_print_legibly_on_a4(lecture):
+    """Scaled to fit A4's text area (170 × 257 mm) the smallest text of the detailed drawing is
+    at least as large as a handout's body text (10.5 pt in print)."""
+    tree = rendered(draw(lecture, wrt="p11", values={}, edge_labels=True))
+    width, height = (float(tree.get(k).removesuffix("pt")) for k in ("width", "height"))
+    scale = min(1.0, 170 / 25.4 * 72 / width, 257 / 25.4 * 72 / height)
+    smallest = min(float(t.get("font-size")) for t in tree.iter(f"{SVG}text"))
+    assert smallest * scale >= 10.5, (width, height, smallest)
+
+
+def _curve_points(d: str, samples: int = 20) -> list[tuple[float, float]]:
+    """Points along an SVG path of cubic Béziers as Graphviz writes them (``M x,y C x,y x,y x,y …``)."""
+    numbers = [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?", d)]
+    points = list(zip(numbers[::2], numbers[1::2]))
+    found = []
+    for i in range(0, len(points) - 3, 3):
+        p0, p1, p2, p3 = points[i:i + 4]
+        for k in range(samples + 1):
+            t = k / samples
+            found.append(tuple((1 - t) ** 3 * a + 3 * (1 - t) ** 2 * t * b + 3 * (1 - t) * t ** 2 * c + t ** 3 * e
+                               for a, b, c, e in zip(p0, p1, p2, p3)))
+    return found
+
+
+def test_a_label_sits_beside_its_highlighted_edge(lecture):
+    """The highlighted edge (two colours, 2.5 pt) passes beside its weight's label, not through it."""
+    edge = groups(rendered(draw(lecture, wrt="w11")), "edge")["x1->z1"]
+    text = next(edge.iter(f"{SVG}text"))
+    x, baseline, size = float(text.get("x")), float(text.get("y")), float(text.get("font-size"))
+    width = 0.6 * size * len("".join(text.itertext()))
+    left = {"start": x, "middle": x - width / 2, "end": x - width}[text.get("text-anchor")]
+    top, bottom = baseline - 0.75 * size, baseline + 0.25 * size   # the text's box (subscripts below)
+    for path in edge.iter(f"{SVG}path"):
+        clearance = float(path.get("stroke-width", 1)) / 2 + 1    # half the line, and a point of white
+        for px, py in _curve_points(path.get("d")):
+            if left <= px <= left + width:
+                assert not top - clearance <= py <= bottom + clearance, (px, py, left, baseline)

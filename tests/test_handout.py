@@ -6,9 +6,11 @@ with ``SYMBACKPROP_UPDATE_GOLDEN=1`` after an intended change, and read the diff
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 
 import networkx as nx
@@ -222,3 +224,69 @@ def test_cli_draw_and_handout(tmp_path):
     assert (tmp_path / "build" / "handout.html").exists() and (tmp_path / "build" / "handout.tex").exists()
     failed = run("handout", str(LECTURE), "--wrt", "w99", "-o", "x", "--no-pdf")
     assert failed.returncode == 1 and failed.stderr.count("\n") == 1 and "w99" in failed.stderr
+
+
+# -- Russian handouts are Russian -------------------------------------------------------------------
+
+# Latin words a Russian handout may contain: names of methods, functions and the tool.
+_LATIN_NAMES = {"symbackprop", "PyTorch", "Momentum", "AdaGrad", "Adam", "tanh", "exp", "log", "ReLU",
+                "softplus", "LSE", "max", "min"}
+
+
+class _Prose(HTMLParser):
+    """Every word a reader sees: text, words inside formulas (MathML), the figures' text; not
+    the style sheet, nor SVG <title> elements (Graphviz's element ids)."""
+
+    def __init__(self):
+        super().__init__()
+        self.hidden, self.words = 0, []
+
+    def handle_starttag(self, tag, attrs):
+        self.hidden += tag in ("style", "title")
+
+    def handle_endtag(self, tag):
+        self.hidden -= tag in ("style", "title")
+
+    def handle_data(self, data):
+        if not self.hidden:
+            self.words += re.findall(r"[A-Za-z]{2,}", data)
+
+
+def english_words(page: str, graph) -> set[str]:
+    parser = _Prose()
+    parser.feed(page)
+    allowed = _LATIN_NAMES | {s.name for s in graph.nodes + graph.leaves}
+    return set(parser.words) - allowed
+
+
+@needs_dot
+@pytest.mark.parametrize("model", ["lecture.sbp", "lecture_loss.sbp"])
+def test_russian_handouts_have_no_english(model):
+    graph = sbp.load(str(ROOT / "examples" / model))
+    sheet = sbp.handout(graph, wrt=["w11", "p11", "s1"], of="a", lang="ru", exercises=True)
+    full = sbp.handout(graph, wrt=["w11"], of="a", lang="ru")
+    for page in (sheet.html(), sheet.answers.html(), full.html()):
+        assert english_words(page, graph) == set()
+    # the scan does see English: the same handout in English is full of it
+    assert {"The", "backward", "with"} <= english_words(sbp.handout(graph, wrt=["w11"], lang="en").html(), graph)
+
+
+@needs_dot
+def test_russian_grammar_of_counts(lecture):
+    page = sbp.handout(lecture, lang="ru").html()
+    assert "для всех 10 параметров" in page
+    assert re.search(r"против \d+ умножений", page)
+    english = sbp.handout(lecture, wrt=["w11"], lang="en").html()
+    assert "for all 10 parameters:" in english and "parameters parameters" not in english
+
+
+@needs_dot
+def test_worksheet_lists_each_parameter_with_its_answer_line(lecture):
+    page = sbp.handout(lecture, wrt=["w11", "p11"], exercises=True).html()
+    assert "given below" not in page and "parameter below" not in page
+    assert page.count('class="answer-line"') == 4  # ∂a/∂w11, ∂a/∂p11, then the new w11, p11
+
+
+def test_a_formula_keeps_its_full_stop(lecture):
+    page = sbp.handout(lecture, wrt=["w11"], optimizers=[]).html()
+    assert re.search(r'<span class="nobreak"><math[^>]*>.*?</math>\.</span>', page)

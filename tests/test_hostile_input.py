@@ -6,7 +6,6 @@ import contextlib
 import io
 import re
 import subprocess
-import shutil
 import time
 
 import pytest
@@ -16,6 +15,7 @@ from hypothesis import strategies as st
 
 from symbackprop import Graph, ParseError, SymbackpropError, parse_expression
 from symbackprop.cli import main
+from conftest import symbackprop_script
 
 CANARY = "CANARY_{}"
 
@@ -119,7 +119,7 @@ def test_unreadable_model_files(tmp_path):
 
 
 def test_the_real_script_runs_no_payload(tmp_path):
-    script = shutil.which("symbackprop") or pytest.skip("the symbackprop script is not installed")
+    script = symbackprop_script() or pytest.skip("the symbackprop script is not installed")
     canary = tmp_path / "CANARY_script"
     model = tmp_path / "hostile.sbp"
     model.write_text(f"inputs: x\na = __import__('os').system('touch {canary}')\n")

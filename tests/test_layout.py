@@ -18,8 +18,9 @@ FLOORS = {
     "numeric": {"core"},
     "render": {"core", "numeric"},
     "handout": {"core", "numeric", "render"},
-    "check": {"core", "parsing", "numeric", "render"},
-    "cli": {"core", "parsing", "numeric", "render", "handout", "check"},
+    "check": {"core", "parsing", "numeric", "render", "handout"},
+    "serve": {"core", "parsing", "numeric", "render", "handout", "check"},
+    "cli": {"core", "parsing", "numeric", "render", "handout", "check", "serve"},
 }
 
 # Thin conveniences of a lower floor that defer to a higher one inside a method, as SymPy's

@@ -99,3 +99,14 @@ def test_backward_pass_reuses_adjoints(g):
     # δ_w11 is δ_z1 times the local partial: the adjoint of z1 is shared by w11 and w21
     assert sp.expand(bp.adjoint(w11) - bp.adjoint(z1) * bp.partials[(w11, z1)]) == 0
     assert sp.expand(bp.adjoint(w21) - bp.adjoint(z1) * bp.partials[(w21, z1)]) == 0
+
+
+def test_a_direct_partial_has_its_own_notation():
+    """With a skip connection the total ∂a/∂w and the direct arrow's partial differ: the direct
+    one is written with what it holds fixed, (∂a/∂w)_z; powers print as z², never z**2."""
+    x, w, b, z, a, v = sp.symbols("x w b z a v")
+    d = sbp.derive(sbp.Graph({z: sp.tanh(w * x + b), a: v * z + w * x}, inputs=[x]), w)
+    assert d.text() == "∂a/∂w = ∂a/∂z·∂z/∂w + (∂a/∂w)_z\n      = v·x·(1 - z²) + x"
+    assert r"\left(\frac{\partial a}{\partial w}\right)_{z}" in d.latex()
+    # the term of the direct path is the local partial, which SymPy's diff agrees with
+    assert d.paths[-1].term == sp.diff(v * z + w * x, w)

@@ -14,7 +14,8 @@ from symbackprop.core.errors import CycleError, GraphError, ModelFileError
 from symbackprop.parsing.modelfile import MAX_FILE_BYTES
 
 from random_graphs import graphs as core_graphs
-from strategies import model_graphs, roles
+from strategies import model_graphs, parser_function_graphs, roles
+from symbackprop.parsing.parse import BUILTIN_FUNCTIONS
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 MODEL_FILES = sorted(EXAMPLES.glob("*.sbp"))
@@ -60,6 +61,28 @@ def test_random_graphs_round_trip(graph):
 def test_the_core_property_graphs_round_trip(graph):
     again = Graph.from_text(graph.to_text())
     assert roles(again)[:8] == roles(graph)[:8]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(parser_function_graphs())
+def test_graphs_over_every_function_the_parser_knows_round_trip(graph):
+    again = Graph.from_text(graph.to_text())
+    assert roles(again)[:8] == roles(graph)[:8]
+
+
+@pytest.mark.parametrize("name", sorted(BUILTIN_FUNCTIONS))
+def test_each_function_the_parser_knows_round_trips(name):
+    x, w, v, z = sp.symbols("x w v z")
+    function = BUILTIN_FUNCTIONS[name]
+    graph = Graph({z: sp.sqrt(2 / sp.pi) * function(w * x), sp.Symbol("a"): v * z}, inputs=[x])
+    again = Graph.from_text(graph.to_text())
+    assert roles(again)[:8] == roles(graph)[:8] and sp.Symbol("pi") not in again.leaves
+
+
+def test_a_function_the_parser_does_not_know_is_refused_when_written():
+    x, a = sp.symbols("x a")
+    with pytest.raises(GraphError, match="erf cannot be written in a model file"):
+        Graph({a: sp.erf(sp.Symbol("w") * x)}, inputs=[x]).to_text()
 
 
 def test_builder_networks_round_trip():
@@ -182,3 +205,41 @@ def test_a_huge_file_is_refused_before_it_is_read(tmp_path):
 def test_every_model_file_error_is_a_symbackprop_error():
     for kind in (ParseError, ModelFileError):
         assert issubclass(kind, SymbackpropError)
+
+
+# -- typos never become silent derivatives ---------------------------------------------------------
+
+LECTURE_TEXT = (EXAMPLES / "lecture.sbp").read_text()
+
+
+def test_a_leaf_named_like_the_nodes_is_a_typo_error():
+    typo = LECTURE_TEXT.replace("a  = s1*m1 + s2*m2", "a  = s1*m1 + s2*m3")
+    for text in (typo, typo + "output: a\n"):   # naming the output does not hide it
+        with pytest.raises(ParseError) as error:
+            Graph.from_text(text)
+        assert (error.value.line, error.value.column) == (12, 17)
+        assert "m3 is not a node" in error.value.message and "did you mean 'm2'?" in error.value.message
+    # listed as a parameter, it is meant
+    graph = Graph.from_text(typo.replace("inputs: x1, x2", "inputs: x1, x2\noutput: a\nparameters: w11, w21, w12, "
+                                         "w22, p11, p21, p12, p22, s1, s2, m3"))
+    assert sp.Symbol("m3") in graph.parameters
+
+
+def test_a_parameter_without_a_value_among_valued_ones_is_a_typo_error():
+    text = "inputs: x\nvalues: x = 1, w = 2, b = 1, c = 3\nhidden = tanh(w*x + b)\na = c*hiden\n"
+    with pytest.raises(ParseError, match=r"line 4, column 7: the parameter hiden has no value in 'values:' while "
+                                         r"the other 3 have one: a typo \(did you mean 'hidden'\?\)"):
+        Graph.from_text(text)
+    Graph.from_text(text.replace("c = 3", "c = 3, hiden = 1") + "output: a\n")   # given a value, it is meant
+
+
+def test_two_outputs_name_the_dangling_node():
+    with pytest.raises(GraphError, match=r"the model has 2 outputs \(z2, a\): nothing uses z2, so a name where it "
+                                         r"should be used may be a typo"):
+        Graph.from_text("inputs: x\nz1 = x\nz2 = x\na = w*z1\n")
+
+
+def test_the_python_api_warns_of_a_leaf_named_like_the_nodes():
+    m1, m2, m3, s1, x, a = sp.symbols("m1 m2 m3 s1 x a")
+    with pytest.warns(sbp.TypoWarning, match="m3 is a new parameter named like the nodes \\(did you mean 'm2'\\?\\)"):
+        Graph({m1: sp.tanh(x), m2: sp.tanh(2 * x), a: s1 * m1 + m3}, inputs=[x], output=a)

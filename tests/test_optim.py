@@ -145,7 +145,9 @@ def test_steps_are_pure():
 def test_latex_formulas():
     momentum = sbp.optim.Momentum(lr=0.1, alpha=0.9).latex()
     assert momentum.startswith(r"\begin{align*}") and momentum.endswith(r"\end{align*}")
-    assert r"h_k &= \alpha\,h_{k-1} + \eta\,\nabla Q(w_{k-1})" in momentum and "erratum" in momentum
+    assert r"h_k &= \alpha\,h_{k-1} + \eta\,\nabla Q(w_{k-1})" in momentum
+    # formulas only: the words (and the erratum) are the handout's, in its language
+    assert "text" not in momentum and r"\bigl(\eta = 0.1,\ \alpha = 0.9\bigr)" in momentum
     assert r"\sqrt{G_{k,i} + \varepsilon}" in sbp.optim.AdaGrad().latex()
     assert r"\hat v_t^{\max}" in sbp.optim.Adam(amsgrad=True).latex()
     assert r"10^{-8}" in sbp.optim.Adam().latex()
@@ -166,3 +168,56 @@ def test_gradient_of_the_wrong_shape_is_an_error():
     optimizer = sbp.optim.Adam()
     with pytest.raises(OptimizerError, match="shape"):
         optimizer.step(np.zeros(3), np.zeros(2), optimizer.init(np.zeros(3)))
+
+
+ALL_OPTIMIZERS = [sbp.optim.GD(lr=0.1), sbp.optim.SGD(lr=0.1), sbp.optim.Momentum(lr=0.1, alpha=0.9),
+                  sbp.optim.Nesterov(lr=0.1, alpha=0.9), sbp.optim.AdaGrad(lr=0.1),
+                  sbp.optim.AdaGrad(lr=0.1, eps_inside_root=False), sbp.optim.RMSProp(lr=0.01),
+                  sbp.optim.Adam(lr=0.01), sbp.optim.Adam(lr=0.01, amsgrad=True, weight_decay=0.1),
+                  sbp.optim.Adam(lr=0.01, amsgrad=True, amsgrad_variant="pytorch", maximize=True)]
+
+
+def _run(optimizer, params, grads, inplace=False):
+    state = optimizer.init(params)
+    for grad in grads:
+        params, state = optimizer.step(params, grad, state, inplace=inplace)
+    return params, state
+
+
+@pytest.mark.parametrize("optimizer", ALL_OPTIMIZERS, ids=lambda o: o.name)
+def test_float32_parameters_stay_float32(optimizer):
+    rng = np.random.default_rng(0)
+    start = rng.normal(size=7)
+    grads = [rng.normal(size=7) for _ in range(20)]
+    params32, state32 = _run(optimizer, start.astype(np.float32), [g.astype(np.float32) for g in grads])
+    assert params32.dtype == np.float32
+    assert all(a.dtype == np.float32 for a in state32 if isinstance(a, np.ndarray))
+    # a float64 gradient does not promote float32 parameters either
+    assert _run(optimizer, start.astype(np.float32), grads)[0].dtype == np.float32
+    params64, _ = _run(optimizer, start, grads)
+    assert np.allclose(params32, params64, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("optimizer", ALL_OPTIMIZERS, ids=lambda o: o.name)
+def test_inplace_updates_reuse_the_arrays_and_agree(optimizer):
+    rng = np.random.default_rng(1)
+    start, grads = rng.normal(size=5), [rng.normal(size=5) for _ in range(10)]
+    pure_start = start.copy()
+    pure, _ = _run(optimizer, pure_start, grads)
+    assert np.array_equal(pure_start, start)            # the pure step left its argument alone
+    params = start.copy()
+    state = optimizer.init(params)
+    arrays = [id(a) for a in state if isinstance(a, np.ndarray)]
+    for grad in grads:
+        result, state = optimizer.step(params, grad, state, inplace=True)
+        assert result is params
+    assert [id(a) for a in state if isinstance(a, np.ndarray)] == arrays
+    assert np.array_equal(params, pure)
+
+
+def test_float32_training_returns_float32():
+    model = sbp.compile(sbp.mlp((2, 3, 1), loss="squared_error"), dtype=np.float32)
+    X = np.random.default_rng(0).uniform(-1, 1, (32, 2))
+    for optimizer in ALL_OPTIMIZERS:
+        result = sbp.train(model, X, X[:, 0] * X[:, 1], optimizer=optimizer, epochs=3, init="random", progress=False)
+        assert result.params.dtype == np.float32, optimizer.name

@@ -35,3 +35,28 @@ def test_trajectories_follow_the_hand_written_gradient():
         a, b = w
         w = w - 1e-4 * np.array([-2 * (1 - a) - 400 * a * (b - a**2), 200 * (b - a**2)])
         assert np.allclose(point, w, rtol=1e-14)
+
+
+def test_every_panel_holds_its_whole_trajectory_and_marks_its_ends():
+    import importlib.util
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    spec = importlib.util.spec_from_file_location("optimizers_example", EXAMPLE)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    import symbackprop as sbp
+
+    for surface, start, steps, box, minimum, optimizers in example.SURFACES.values():
+        model = sbp.compile(sbp.Graph({example.Q: surface}, parameters=[example.w1, example.w2]))
+        for optimizer in optimizers:
+            figure, ax = plt.subplots()
+            path = example.draw(ax, surface, model, optimizer, "C0", start, steps, box, minimum)
+            (left, right), (bottom, top) = ax.get_xlim(), ax.get_ylim()
+            assert (left <= path[:, 0]).all() and (path[:, 0] <= right).all(), optimizer.name
+            assert (bottom <= path[:, 1]).all() and (path[:, 1] <= top).all(), optimizer.name
+            labels = ax.get_legend_handles_labels()[1]
+            assert labels[:2] == ["start", "minimum"] and labels[2].startswith("end, Q = ")
+            plt.close(figure)

@@ -139,7 +139,7 @@ def test_caret_sits_under_the_column_inside_a_file_line():
 def test_unknown_names_can_be_errors_with_a_suggestion():
     known = {name: sp.Symbol(name) for name in ("w11", "w12", "x1")}
     assert parse_expression("w11*x1", symbols=known, unknown_symbols="error") == w11 * x1
-    with pytest.raises(ParseError, match=r"column 6: unknown name 'w13' \(did you mean 'w12'\?\); known: w11, w12, x1"):
+    with pytest.raises(ParseError, match=r"column 6: unknown name 'w13' \(did you mean 'w11' or 'w12'\?\); known: w11, w12, x1"):
         parse_expression("x1 + w13", symbols=known, unknown_symbols="error")
 
 

@@ -78,3 +78,9 @@ def test_show_code_prints_the_generated_source(capsys):
     assert main(["train", str(EXAMPLES / "xor.sbp"), "--show-code", "--epochs", "1", "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "def loss_and_gradient(params, X, Y):" in out and "# ∂L/∂h1" in out
+
+
+def test_counts_are_singular_for_one(capsys):
+    assert main(["train", str(EXAMPLES / "xor.sbp"), "--epochs", "1", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "maximum of 1 epoch reached" in out and "after 1 epoch (1 step)" in out

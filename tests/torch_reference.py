@@ -7,6 +7,8 @@ and ``lambdify`` turns into torch calls.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import sympy as sp
 import torch
@@ -23,6 +25,9 @@ TORCH_FUNCTIONS = {
     "softplus": lambda u: torch.logaddexp(torch.zeros_like(u), u),
     "logsumexp": lambda *args: torch.logsumexp(torch.stack(torch.broadcast_tensors(*args)), 0),
     "math": torch,  # the printer writes math.tanh, math.exp, math.log: torch has them all
+    "max": lambda *args: functools.reduce(torch.maximum, map(torch.as_tensor, args)),
+    "min": lambda *args: functools.reduce(torch.minimum, map(torch.as_tensor, args)),
+    "abs": torch.abs,
 }
 
 

@@ -27,11 +27,17 @@ import json
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Callable, Sequence
 
 from ..core.atomic import write_atomic
 from ..core.errors import SymbackpropError
 from .feedback import by_language
+from .files import read_text
 from ..core.graph import Graph
+from ..render.mathml import mathml
+from .marking import MarkScheme, StudentMarks, student_marks
+from .reading import READ_AS
+from .variants import Variant
 from .verify import Verdict, verify
 
 __all__ = ["AnswerRow", "ClassReport", "check_class", "read_answers_file", "write_report",
@@ -41,7 +47,7 @@ MAX_CSV_BYTES = 5_000_000
 MAX_ROWS = 5_000
 _COLUMNS = {"student": "student", "студент": "student", "parameter": "parameter",
             "параметр": "parameter", "answer": "answer", "ответ": "answer", "format": "format",
-            "формат": "format"}
+            "формат": "format", "variant": "variant", "вариант": "variant"}
 _REQUIRED = ("student", "parameter", "answer")
 
 
@@ -56,6 +62,7 @@ class AnswerRow:
     format: str = "plain"
     verdict: Verdict | None = None
     error: str | None = None
+    variant: str = ""
 
     @property
     def status(self) -> str:
@@ -65,8 +72,9 @@ class AnswerRow:
         return "correct" if self.verdict.correct else "incorrect"
 
     def as_dict(self) -> dict:
-        record = {"line": self.line, "student": self.student, "parameter": self.parameter,
-                  "format": self.format, "answer": self.answer, "status": self.status}
+        record = {"line": self.line, "student": self.student, "variant": self.variant,
+                  "parameter": self.parameter, "format": self.format, "answer": self.answer,
+                  "status": self.status}
         if self.verdict is not None:
             record.update(self.verdict.as_dict())
         else:
@@ -76,12 +84,17 @@ class AnswerRow:
 
 @dataclass(frozen=True)
 class ClassReport:
-    """Every row checked, for one model (``source`` names it) and output ``of``."""
+    """Every row checked, for one model (``source`` names it) and output ``of``, marked under
+    ``scheme``; ``questions`` are the model's parameters (an answer about another name is no
+    question), ``variants`` the students' variants, if they had them."""
 
     source: str
     rows: tuple[AnswerRow, ...]
     lang: str = "en"
     notes: tuple[str, ...] = field(default=())
+    scheme: MarkScheme = field(default_factory=MarkScheme)
+    variants: tuple[Variant, ...] = ()
+    questions: tuple[str, ...] = ()
 
     def students(self) -> dict[str, list[AnswerRow]]:
         """Rows by student, in the order students first appear."""
@@ -92,13 +105,27 @@ class ClassReport:
 
     def common_mistakes(self) -> list[tuple[str, str, list[str]]]:
         """``(parameter, mistake, students)``, the most frequent first."""
-        found: dict[tuple[str, str], list[str]] = {}
-        for row in self.rows:
-            if row.verdict is not None:
-                for mistake in dict.fromkeys(row.verdict.mistakes(self.lang)):
-                    found.setdefault((row.parameter, mistake), []).append(row.student)
-        ranked = sorted(found.items(), key=lambda item: (-len(item[1]), item[0]))
-        return [(parameter, mistake, students) for (parameter, mistake), students in ranked]
+        return _grouped(self.rows, lambda verdict: verdict.mistakes(self.lang))
+
+    def note_counts(self) -> list[tuple[str, str, list[str]]]:
+        """``(parameter, answer note, students)``, the most frequent first (notes do not depend
+        on the report's language)."""
+        return _grouped(self.rows, lambda verdict: verdict.notes)
+
+    def mark(self, row: AnswerRow) -> float:
+        """The marks ``row``'s answer earns under the report's scheme (0 if it was not checked)."""
+        return self.scheme.mark(row.verdict)
+
+    def marks(self) -> list[StudentMarks]:
+        """Each student's marks; with variants, every student of the variants file, each marked
+        out of the questions of their variant."""
+        asked = {v.student: (v.name, tuple(map(str, v.parameters))) for v in self.variants}
+        return student_marks(self.rows, self.scheme, self.questions, asked)
+
+    def mean_mark(self, parameter: str) -> float | None:
+        """The mean mark of the answers to ``parameter`` (``None`` if there are none)."""
+        marks = [self.mark(row) for row in self.rows if row.parameter == parameter]
+        return round(sum(marks) / len(marks), 4) if marks else None
 
     def counts(self, parameter: str | None = None) -> dict[str, int]:
         """How many answers (for one ``parameter``, or all) are correct, incorrect, not checked."""
@@ -116,6 +143,10 @@ class ClassReport:
         say = _WORDS[self.lang]
         counts = self.counts()
         lines = [say["summary"].format(answers=len(self.rows), students=len(self.students()), **counts)]
+        marks = self.marks()
+        total, out_of = sum(m.total for m in marks), sum(m.out_of for m in marks)
+        if out_of:
+            lines.append(say["marks_summary"].format(total=total, out_of=out_of, percent=100 * total / out_of))
         mistakes = self.common_mistakes()
         if mistakes:
             lines.append(say["common"] + ":")
@@ -128,28 +159,61 @@ class ClassReport:
         return "\n".join(lines)
 
     def to_json(self) -> str:
+        scheme = self.scheme
         return json.dumps({
             "model": self.source, "lang": self.lang, "counts": self.counts(),
-            "by_parameter": {p: self.counts(p) for p in self.parameters()},
+            "by_parameter": {p: {**self.counts(p), "mean_mark": self.mean_mark(p)} for p in self.parameters()},
             "common_mistakes": [{"parameter": p, "mistake": m, "count": len(s), "students": s}
                                 for p, m, s in self.common_mistakes()],
-            "rows": [row.as_dict() for row in self.rows], "notes": list(self.notes)},
+            "by_note": [{"parameter": p, "note": n, "count": len(s), "students": s}
+                        for p, n, s in self.note_counts()],
+            "marks": {"scheme": {"points": scheme.points, "credit": dict(scheme.credit),
+                                 "extra_term": scheme.extra_term},
+                      "students": [{"student": m.student, "variant": m.variant, "marks": dict(m.marks),
+                                    "total": m.total, "out_of": m.out_of} for m in self.marks()]},
+            "rows": [{**row.as_dict(), "mark": self.mark(row)} for row in self.rows],
+            "notes": list(self.notes)},
             ensure_ascii=False, indent=2)
 
     def to_csv(self) -> str:
         """One line per answer; cells a spreadsheet would run as a formula are quoted with '."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["line", "student", "parameter", "format", "answer", "status", "mistakes", "message"])
+        writer.writerow(["line", "student", "variant", "parameter", "format", "answer", "status", "mark",
+                         "mistakes", "notes", "message"])
         for row in self.rows:
             feedback = row.verdict.message if row.verdict is not None else row.error
             mistakes = "; ".join(row.verdict.mistakes(self.lang)) if row.verdict is not None else ""
+            notes = " ".join(row.verdict.notes) if row.verdict is not None else ""
             writer.writerow([row.line] + [_inert(cell) for cell in (
-                row.student, row.parameter, row.format, row.answer, row.status, mistakes, feedback)])
+                row.student, row.variant, row.parameter, row.format, row.answer, row.status)]
+                + [f"{self.mark(row):g}"] + [_inert(cell) for cell in (mistakes, notes, feedback)])
+        return out.getvalue()
+
+    def to_gradebook(self) -> str:
+        """One line per student (``student, variant, mark, out_of``), a CSV that Moodle's gradebook
+        imports: map ``student`` to the user field it holds and ``mark`` to a grade item."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["student", "variant", "mark", "out_of"])
+        for m in self.marks():
+            writer.writerow([_inert(m.student), m.variant, f"{m.total:g}", f"{m.out_of:g}"])
         return out.getvalue()
 
     def to_html(self) -> str:
         return _html(self)
+
+
+def _grouped(rows, findings) -> list[tuple[str, str, list[str]]]:
+    """``(parameter, finding, students)`` for each of ``findings(verdict)`` over the checked rows,
+    the most frequent first."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for row in rows:
+        if row.verdict is not None:
+            for finding in dict.fromkeys(findings(row.verdict)):
+                found.setdefault((row.parameter, finding), []).append(row.student)
+    ranked = sorted(found.items(), key=lambda item: (-len(item[1]), item[0]))
+    return [(parameter, finding, students) for (parameter, finding), students in ranked]
 
 
 def _inert(cell: str) -> str:
@@ -161,25 +225,25 @@ def _inert(cell: str) -> str:
 
 def read_answers_file(path: str | os.PathLike) -> str:
     """The text of a class CSV, refused (one-line error) if missing, huge or not UTF-8."""
-    path = Path(path)
-    if not path.is_file():
-        raise SymbackpropError(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
-    if path.stat().st_size > MAX_CSV_BYTES:
-        raise SymbackpropError(f"{path}: too large for a class CSV (the limit is {MAX_CSV_BYTES:,} bytes)")
-    data = path.read_bytes()[:MAX_CSV_BYTES + 1]
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise SymbackpropError(f"{path} is not UTF-8 text (byte {error.start})") from None
+    return read_text(path, "a class CSV", MAX_CSV_BYTES)
 
 
-def check_class(graph: Graph, answers: str, of=None, lang: str = "en", source: str = "") -> ClassReport:
-    """Check every row of the CSV text ``answers`` against ``graph``; never stops at a bad row."""
+def check_class(graph: Graph, answers: str, of=None, lang: str = "en", source: str = "",
+                variants: Sequence[Variant] = (), scheme: MarkScheme | None = None) -> ClassReport:
+    """Check every row of the CSV text ``answers`` against ``graph``; never stops at a bad row.
+
+    With ``variants`` (``check.variants``), each row is checked against its student's own
+    variant: the one its ``variant`` cell names, else the student's. ``scheme`` marks the
+    answers (default: ``MarkScheme()``)."""
     lines = answers.splitlines()
     if not lines or not lines[0].strip():
         raise SymbackpropError("the class CSV is empty; its first line names the columns "
                                "student, parameter, answer[, format]")
     columns = _header(lines[0])
+    if "variant" in columns and not variants:
+        raise SymbackpropError("the class CSV has a variant column: give the variants it refers to "
+                               "(--variants variants.csv, written by symbackprop variants)")
+    check = _checker(graph, variants, of, lang)
     rows, notes = [], []
     for number, line in enumerate(lines[1:], start=2):
         if not line.strip():
@@ -187,8 +251,9 @@ def check_class(graph: Graph, answers: str, of=None, lang: str = "en", source: s
         if len(rows) == MAX_ROWS:
             notes.append(_WORDS[lang]["too_many"].format(limit=MAX_ROWS, line=number))
             break
-        rows.append(_check_row(graph, columns, number, line, of, lang))
-    return ClassReport(source, tuple(rows), lang, tuple(notes))
+        rows.append(_check_row(check, columns, number, line))
+    return ClassReport(source, tuple(rows), lang, tuple(notes), scheme or MarkScheme(), tuple(variants),
+                       tuple(p.name for p in graph.parameters))
 
 
 def _header(line: str) -> dict[str, int]:
@@ -208,22 +273,46 @@ def _header(line: str) -> dict[str, int]:
     return columns
 
 
-def _check_row(graph: Graph, columns: dict[str, int], number: int, line: str, of, lang: str) -> AnswerRow:
+def _check_row(check: Callable[[AnswerRow], AnswerRow], columns: dict[str, int], number: int,
+               line: str) -> AnswerRow:
     try:
         cells = next(csv.reader([line]))
     except csv.Error as error:
         return AnswerRow(number, "", "", line[:200], error=f"the row cannot be read as CSV: {error}")
     get = {key: (cells[index].strip() if index < len(cells) else None) for key, index in columns.items()}
     row = AnswerRow(number, get["student"] or "", get["parameter"] or "", get["answer"] or "",
-                    (get.get("format") or "plain").lower())
+                    (get.get("format") or "plain").lower(), variant=get.get("variant") or "")
     empty = [key for key in _REQUIRED if not get[key]]
     if empty:
         return replace(row, error=f"no {', '.join(empty)} in this row")
-    try:
-        verdict = verify(graph, row.parameter, row.answer, of=of, lang=lang, format=row.format)
-    except SymbackpropError as error:
-        return replace(row, error=str(error))
-    return replace(row, verdict=verdict)
+    return check(row)
+
+
+def _checker(graph: Graph, variants: Sequence[Variant], of, lang: str) -> Callable[[AnswerRow], AnswerRow]:
+    """``check(row)``: the row with its verdict, or its error; against the row's variant when
+    there are variants."""
+    by_name = {v.name: v for v in variants}
+    by_student = {v.student: v for v in variants}
+
+    def check(row: AnswerRow) -> AnswerRow:
+        target = graph
+        if variants:
+            variant = by_name.get(row.variant) if row.variant else by_student.get(row.student)
+            if variant is None:
+                return replace(row, error=f"no variant {row.variant!r} in the variants file" if row.variant
+                               else f"{row.student!r} has no variant in the variants file")
+            asked = [str(p) for p in variant.parameters]
+            if row.parameter not in asked:
+                return replace(row, variant=variant.name,
+                               error=f"variant {variant.name} asks for {', '.join(asked)}, not {row.parameter}")
+            row, target = replace(row, variant=variant.name), variant.graph
+        try:
+            verdict = verify(target, row.parameter, row.answer, of=of, lang=lang, format=row.format)
+        except SymbackpropError as error:
+            return replace(row, error=str(error))
+        return replace(row, verdict=verdict)
+
+    return check
 
 
 def write_report(report: ClassReport, path: str | os.PathLike) -> Path:
@@ -261,8 +350,17 @@ _PHRASES = {
     "problem": ("problem", "проблема"),
     "too_many": ("only the first {limit} answers were checked (line {line} and later were not)",
                  "проверены только первые {limit} ответов (со строки {line} не проверялось)"),
+    "marks_summary": ("marks: {total:g} of {out_of:g} in all ({percent:.0f}%)",
+                      "баллы: {total:g} из {out_of:g} ({percent:.0f}%)"),
+    "marks": ("Marks", "Баллы"),
+    "mark": ("mark", "балл"),
+    "mean_mark": ("mean mark", "средний балл"),
+    "variant": ("variant", "вариант"),
+    "total": ("total", "итого"),
+    "by_note": ("Answer notes", "Пометки к ответам"),
+    "note": ("note", "пометка"),
 }
-_WORDS = by_language(_PHRASES)
+_WORDS = {lang: {**words, **READ_AS[lang]} for lang, words in by_language(_PHRASES).items()}
 
 _STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:70em}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;vertical-align:top;text-align:left}
@@ -285,22 +383,34 @@ def _html(report: ClassReport) -> str:
              f"<p>{e(say['summary'].format(answers=len(report.rows), students=len(report.students()), **counts))}</p>"]
     parts += [f"<p>{e(note)}</p>" for note in report.notes]
     parts.append(f"<h2>{e(say['by_parameter'])}</h2>")
-    derivations = {row.parameter: row.verdict for row in report.rows if row.verdict is not None}
-    parts.append(_table([e(say["parameter"]), "✓", "✗", e(say["unchecked"]), e(say["derivative"])],
-                        [[e(p), *map(str, report.counts(p).values()),
+    # With variants, a parameter's derivative differs from variant to variant: none is shown.
+    derivations = {} if report.variants else {
+        row.parameter: row.verdict for row in report.rows if row.verdict is not None}
+    parts.append(_table([e(say["parameter"]), "✓", "✗", e(say["unchecked"]), e(say["mean_mark"]),
+                         e(say["derivative"])],
+                        [[e(p), *map(str, report.counts(p).values()), f"{report.mean_mark(p):g}",
                           f"<code>{e(derivations[p].expected_text()) if p in derivations else ''}</code>"]
                          for p in report.parameters()]))
+    parts.append(f"<h2>{e(say['marks'])}</h2>")
+    parts.append(_table([e(say["who"]), e(say["variant"]), e(say["marks"]), e(say["total"])],
+                        [[e(m.student), e(m.variant), e(", ".join(f"{q}: {mark:g}" for q, mark in m.marks.items())),
+                          f"{m.total:g} / {m.out_of:g}"] for m in report.marks()]))
     mistakes = report.common_mistakes()
     if mistakes:
         parts.append(f"<h2>{e(say['common'])}</h2>")
         parts.append(_table([e(say["parameter"]), e(say["mistake"]), e(say["count"]), e(say["who"])],
                             [[e(p), e(m), str(len(s)), e(", ".join(s))] for p, m, s in mistakes]))
+        parts.append(f"<h2>{e(say['by_note'])}</h2>")
+        parts.append(_table([e(say["parameter"]), e(say["note"]), e(say["count"]), e(say["who"])],
+                            [[e(p), f"<code>{e(n)}</code>", str(len(s)), e(", ".join(s))]
+                             for p, n, s in report.note_counts()]))
     parts.append(f"<h2>{e(say['students'])}</h2>")
     for student, rows in report.students().items():
         parts.append(f"<h3>{e(student)}</h3>")
         parts.append(_table(
-            [e(say["parameter"]), e(say["answer"]), e(say["verdict"])],
-            [[e(r.parameter), f"<code>{e(r.answer)}</code>",
+            [e(say["parameter"]), e(say["answer"]), e(say["read_as"]), e(say["mark"]), e(say["verdict"])],
+            [[e(r.parameter), f"<code>{e(r.answer)}</code>", mathml(r.verdict.answer) if r.verdict else "",
+              f"{report.mark(r):g}",
               f"<pre class=\"{r.status}\">{e(r.verdict.message if r.verdict else r.error or '')}</pre>"]
              for r in rows]))
     errors = [row for row in report.rows if row.error]

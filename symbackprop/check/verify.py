@@ -50,6 +50,7 @@ from ..parsing.answer_latex import PARTIAL_NAME, Translation, from_latex, from_p
 from ..render.printing import text
 from . import feedback
 from .feedback import LANGUAGES, tree_size
+from .notes import answer_notes
 
 __all__ = ["verify", "Verdict", "WrongFactor", "Counterexample", "parse_answer", "MAX_ANSWER_LENGTH",
            "MAX_LATEX_LENGTH", "STATUSES"]
@@ -150,6 +151,12 @@ class Verdict:
         """The feedback, in ``lang`` (``en`` or ``ru``): a headline, then one line per finding."""
         return feedback.message(self, self.lang)
 
+    def _repr_html_(self) -> str:
+        """In a notebook: ✓/✗, the present and missing paths, the drawing highlighting them."""
+        from .notebook import verdict_html  # display only: deriving and checking never need it
+
+        return verdict_html(self)
+
     def mistakes(self, lang: str | None = None) -> tuple[str, ...]:
         """One short description per mistake (for counting common mistakes in a class)."""
         return feedback.mistakes(self, lang or self.lang)
@@ -160,6 +167,11 @@ class Verdict:
         if self.paths or self.path_count == 0:
             return self.derivation.text()
         return feedback.too_many_paths(self, self.lang)
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Stable codes of the findings (``missing_path:w11→z1→m2→a``, ``sign``), for grouping."""
+        return answer_notes(self)
 
     def as_dict(self) -> dict:
         """The verdict as JSON-ready data (expressions as text; ``answer`` and ``expected`` are
@@ -184,7 +196,7 @@ class Verdict:
                 "values": {str(k): float(v) for k, v in example.values.items()},
                 "functions": dict(example.functions), "answer": _json_number(example.answer),
                 "expected": _json_number(example.expected)},
-            "mistakes": list(self.mistakes()), "message": self.message}
+            "mistakes": list(self.mistakes()), "notes": list(self.notes), "message": self.message}
 
     def __str__(self) -> str:
         return self.message

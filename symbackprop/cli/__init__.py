@@ -14,13 +14,14 @@ import sys
 
 from .._version import __version__
 from ..core.errors import SymbackpropError
+from ._common import ArgumentParser
 
 # The order in which ``symbackprop --help`` lists them.
-COMMANDS = ("derive", "paths", "verify", "draw", "handout", "train")
+COMMANDS = ("derive", "paths", "verify", "draw", "handout", "train", "variants", "serve")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="symbackprop",
         description="Backpropagation derived symbolically: path sums, adjoints, handouts, training.")
     parser.add_argument("--version", action="version", version=f"symbackprop {__version__}")

@@ -22,17 +22,38 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from typing import TextIO
 
 import sympy as sp
 
 from ..core.atomic import write_atomic
+from ..core.errors import UnknownSymbolError, did_you_mean, names
 from ..core.graph import Graph
+from ..handout.tex import ENGINES, INSTALL_LATEX
 from ..parsing.modelfile import load
 
-__all__ = ["add_command", "add_model_argument", "load_model", "add_selection_arguments", "selected_parameters",
-           "selected_output", "add_output_argument", "write_output", "use_colour", "bold"]
+__all__ = ["ArgumentParser", "add_command", "add_model_argument", "load_model", "add_selection_arguments",
+           "selected_parameters", "selected_output", "add_output_argument", "write_output", "add_pdf_argument",
+           "pdf_wanted", "use_colour", "bold"]
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser, telling ``--wtr`` apart as a misspelled ``--wrt``: a command's unknown
+    option is reported first, with the closest known one, before any other complaint (argparse
+    would first say that ``--wrt`` is missing)."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        if self._subparsers is None:  # a command's own options (the top level has only its commands)
+            for token in sys.argv[1:] if args is None else args:
+                if token == "--":
+                    break
+                option = token.split("=", 1)[0]
+                if option.startswith("--") and not any(known.startswith(option) for known in self._option_string_actions):
+                    self.error(f"unrecognized argument {option}"
+                               f"{did_you_mean(option, self._option_string_actions).replace(chr(39), '')}")
+        return super().parse_known_args(args, namespace)
 
 
 def add_command(subparsers, name: str, help: str, description: str,
@@ -66,9 +87,15 @@ def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def selected_parameters(graph: Graph, args: argparse.Namespace) -> list[sp.Symbol]:
-    """The leaves that ``--wrt``/``--all`` chose; an unknown name is an error with a suggestion."""
+    """The leaves that ``--wrt``/``--all`` chose; an unknown name is an error that suggests the
+    closest parameters (``w13``: ``w11`` or ``w12``), never a node."""
     if getattr(args, "all", False):
         return list(graph.parameters)
+    known = {s.name for s in graph.nodes + graph.leaves}
+    for name in args.wrt:
+        if name not in known:
+            raise UnknownSymbolError(f"unknown parameter '{name}'{did_you_mean(name, graph.parameters or graph.leaves)}"
+                                     f"; parameters: {names(graph.parameters) or 'none'}")
     return [graph.symbol(name) for name in args.wrt]
 
 
@@ -90,6 +117,22 @@ def write_output(text: str, path: str | None, stream: TextIO | None = None) -> N
         return
     write_atomic(path, text if text.endswith("\n") else text + "\n")
     print(f"symbackprop: wrote {path}", file=sys.stderr)
+
+
+def add_pdf_argument(parser: argparse.ArgumentParser) -> None:
+    """``--no-pdf``: write HTML and TeX only."""
+    parser.add_argument("--no-pdf", action="store_true", help="do not run LaTeX (write .html and .tex only)")
+
+
+def pdf_wanted(args: argparse.Namespace) -> bool:
+    """Whether to build PDFs: unless ``--no-pdf``, when a LaTeX engine is installed (else a note
+    on standard error says what to install)."""
+    if args.no_pdf:
+        return False
+    if any(shutil.which(engine) for engine in ENGINES):
+        return True
+    print(f"symbackprop: note: no PDF: {INSTALL_LATEX}", file=sys.stderr)
+    return False
 
 
 def use_colour(stream: TextIO | None = None) -> bool:

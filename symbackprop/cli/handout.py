@@ -8,13 +8,12 @@ Writes ``<stem>.html`` (self-contained: MathML and inline SVG), ``<stem>.tex``, 
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 
 from ..handout import handout
 from ..handout.strings import LANGUAGES
-from ..handout.tex import ENGINES, INSTALL_LATEX
-from ._common import add_command, add_model_argument, load_model, selected_output, selected_parameters
+from ._common import (add_command, add_model_argument, add_pdf_argument, load_model, pdf_wanted, selected_output,
+                      selected_parameters)
 
 
 def add_parser(subparsers) -> None:
@@ -38,7 +37,7 @@ def add_parser(subparsers) -> None:
                         help="a worksheet with blanks, and its answer key as <stem>-answers.*")
     parser.add_argument("--summary", type=int, metavar="K",
                         help="collapse layers wider than K states in the diagrams (default: automatic)")
-    parser.add_argument("--no-pdf", action="store_true", help="do not run LaTeX (write .html and .tex only)")
+    add_pdf_argument(parser)
     parser.add_argument("-o", "--output", metavar="STEM", default="handout",
                         help="a path stem (build/handout → build/handout.html, .tex, .pdf) or a directory")
     parser.set_defaults(run=run)
@@ -48,9 +47,7 @@ def run(args: argparse.Namespace) -> int:
     graph = load_model(args)
     document = handout(graph, wrt=selected_parameters(graph, args), of=selected_output(graph, args),
                        lang=args.lang, exercises=args.exercises, summary=args.summary)
-    pdf = not args.no_pdf and any(shutil.which(engine) for engine in ENGINES)
-    if not args.no_pdf and not pdf:
-        print(f"symbackprop: note: no PDF: {INSTALL_LATEX}", file=sys.stderr)
+    pdf = pdf_wanted(args)
     for path in document.save(args.output, pdf=pdf):
         print(f"symbackprop: wrote {path}", file=sys.stderr)
     return 0

@@ -160,6 +160,11 @@ def _predictions(model, params, X, y) -> str:
     return "\n".join(lines)
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 epoch``, ``2 epochs``."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _report(args, model, optimizer, result, rows: int, data: str) -> str:
     settings = ", ".join(f"{k}={getattr(optimizer, k):g}" for k in ("lr", "alpha", "eps") if hasattr(optimizer, k))
     lines = [f"model:      {args.model} ({len(model.parameters)} parameters)",
@@ -168,8 +173,8 @@ def _report(args, model, optimizer, result, rows: int, data: str) -> str:
              + (f", batches of {args.batch_size}" if args.batch_size else ", full batch"),
              f"stopped:    {result.stopped_by}"]
     if len(result.history):
-        lines.append(f"loss:       {result.history.train_loss[-1]:.6g} after {result.epochs} epochs "
-                     f"({result.steps} steps), ‖∇Q‖ = {result.history.grad_norm[-1]:.3g}")
+        lines.append(f"loss:       {result.history.train_loss[-1]:.6g} after {_count(result.epochs, 'epoch')} "
+                     f"({_count(result.steps, 'step')}), ‖∇Q‖ = {result.history.grad_norm[-1]:.3g}")
         if result.history.val_loss:
             lines.append(f"validation: {min(result.history.val_loss):.6g} at best")
     width = max(len(p.name) for p in model.parameters)

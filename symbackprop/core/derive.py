@@ -30,7 +30,7 @@ from .functions import derivative_from_output, is_undefined, prime
 from .graph import Graph
 
 __all__ = [
-    "local_partials", "Backprop", "backprop", "Path", "Derivation", "Partial",
+    "local_partials", "Backprop", "backprop", "Path", "Derivation", "Partial", "DirectPartial",
     "gradient", "gradients", "adjoints", "paths", "count_paths", "derive", "DEFAULT_MAX_PATHS",
 ]
 
@@ -54,6 +54,19 @@ class Partial(sp.Expr):
         return self.args[1]
 
 
+class DirectPartial(Partial):
+    """``(∂of/∂wrt)_held``: the local partial along the single arrow ``wrt → of``, the other
+    inputs ``held`` fixed, in a path sum whose total is also written ∂of/∂wrt (a skip connection:
+    ``∂a/∂w = ∂a/∂z·∂z/∂w + (∂a/∂w)_z``)."""
+
+    def __new__(cls, of: sp.Symbol, wrt: sp.Symbol, held):
+        return sp.Expr.__new__(cls, of, wrt, sp.Tuple(*held))
+
+    @property
+    def held(self) -> tuple[sp.Symbol, ...]:
+        return tuple(self.args[2])
+
+
 # -- 1. local partials ---------------------------------------------------------------------------
 
 def _function_derivative(app: sp.Function, index: int) -> sp.Expr:
@@ -67,6 +80,15 @@ def _function_derivative(app: sp.Function, index: int) -> sp.Expr:
     if derivative.has(sp.Derivative, sp.Subs):
         raise SymbackpropError(f"SymPy knows no closed-form derivative of {app.func}")
     return derivative
+
+
+def _extremum_derivative(extremum: sp.Expr, index: int) -> sp.Expr:
+    """∂max(u₁, …, uₙ)/∂uᵢ = H(uᵢ − max(the others)), and for min H(min(the others) − uᵢ), with
+    H(0) = ½: the subgradient of PyTorch's ``maximum``/``minimum`` (a tie splits the gradient)."""
+    others = extremum.args[:index] + extremum.args[index + 1:]
+    rest = others[0] if len(others) == 1 else extremum.func(*others, evaluate=False)
+    u = extremum.args[index]
+    return sp.Heaviside(u - rest if isinstance(extremum, sp.Max) else rest - u, sp.S.Half)
 
 
 def _times(a: sp.Expr, b: sp.Expr) -> sp.Expr:
@@ -107,6 +129,9 @@ def local_partials(expr: sp.Expr, wrt, value: sp.Symbol | None = None) -> dict[s
         elif isinstance(e, sp.Function):
             for i, arg in enumerate(e.args):
                 chain(arg, seed, lambda: _function_derivative(e, i))
+        elif isinstance(e, (sp.Max, sp.Min)):
+            for i, arg in enumerate(e.args):
+                chain(arg, seed, lambda: _extremum_derivative(e, i))
         else:
             raise SymbackpropError(f"cannot differentiate through {e} ({type(e).__name__})")
 
@@ -246,9 +271,12 @@ class Path:
 
     nodes: tuple[sp.Symbol, ...]
     factors: tuple[sp.Expr, ...]
+    held: tuple[sp.Symbol, ...] = ()  # a direct arrow among other paths: what its partial holds fixed
 
     @property
     def partials(self) -> tuple[Partial, ...]:
+        if self.held:
+            return (DirectPartial(self.nodes[1], self.nodes[0], self.held),)
         return tuple(Partial(v, u) for u, v in reversed(list(zip(self.nodes, self.nodes[1:]))))
 
     @property
@@ -282,11 +310,15 @@ def paths(graph: Graph, wrt, of=None, max_paths: int = DEFAULT_MAX_PATHS) -> tup
             total)
     found: list[Path] = []
 
+    # The arrow start → of, when other paths exist too, is a partial with the nodes between held fixed.
+    held = tuple(v for v in bp.graph.parents(bp.of) if v in bp.graph.definitions and start in bp.graph.ancestors(v))
+
     def walk(trail: list[sp.Symbol]) -> None:
         here = trail[-1]
         if here == bp.of:
             edges = list(zip(trail, trail[1:]))
-            found.append(Path(tuple(trail), tuple(bp.partials[e] for e in reversed(edges))))
+            found.append(Path(tuple(trail), tuple(bp.partials[e] for e in reversed(edges)),
+                              held if len(trail) == 2 and total > 1 else ()))
             return
         for v in bp.children(here):
             walk(trail + [v])

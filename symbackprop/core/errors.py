@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 
 
 class SymbackpropError(ValueError):
@@ -41,6 +42,10 @@ class SymbackpropWarning(UserWarning):
     """Base class of the package's warnings (a suspicious but legal request)."""
 
 
+class TypoWarning(SymbackpropWarning):
+    """A name that is probably a typo: a leaf named like the nodes (``m3`` beside ``m1``, ``m2``)."""
+
+
 class PathLimitError(SymbackpropError):
     """Too many paths to enumerate; ``count`` says how many there are."""
 
@@ -50,9 +55,35 @@ class PathLimitError(SymbackpropError):
 
 
 def did_you_mean(name: str, known) -> str:
-    """`` (did you mean 'w11'?)`` for the closest known name, or an empty string."""
-    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    """`` (did you mean 'w11'?)`` for the closest known names, or an empty string. An indexed
+    name is closest to those that differ from it in one index digit.
+
+    >>> did_you_mean("w13", ["z1", "w11", "w21", "w12", "w22"])
+    " (did you mean 'w11' or 'w12'?)"
+    >>> did_you_mean("sigmiod", ["sigmoid", "tanh"])
+    " (did you mean 'sigmoid'?)"
+    """
+    candidates = [str(k) for k in known]
+    close = _one_index_apart(str(name), candidates) or difflib.get_close_matches(str(name), candidates, n=1)
+    return " (did you mean " + " or ".join(f"'{c}'" for c in close) + "?)" if close else ""
+
+
+_INDEXED = re.compile(r"([^\W\d_]+)(\d+)")
+
+
+def _one_index_apart(name: str, candidates: list[str]) -> list[str]:
+    """Up to two candidates with the same letters and one digit changed (``w13`` → ``w11``, ``w12``)."""
+    match = _INDEXED.fullmatch(name)
+    if not match:
+        return []
+    stem, digits = match.groups()
+    near = []
+    for candidate in candidates:
+        other = _INDEXED.fullmatch(candidate)
+        if other and other.group(1) == stem and len(other.group(2)) == len(digits):
+            if sum(a != b for a, b in zip(other.group(2), digits)) == 1:
+                near.append(candidate)
+    return near[:2]
 
 
 def names(symbols) -> str:

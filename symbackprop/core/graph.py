@@ -12,7 +12,9 @@ changes afterwards, so everything derived from it can be cached on it.
 
 from __future__ import annotations
 
+import difflib
 import re
+import warnings
 from types import MappingProxyType
 from typing import Iterable, Mapping
 
@@ -20,10 +22,11 @@ import networkx as nx
 import sympy as sp
 from sympy.core.function import AppliedUndef, UndefinedFunction
 
-from .errors import CycleError, GraphError, SymbackpropError, UnknownSymbolError, did_you_mean, names
+from .errors import (CycleError, GraphError, SymbackpropError, TypoWarning, UnknownSymbolError,
+                     did_you_mean, names)
 from .functions import prime_base
 
-__all__ = ["Graph", "as_definitions"]
+__all__ = ["Graph", "as_definitions", "leaves_named_like_nodes"]
 
 Definitions = Mapping[sp.Symbol, sp.Expr] | Iterable[tuple[sp.Symbol, sp.Expr]]
 
@@ -53,6 +56,9 @@ def as_definitions(definitions: Definitions) -> list[tuple[sp.Symbol, sp.Expr]]:
             raise GraphError(f"the definition of {node} is not an expression: {expr}")
         if expr.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
             raise GraphError(f"the definition of {node} contains a non-finite number: {expr}")
+        if expr.has(sp.Piecewise):
+            raise GraphError(f"the definition of {node} is piecewise ({expr}); Piecewise is not supported: "
+                             "write it with max, min, abs, relu or the step H")
         if expr.has(sp.Derivative, sp.Subs, sp.Integral):
             raise GraphError(f"the definition of {node} contains an unevaluated derivative or integral")
         pairs.append((node, expr))
@@ -66,6 +72,39 @@ def _first_use_order(definitions: list[tuple[sp.Symbol, sp.Expr]], defined: set)
         for leaf in sorted(expr.free_symbols - defined, key=_natural_key):
             seen.setdefault(leaf, None)
     return list(seen)
+
+
+_INDEXED = re.compile(r"([^\W\d_]+)[\d_]+")
+
+
+def leaves_named_like_nodes(definitions: Mapping[sp.Symbol, sp.Expr],
+                            leaves: Iterable[sp.Symbol]) -> dict[sp.Symbol, sp.Symbol]:
+    """``{leaf: the node it was probably meant to be}`` for leaves indexed like the nodes
+    (``m3`` where ``m1`` and ``m2`` are nodes and no other leaf is an ``m``): a typo in a
+    definition that silently made a new parameter. The suggestion is a node that nothing uses
+    (the one the typo left dangling) when there is one, else the closest name.
+
+    >>> m1, m2, m3, s1, a, z = sp.symbols("m1 m2 m3 s1 a z")
+    >>> leaves_named_like_nodes({m1: z, m2: z, a: s1*m1 + m3}, [z, s1, m3])
+    {m3: m2}
+    """
+    stem_of = {}
+    for symbol in list(definitions) + list(leaves):
+        match = _INDEXED.fullmatch(symbol.name)
+        stem_of[symbol] = match.group(1) if match else None
+    node_stems = {stem_of[n] for n in definitions} - {None}
+    leaf_stems = [stem_of[leaf] for leaf in leaves]
+    used = {u for expr in definitions.values() for u in expr.free_symbols}
+    found = {}
+    for leaf in leaves:
+        stem = stem_of[leaf]
+        if stem not in node_stems or leaf_stems.count(stem) > 1:
+            continue
+        alike = [n for n in definitions if stem_of[n] == stem]
+        unused = [n for n in alike if n not in used]
+        close = difflib.get_close_matches(leaf.name, [n.name for n in alike], n=1, cutoff=0)
+        found[leaf] = unused[0] if unused else sp.Symbol(close[0])
+    return found
 
 
 def _natural_key(symbol: sp.Symbol) -> tuple:
@@ -130,6 +169,8 @@ class Graph:
             if clash:
                 raise GraphError(f"{names(clash)} cannot be both data and a parameter")
         trained = set(self._parameters)  # a set: a tuple here made building an MLP quadratic in its size
+        if parameters is None:
+            self._warn_typos(defined, [leaf for leaf in leaves if leaf not in data])
         self._constants = tuple(leaf for leaf in leaves if leaf not in data and leaf not in trained)
 
         sinks = [n for n in order if structure.out_degree(n) == 0]
@@ -163,6 +204,12 @@ class Graph:
             raise UnknownSymbolError(f"the {role} {symbol} is not used by any definition"
                                      f"{did_you_mean(symbol, leaves)}; leaves: {names(leaves)}")
         return symbol
+
+    @staticmethod
+    def _warn_typos(defined, undeclared) -> None:
+        for leaf, node in leaves_named_like_nodes(defined, undeclared).items():
+            warnings.warn(f"{leaf} is a new parameter named like the nodes (did you mean '{node}'?); "
+                          "pass parameters= to keep it", TypoWarning, stacklevel=3)
 
     def _data_leaves(self, symbols, role, defined, leaves) -> tuple:
         chosen = tuple(self._leaf(s, role, defined, leaves) for s in symbols)

@@ -494,6 +494,10 @@ class LayerDerivation:
     def __str__(self) -> str:
         return self.text()
 
+    # Notebook display: the matrix equations typeset (MathJax), the text form elsewhere.
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
+        return {"text/plain": self.text(), "text/latex": self.latex(forward=True)}
+
 
 def _explicit(expr, scalars: Mapping, deltas: Mapping, fold: Mapping):
     def walk(e):

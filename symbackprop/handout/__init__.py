@@ -18,6 +18,7 @@ import os
 import shutil
 import sys
 import types
+from dataclasses import replace
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
@@ -110,7 +111,7 @@ def _symbols(graph: Graph, wrt) -> tuple[sp.Symbol, ...]:
 def handout(graph: Graph, wrt: Iterable | str | None = None, of=None, lang: str = "en",
             exercises: bool = False, values: Mapping | Point | None = None,
             functions: Mapping | None = None, optimizers: Sequence | None = None,
-            summary: int | None = None) -> Handout:
+            summary: int | None = None, subtitle: str | None = None) -> Handout:
     """A derivation handout for ``graph``.
 
     ``wrt``: the parameters to derive (default: all); ``lang``: ``"en"`` or ``"ru"``;
@@ -119,14 +120,19 @@ def handout(graph: Graph, wrt: Iterable | str | None = None, of=None, lang: str 
     example); ``functions``: how undefined activations are bound for the numbers (default the
     model file's ``bind``, else tanh); ``optimizers``: the update rules to show one step of
     (default GD, Momentum, AdaGrad, Adam from ``symbackprop.numeric.optim``; ``[]`` for none);
-    ``summary``: collapse layers wider than this in the diagrams (default: automatic).
+    ``summary``: collapse layers wider than this in the diagrams (default: automatic);
+    ``subtitle``: the line under the title, instead of the network's name (a worksheet's
+    student and variant).
     """
     if lang not in LANGUAGES:
         raise SymbackpropError(f"unknown language {lang!r}; choose one of {', '.join(LANGUAGES)}")
     chosen = _symbols(graph, wrt)
     point = values if isinstance(values, Point) else evaluate(graph, values, of=of, functions=functions)
-    context = Context(graph, chosen, lang, point, functions is not None, optimizers, summary, of)
+    context = Context(graph, chosen, lang, point, functions is not None, optimizers, summary, of, functions)
     document, answers = build(context, exercises=exercises)
+    if subtitle is not None:
+        document = replace(document, subtitle=subtitle)
+        answers = replace(answers, subtitle=subtitle) if answers is not None else None
     key = Handout(answers, is_answer_key=True) if answers is not None else None
     return Handout(document, key)
 

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import sympy as sp
 
 from ..numeric import optim
 from ..core.derive import Backprop, Partial, backprop, derive
-from ..render.diagram import draw
+from ..render.diagram import draw, subscripted
 from ..core.errors import NotDenseError, SymbackpropError
 from ..core.graph import Graph
 from ..core.layers import derive_layers
-from ..numeric.point import Point, undefined_functions
+from ..numeric.point import Point, evaluate, forward_value, undefined_functions
 from .equations import Adjoint, Row, SumOver, closed_rows, leibniz_rows, number
 from .model import (Document, Equations, Figure, Formula, Math, Question, Section, Table, Text,
                     blocks, paragraph)
@@ -37,9 +37,9 @@ EXERCISE_STEP = 0.1
 
 
 def legend_title(lang: str, wrt: str, paths: int) -> str:
-    """The title of a drawing's path legend in ``lang``: ``2 paths from w11``, ``2 пути от w11``."""
+    """The title of a drawing's path legend in ``lang``: ``2 paths from w₁₁``, ``2 пути от w₁₁``."""
     return "".join(paragraph(template(lang, "legend"), count=plural(lang, paths, template(lang, "paths_count")),
-                             p=wrt).parts)
+                             p=subscripted(str(wrt))).parts)
 
 
 def multiplication_counts(bp: Backprop) -> tuple[dict[sp.Symbol, int], int]:
@@ -92,10 +92,34 @@ class Context:
     optimizers: Sequence | None
     summary: int | None
     of: sp.Symbol | None = None
+    functions: Mapping | None = None
 
     @cached_property
     def bp(self) -> Backprop:
         return backprop(self.graph, self.of)
+
+    @cached_property
+    def objective(self) -> sp.Symbol:
+        """What an update step descends: the graph's loss when its output is one (it reads the
+        targets), whatever node the derivations are of; else that node."""
+        g = self.graph
+        if set(g.targets) & g.ancestors(g.output):
+            return g.output
+        return self.bp.of
+
+    @cached_property
+    def objective_point(self) -> Point:
+        """The worked example's point, differentiated for ``objective``."""
+        if self.objective == self.point.of:
+            return self.point
+        leaves = {leaf: self.point.values[leaf] for leaf in self.graph.leaves}
+        return evaluate(self.graph, leaves, of=self.objective, functions=self.functions)
+
+    def objective_after(self, params: np.ndarray) -> float:
+        """The objective at the example's point with the parameters replaced by ``params``."""
+        leaves = {leaf: self.point.values[leaf] for leaf in self.graph.leaves}
+        leaves.update(zip(self.graph.parameters, map(float, params)))
+        return forward_value(self.graph, self.objective, leaves, functions=self.functions)
 
     def text(self, key: str, **values) -> Text:
         return paragraph(template(self.lang, key), **values)
@@ -177,7 +201,7 @@ def backward_section(ctx: Context) -> Section:
         Equations(tuple(_sweep_rows(ctx, bp.nodes))),
         ctx.text("backward_params"),
         Equations(tuple(parameter_rows)),
-        ctx.text("cost_all", n=ctx.count("parameters_count", len(g.parameters)),
+        ctx.text("cost_all", n=ctx.count("all_parameters", len(g.parameters)),
                  paths=ctx.count("multiplications", paths_total),
                  sweep=ctx.count("multiplications", sweep), start=Math(sp.Eq(Adjoint(bp.of), 1)),
                  saved=ctx.count("multiplications", paths_total - sweep))))
@@ -215,7 +239,7 @@ def parameter_section(ctx: Context, p: sp.Symbol, index: int) -> Section:
         ctx.text("sweep_text") if inline else ctx.text("sweep_reference"),
         Equations(tuple(_sweep_rows(ctx, upstream))) if inline else None,
         ctx.text("cost_one", p=Math(p), paths=ctx.count("multiplications", enumerate_cost[p]),
-                 sweep=ctx.count("multiplications", _sweep_cost(bp, p)))))
+                 sweep=ctx.count("multiplications_against", _sweep_cost(bp, p)))))
 
 
 def _leaf_table(ctx: Context) -> Table:
@@ -283,17 +307,29 @@ def default_optimizers() -> list:
     return [optim.GD(lr=0.05), optim.Momentum(lr=0.05, alpha=0.9), optim.AdaGrad(lr=0.05), optim.Adam(lr=0.05)]
 
 
+def _objective_text(ctx: Context) -> list:
+    """Which objective Q the steps descend, with its gradient when the derivations above are
+    of another node (the prediction ``a`` of a loss ``L``)."""
+    Q, of = ctx.objective, ctx.bp.of
+    if Q == of:
+        return [ctx.text("optimizers_text", of=Math(of))]
+    point = ctx.objective_point
+    rows = tuple(Row(Partial(Q, p), ((number(point.adjoints.get(p, 0.0)),),)) for p in ctx.wrt)
+    return [ctx.text("optimizers_loss_text", Q=Math(Q), of=Math(of)), Equations(rows)]
+
+
 def optimizer_section(ctx: Context) -> Section | None:
     optimizers = ctx.optimizers if ctx.optimizers is not None else default_optimizers()
     if not optimizers:
         return None
-    g, point = ctx.graph, ctx.point
+    g, point = ctx.graph, ctx.objective_point
     params = np.array(point.parameters(), dtype=float)
     grad = np.array(point.gradient(), dtype=float)
     chosen = [g.parameters.index(p) for p in ctx.wrt]
-    parts: list = [ctx.text("optimizers_text", of=Math(ctx.bp.of))]
-    header = (ctx.word("col_optimizer"),) + tuple(Math(g.parameters[i]) for i in chosen)
-    rows = [("θ₀",) + tuple(Math(number(params[i])) for i in chosen)]
+    parts: list = _objective_text(ctx)
+    Q = Math(ctx.objective)
+    header = (ctx.word("col_optimizer"),) + tuple(Math(g.parameters[i]) for i in chosen) + (Q,)
+    rows = [("θ₀",) + tuple(Math(number(params[i])) for i in chosen) + (Math(number(point.values[ctx.objective])),)]
     for optimizer in optimizers:
         name = type(optimizer).__name__
         shown = say(ctx.lang, f"opt_{name}") if has_string(ctx.lang, f"opt_{name}") else name
@@ -306,8 +342,9 @@ def optimizer_section(ctx: Context) -> Section | None:
         parts.append(Formula(optimizer.latex()))
         if name in _OPTIMIZER_NOTES:
             parts.append(ctx.text(_OPTIMIZER_NOTES[name]))
-        rows.append((shown,) + tuple(Math(number(stepped[i])) for i in chosen))
-    parts += [ctx.text("optimizer_after"), Table(header, tuple(rows))]
+        rows.append((shown,) + tuple(Math(number(stepped[i])) for i in chosen)
+                    + (Math(number(ctx.objective_after(stepped))),))
+    parts += [ctx.text("optimizer_after", Q=Q), Table(header, tuple(rows))]
     return Section(ctx.heading("optimizers"), blocks(parts))
 
 
@@ -326,8 +363,8 @@ def exercise_questions(ctx: Context) -> list[Question]:
     bp, g, point = ctx.bp, ctx.graph, ctx.point
     questions: list[Question] = []
 
-    def ask(prompt: Text, answer, lines: int = 1):
-        questions.append(Question(len(questions) + 1, prompt, blocks(answer), lines))
+    def ask(prompt: Text, answer, lines: int = 1, blanks: tuple = ()):
+        questions.append(Question(len(questions) + 1, prompt, blocks(answer), lines, blanks))
 
     for p in ctx.wrt:
         d = derive(g, p, bp.of)
@@ -339,10 +376,15 @@ def exercise_questions(ctx: Context) -> list[Question]:
             ask(ctx.text("q_closed"), Equations(tuple(closed_rows(d))), lines=3)
     ask(ctx.text("q_forward"), _forward_table(ctx), lines=0)
     ask(ctx.text("q_backward"), _backward_table(ctx), lines=0)
-    ask(ctx.text("q_gradient", of=Math(bp.of)), Equations(tuple(_gradient_rows(ctx))), lines=2)
-    step = [Row(p, ((number(point.values[p] - EXERCISE_STEP * point.adjoints.get(p, 0.0)),),))
+    chosen = ctx.math_list(ctx.wrt)
+    ask(ctx.text("q_gradient", of=Math(bp.of), params=chosen), Equations(tuple(_gradient_rows(ctx))),
+        lines=0, blanks=tuple(Partial(bp.of, p) for p in ctx.wrt))
+    # The step descends the objective (the loss, when the graph has one), as the handout's step does.
+    objective = ctx.objective_point
+    step = [Row(p, ((number(point.values[p] - EXERCISE_STEP * objective.adjoints.get(p, 0.0)),),))
             for p in ctx.wrt]
-    ask(ctx.text("q_step", lr=EXERCISE_STEP), Equations(tuple(step)), lines=2)
+    ask(ctx.text("q_step", lr=EXERCISE_STEP, Q=Math(ctx.objective), params=chosen), Equations(tuple(step)),
+        lines=0, blanks=tuple(ctx.wrt))
     return questions
 
 

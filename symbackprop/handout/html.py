@@ -39,6 +39,8 @@ th { background: #f3f5f8; }
 td.blank { min-width: 6em; }
 .question { margin: 1em 0 0.4em; }
 .answer-space { border-bottom: 1px dotted #888; height: 1.8em; }
+.answer-line { border-bottom: 1px dotted #888; margin: 0.3em 0 0 1.5em; padding-bottom: 0.3em; }
+.nobreak { white-space: nowrap; }
 pre.latex { background: #f6f6f6; padding: 0.6em; overflow-x: auto; font-size: 0.85em; }
 @page { size: A4; margin: 16mm 15mm; }
 @media print {
@@ -49,6 +51,9 @@ pre.latex { background: #f6f6f6; padding: 0.6em; overflow-x: auto; font-size: 0.
 }
 """
 
+
+# Punctuation that must not start a line after a formula ("Output: a" then "." alone).
+_TRAILING_MARK = re.compile(r"[.,:;!?)»]+")
 
 # ``\text{… $math$ …}``: the converter reads the inner math as text, so it is lifted out first.
 _MATH_IN_TEXT = re.compile(r"\\text\{([^{}$]*)\$([^$]*)\$([^{}$]*)\}")
@@ -79,8 +84,18 @@ class _Writer:
         self.figures = figures
 
     def text(self, text: Text) -> str:
-        return "".join(mathml(part.expr) if isinstance(part, Math) else html.escape(part)
-                       for part in text.parts)
+        """Prose with inline MathML; a formula and the punctuation after it stay on one line."""
+        out: list[str] = []
+        for part in text.parts:
+            if isinstance(part, Math):
+                out.append(mathml(part.expr))
+                continue
+            mark = _TRAILING_MARK.match(part)
+            if mark and out and out[-1].startswith("<math"):
+                out[-1] = f'<span class="nobreak">{out[-1]}{html.escape(mark.group())}</span>'
+                part = part[mark.end():]
+            out.append(html.escape(part))
+        return "".join(out)
 
     def cell(self, cell, tag: str = "td") -> str:
         if isinstance(cell, Math):
@@ -111,7 +126,8 @@ class _Writer:
 
     def question(self, q: Question) -> str:
         prompt = f'<p class="question"><b>{q.number}.</b> {self.text(q.prompt)}</p>'
-        return prompt + '<div class="answer-space"></div>' * q.blank_lines
+        labelled = "".join(f'<p class="answer-line">{mathml(label)}<span> =</span></p>' for label in q.blanks)
+        return prompt + labelled + '<div class="answer-space"></div>' * q.blank_lines
 
     def section(self, section: Section, answers: bool) -> str:
         classes = ' class="new-page"' if section.new_page else ""

@@ -102,12 +102,14 @@ class Table:
 
 @dataclass(frozen=True)
 class Question:
-    """An exercise: the prompt, how many blank lines to leave, and the answer for the key."""
+    """An exercise: the prompt, how many blank lines to leave, the answer for the key, and the
+    quantities to write down, each on its own labelled line (``∂a/∂w11 = ……``)."""
 
     number: int
     prompt: Text
     answer: tuple["Block", ...]
     blank_lines: int = 1
+    blanks: tuple[sp.Expr, ...] = ()
 
 
 Block = Union[Text, Equations, Formula, Figure, Table, Question]

@@ -42,12 +42,13 @@ _EN = {
                       "that leave it, {rule}, so every {delta2} is computed once and reused by every "
                       "parameter behind it:"),
     "backward_params": "Each parameter's derivative then takes one more product per arrow it labels:",
-    "cost_all": ("Counting multiplications for all {n} parameters: writing out every path and "
+    "cost_all": ("Counting multiplications for {n}: writing out every path and "
                  "multiplying along it takes {paths}; the backward pass takes {sweep} (one per "
                  "arrow, none for the arrows into the output, where {start}). It saves {saved}."),
     "cost_one": ("Multiplications for {p} alone: {paths} along its paths against {sweep} in the "
                  "backward pass."),
     "multiplications": ("{n} multiplication", "{n} multiplications"),
+    "multiplications_against": ("{n} multiplication", "{n} multiplications"),
     "parameter": "The derivative with respect to {p}",
     "paths_caption": "Every path from {p} to {of}, one colour per path.",
     "legend": "{count} from {p}",
@@ -77,8 +78,12 @@ _EN = {
     "col_optimizer": "optimizer",
     "optimizers": "One update step",
     "optimizers_text": ("One step of each of the lecture's optimizers from the point above, with the "
-                        "gradient computed there (the objective Q is {of}):"),
-    "optimizer_after": "After one step:",
+                        "gradient computed there; the objective Q is {of}:"),
+    "optimizers_loss_text": ("One step of each of the lecture's optimizers from the point above. The "
+                             "steps descend the loss: the objective Q is {Q}, not {of} whose "
+                             "derivatives are shown above, so they take the gradient of {Q} at the "
+                             "point:"),
+    "optimizer_after": "The parameters after one step, and the objective {Q} there:",
     "erratum_momentum": ("Erratum: the lecture prints the gradient squared in the momentum update; a "
                          "square cannot cancel sign changes, so the rule above has no square."),
     "erratum_adagrad": ("Note: the lecture's indices are garbled; this is the intended per-coordinate "
@@ -91,15 +96,16 @@ _EN = {
     "q_paths": "How many paths lead from {p} to {of}? List them.",
     "q_leibniz": "Write {d} as a sum over paths of products of partial derivatives.",
     "q_closed": "Write every partial derivative of your sum out in closed form.",
-    "q_forward": "At the point given below, fill in the forward pass.",
+    "q_forward": "At the point given above, fill in the forward pass.",
     "q_backward": "Fill in the backward pass at the same point.",
-    "q_gradient": "Compute the derivative of {of} with respect to each parameter below.",
-    "q_step": "Make one gradient descent step with η = {lr}: give the new value of each parameter.",
+    "q_gradient": "Compute the derivative of {of} with respect to {params} at this point.",
+    "q_step": ("Make one gradient descent step on {Q} with η = {lr}: give the new value of {params}."),
     "answer_key_note": "The full derivation follows the answers.",
     "given_values": "The point:",
     "paths_count": ("{n} path", "{n} paths"),
     "are": ("is", "are"),
     "parameters_count": ("{n} parameter", "{n} parameters"),
+    "all_parameters": ("the {n} parameter", "all {n} parameters"),
     "opt_GD": "Gradient descent",
     "opt_Momentum": "Momentum",
     "opt_AdaGrad": "AdaGrad",
@@ -132,12 +138,13 @@ _RU = {
                       "поэтому каждая {delta2} вычисляется один раз и используется всеми параметрами "
                       "за ней:"),
     "backward_params": "Производная по каждому параметру — ещё одно произведение на каждую его стрелку:",
-    "cost_all": ("Число умножений для всех {n}: если выписать все пути и перемножать вдоль каждого, "
+    "cost_all": ("Число умножений для {n}: если выписать все пути и перемножать вдоль каждого, "
                  "нужно {paths}; обратному проходу нужно {sweep} (по одному на стрелку и ни одного "
                  "для стрелок в выход, где {start}). Экономия: {saved}."),
     "cost_one": ("Умножений только для {p}: {paths} вдоль его путей против {sweep} в обратном "
                  "проходе."),
     "multiplications": ("{n} умножение", "{n} умножения", "{n} умножений"),
+    "multiplications_against": ("{n} умножения", "{n} умножений", "{n} умножений"),
     "parameter": "Производная по {p}",
     "paths_caption": "Все пути от {p} к {of}, каждый своим цветом.",
     "legend": "{count} от {p}",
@@ -167,8 +174,11 @@ _RU = {
     "col_optimizer": "метод",
     "optimizers": "Один шаг оптимизации",
     "optimizers_text": ("Один шаг каждого метода оптимизации из лекции из точки выше, с градиентом, "
-                        "вычисленным в ней (функция потерь Q — это {of}):"),
-    "optimizer_after": "После одного шага:",
+                        "вычисленным в ней; минимизируемая функция Q — это {of}:"),
+    "optimizers_loss_text": ("Один шаг каждого метода оптимизации из лекции из точки выше. Шаги "
+                             "уменьшают функцию потерь: Q — это {Q}, а не {of}, производные которого "
+                             "выписаны выше, поэтому шаги используют градиент {Q} в этой точке:"),
+    "optimizer_after": "Параметры после одного шага и значение {Q} в новой точке:",
     "erratum_momentum": ("Опечатка: в лекции градиент в формуле Momentum возведён в квадрат; квадрат "
                          "не может гасить смену знака, поэтому в формуле выше квадрата нет."),
     "erratum_adagrad": ("Замечание: индексы в лекции перепутаны; здесь задуманное покоординатное "
@@ -181,15 +191,16 @@ _RU = {
     "q_paths": "Сколько путей ведёт от {p} к {of}? Перечислите их.",
     "q_leibniz": "Запишите {d} как сумму по путям произведений частных производных.",
     "q_closed": "Выпишите каждую частную производную вашей суммы в аналитическом виде.",
-    "q_forward": "В точке, заданной ниже, заполните прямой проход.",
+    "q_forward": "В точке, заданной выше, заполните прямой проход.",
     "q_backward": "Заполните обратный проход в той же точке.",
-    "q_gradient": "Вычислите производную {of} по каждому параметру ниже.",
-    "q_step": "Сделайте один шаг градиентного спуска с η = {lr}: новые значения параметров.",
+    "q_gradient": "Вычислите производные {of} по {params} в этой точке.",
+    "q_step": "Сделайте один шаг градиентного спуска по {Q} с η = {lr}: новые значения {params}.",
     "answer_key_note": "После ответов — полный вывод.",
     "given_values": "Точка:",
     "paths_count": ("{n} путь", "{n} пути", "{n} путей"),
     "are": ("", ""),
     "parameters_count": ("{n} параметр", "{n} параметра", "{n} параметров"),
+    "all_parameters": ("всех {n} параметра", "всех {n} параметров", "всех {n} параметров"),
     "opt_GD": "Градиентный спуск",
     "opt_Momentum": "Momentum (метод импульса)",
     "opt_AdaGrad": "AdaGrad",

@@ -111,7 +111,9 @@ class _Writer:
             return (rf"\begin{{longtable}}{{|{columns}|}}\hline" "\n"
                     rf"{head} \\ \hline\endhead" "\n" f"{body}\\end{{longtable}}\n")
         if isinstance(block, Question):
-            return (rf"\textbf{{{block.number}.}} {self.text(block.prompt)}" "\n\n"
+            labelled = "".join(rf"\par\hspace*{{1.5em}}${LATEX.doprint(label)} = $\,\dotfill" "\n"
+                               for label in block.blanks)
+            return (rf"\textbf{{{block.number}.}} {self.text(block.prompt)}" "\n\n" + labelled
                     + "\\vspace{1.6em}\\hrule\n" * block.blank_lines)
         raise TypeError(f"no LaTeX for {type(block).__name__}")
 
@@ -158,7 +160,8 @@ def build_pdf(tex_path: Path, engine: str | None = None) -> Path:
     ``<stem>.log`` beside the source and the first LaTeX error is reported.
     """
     engine = engine or _engine()
-    tex_path = Path(tex_path).resolve()
+    written = Path(tex_path)  # the PDF and log are named as the source was (relative stays relative)
+    tex_path = written.resolve()
     with tempfile.TemporaryDirectory(prefix="symbackprop-tex-") as scratch:
         for needed in [tex_path, *tex_path.parent.glob(f"{tex_path.stem}-*.pdf")]:  # the source and its figures
             shutil.copy2(needed, scratch)
@@ -176,6 +179,6 @@ def build_pdf(tex_path: Path, engine: str | None = None) -> Path:
             if "\n!" in "\n" + log or "Rerun" not in log:
                 break
         if not produced.exists() or "\n!" in "\n" + log:
-            kept = write_atomic(tex_path.with_suffix(".log"), log)
+            kept = write_atomic(written.with_suffix(".log"), log)
             raise LatexError(f"LaTeX failed: {_first_error(log)} (log: {kept})", kept)
-        return write_atomic(tex_path.with_suffix(".pdf"), produced.read_bytes())
+        return write_atomic(written.with_suffix(".pdf"), produced.read_bytes())

@@ -41,10 +41,12 @@ class NumPyCodePrinter(NumPyPrinter):
         # order="none": terms as SymPy stores them (already canonical), without re-sorting them.
         super().__init__({"strict": True, "fully_qualified_modules": True, "order": "none"})
         # Only numpy's functions: the generated code runs where nothing else (not math) exists.
+        # The functions this class prints itself (Abs, Max, Min, …) keep their own methods.
         for name, path in list(self.known_functions.items()):
             if not (isinstance(path, str) and path.startswith("numpy.")):
                 del self.known_functions[name]
-                setattr(self, f"_print_{name}", self._print_not_supported)
+                if f"_print_{name}" not in vars(NumPyCodePrinter):
+                    setattr(self, f"_print_{name}", self._print_not_supported)
         self._names = names  # shared: the code generator keeps adding names
 
     def _print_Symbol(self, symbol):
@@ -63,8 +65,10 @@ class NumPyCodePrinter(NumPyPrinter):
         return f"numpy.maximum({self._print(expr.args[0])}, 0)"
 
     def _print_Heaviside(self, expr):
-        # H(0) = 0 whatever SymPy's second argument says: the ReLU derivative PyTorch uses.
-        return f"numpy.heaviside({self._print(expr.args[0])}, 0)"
+        # H(0) as SymPy's second argument says: 0 for ReLU's derivative, ½ for max and min (the
+        # subgradients PyTorch uses).
+        at_zero = expr.args[1] if len(expr.args) > 1 else sp.S.Half
+        return f"numpy.heaviside({self._print(expr.args[0])}, {self._print(at_zero)})"
 
     def _print_logsumexp(self, expr):
         # Pairwise logaddexp: each step shifts by the larger argument, so nothing overflows.

@@ -3,8 +3,11 @@
 An optimizer is a frozen dataclass of hyperparameters. ``init(params)`` gives its state (an
 immutable named tuple: the step count and whatever history the rule keeps);
 ``step(params, grad, state)`` returns ``(new_params, new_state)`` without touching its
-arguments; ``latex()`` is the update rule as an ``align*`` block, so a handout can show the rule
-that the training actually ran. Hyperparameters use the lecture's and PyTorch's names.
+arguments, or with ``inplace=True`` overwrites ``params`` and the state's arrays instead of
+allocating new ones (for a caller that no longer needs them). Numbers keep the parameters'
+dtype: float32 parameters are updated in float32. ``latex()`` is the update rule as an
+``align*`` block, so a handout can show the rule that the training actually ran.
+Hyperparameters use the lecture's and PyTorch's names.
 
 >>> import numpy as np
 >>> opt = Momentum(lr=0.1, alpha=0.9)
@@ -16,6 +19,7 @@ that the training actually ran. Hyperparameters use the lecture's and PyTorch's 
 
 from __future__ import annotations
 
+import math
 import numbers
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -42,10 +46,11 @@ def _number(value: float) -> str:
     return power if mantissa == "1" else f"{mantissa} \\cdot {power}"
 
 
-def _align(*rows: str, where: dict[str, float], note: str = "") -> str:
-    """The rows of an ``align*`` block, then the hyperparameters (and a ``note`` in math mode)."""
+def _align(*rows: str, where: dict[str, float]) -> str:
+    """The rows of an ``align*`` block, then the hyperparameters in parentheses: formulas only,
+    no words, so the same block serves a handout in any language."""
     settings = ",\\ ".join(f"{symbol} = {_number(value)}" for symbol, value in where.items())
-    rows = list(rows) + [f"&\\text{{with }} {settings}" + (f"\\quad {note}" if note else "")]
+    rows = list(rows) + [f"&\\bigl({settings}\\bigr)"]
     return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
 
 
@@ -72,10 +77,30 @@ def _fraction(**values: float) -> None:
 
 
 def _checked(params, grad) -> tuple[np.ndarray, np.ndarray]:
-    params, grad = np.asarray(params), np.asarray(grad)
+    """Both as arrays of the parameters' floating dtype (integers become float64)."""
+    params = np.asarray(params)
+    if not np.issubdtype(params.dtype, np.floating):
+        params = params.astype(np.float64)
+    grad = np.asarray(grad)
     if params.shape != grad.shape:
         raise OptimizerError(f"the gradient has shape {grad.shape} but the parameters {params.shape}")
-    return params, grad
+    return params, grad.astype(params.dtype, copy=False)
+
+
+def _zeros(params) -> np.ndarray:
+    """A fresh state array shaped and typed like the parameters."""
+    return np.zeros_like(_checked(params, params)[0])
+
+
+def _scaled(array: np.ndarray, factor: float, inplace: bool) -> np.ndarray:
+    """``factor · array``: a new array, or ``array`` itself overwritten (``inplace``). Later
+    ``+=`` on the result then never touches the caller's array unless it allowed it."""
+    return np.multiply(array, factor, out=array if inplace else None)
+
+
+def _descend(params: np.ndarray, step: np.ndarray, inplace: bool) -> np.ndarray:
+    """``params − step``, into ``params`` itself when the caller allows it."""
+    return np.subtract(params, step, out=params if inplace else None)
 
 
 class Steps(NamedTuple):
@@ -122,9 +147,9 @@ class GD:
     def init(self, params) -> Steps:
         return Steps()
 
-    def step(self, params, grad, state: Steps) -> tuple[np.ndarray, Steps]:
+    def step(self, params, grad, state: Steps, inplace: bool = False) -> tuple[np.ndarray, Steps]:
         params, grad = _checked(params, grad)
-        return params - self.lr * grad, Steps(state.t + 1)
+        return _descend(params, self.lr * grad, inplace), Steps(state.t + 1)
 
     def latex(self) -> str:
         return _align(r"w_t &= w_{t-1} - \eta\,\nabla Q(w_{t-1})", where={r"\eta": self.lr})
@@ -140,7 +165,7 @@ class SGD(GD):
         return "stochastic gradient descent"
 
     def latex(self) -> str:
-        return _align(r"w_t &= w_{t-1} - \eta\,\nabla Q_{\text{batch}}(w_{t-1})", where={r"\eta": self.lr})
+        return _align(r"w_t &= w_{t-1} - \eta\,\nabla Q_{\mathcal{B}}(w_{t-1})", where={r"\eta": self.lr})
 
 
 @dataclass(frozen=True)
@@ -164,18 +189,18 @@ class Momentum:
         return "momentum"
 
     def init(self, params) -> MomentumState:
-        return MomentumState(np.zeros_like(np.asarray(params)))
+        return MomentumState(_zeros(params))
 
-    def step(self, params, grad, state: MomentumState) -> tuple[np.ndarray, MomentumState]:
+    def step(self, params, grad, state: MomentumState, inplace: bool = False) -> tuple[np.ndarray, MomentumState]:
         params, grad = _checked(params, grad)
-        h = self.alpha * state.h + self.lr * grad
-        return params - h, MomentumState(h, state.t + 1)
+        h = _scaled(state.h, self.alpha, inplace)
+        h += self.lr * grad
+        return _descend(params, h, inplace), MomentumState(h, state.t + 1)
 
     def latex(self) -> str:
         return _align(r"h_k &= \alpha\,h_{k-1} + \eta\,\nabla Q(w_{k-1}),\quad h_0 = 0",
                       r"w_k &= w_{k-1} - h_k",
-                      where={r"\eta": self.lr, r"\alpha": self.alpha},
-                      note=r"\text{(the notes print }\eta\,\nabla Q(w_{k-1})^2\text{: an erratum, no square)}")
+                      where={r"\eta": self.lr, r"\alpha": self.alpha})
 
 
 @dataclass(frozen=True)
@@ -188,10 +213,11 @@ class Nesterov(Momentum):
     def name(self) -> str:
         return "Nesterov momentum"
 
-    def step(self, params, grad, state: MomentumState) -> tuple[np.ndarray, MomentumState]:
+    def step(self, params, grad, state: MomentumState, inplace: bool = False) -> tuple[np.ndarray, MomentumState]:
         params, grad = _checked(params, grad)
-        v = self.alpha * state.h + grad
-        return params - self.lr * (grad + self.alpha * v), MomentumState(v, state.t + 1)
+        v = _scaled(state.h, self.alpha, inplace)
+        v += grad
+        return _descend(params, self.lr * (grad + self.alpha * v), inplace), MomentumState(v, state.t + 1)
 
     def latex(self) -> str:
         return _align(r"v_k &= \alpha\,v_{k-1} + \nabla Q(w_{k-1}),\quad v_0 = 0",
@@ -220,13 +246,13 @@ class AdaGrad:
         return "AdaGrad" + ("" if self.eps_inside_root else " (PyTorch's ε placement)")
 
     def init(self, params) -> AdaGradState:
-        return AdaGradState(np.zeros_like(np.asarray(params)))
+        return AdaGradState(_zeros(params))
 
-    def step(self, params, grad, state: AdaGradState) -> tuple[np.ndarray, AdaGradState]:
+    def step(self, params, grad, state: AdaGradState, inplace: bool = False) -> tuple[np.ndarray, AdaGradState]:
         params, grad = _checked(params, grad)
-        G = state.G + grad * grad
+        G = np.add(state.G, grad * grad, out=state.G if inplace else None)
         denominator = np.sqrt(G + self.eps) if self.eps_inside_root else np.sqrt(G) + self.eps
-        return params - self.lr * grad / denominator, AdaGradState(G, state.t + 1)
+        return _descend(params, self.lr * grad / denominator, inplace), AdaGradState(G, state.t + 1)
 
     def latex(self) -> str:
         root = r"\sqrt{G_{k,i} + \varepsilon}" if self.eps_inside_root else r"\bigl(\sqrt{G_{k,i}} + \varepsilon\bigr)"
@@ -253,12 +279,13 @@ class RMSProp:
         return "RMSProp"
 
     def init(self, params) -> RMSPropState:
-        return RMSPropState(np.zeros_like(np.asarray(params)))
+        return RMSPropState(_zeros(params))
 
-    def step(self, params, grad, state: RMSPropState) -> tuple[np.ndarray, RMSPropState]:
+    def step(self, params, grad, state: RMSPropState, inplace: bool = False) -> tuple[np.ndarray, RMSPropState]:
         params, grad = _checked(params, grad)
-        v = self.alpha * state.v + (1 - self.alpha) * grad * grad
-        return params - self.lr * grad / (np.sqrt(v) + self.eps), RMSPropState(v, state.t + 1)
+        v = _scaled(state.v, self.alpha, inplace)
+        v += (1 - self.alpha) * grad * grad
+        return _descend(params, self.lr * grad / (np.sqrt(v) + self.eps), inplace), RMSPropState(v, state.t + 1)
 
     def latex(self) -> str:
         return _align(r"v_k &= \alpha\,v_{k-1} + (1 - \alpha)\,\bigl(\nabla Q(w_{k-1})\bigr)^2",
@@ -300,30 +327,33 @@ class Adam:
         return "Adam (AMSGrad" + (", PyTorch's form)" if self.amsgrad_variant == "pytorch" else ")")
 
     def init(self, params) -> AdamState:
-        zeros = np.zeros_like(np.asarray(params))
-        return AdamState(zeros, zeros, zeros)
+        return AdamState(_zeros(params), _zeros(params), _zeros(params))
 
-    def step(self, params, grad, state: AdamState) -> tuple[np.ndarray, AdamState]:
+    def step(self, params, grad, state: AdamState, inplace: bool = False) -> tuple[np.ndarray, AdamState]:
         params, grad = _checked(params, grad)
         beta1, beta2 = self.betas
         t = state.t + 1
         g = -grad if self.maximize else grad
         if self.weight_decay:
             g = g + self.weight_decay * params
-        m = beta1 * state.m + (1 - beta1) * g
-        v = beta2 * state.v + (1 - beta2) * g * g
+        m = _scaled(state.m, beta1, inplace)
+        m += (1 - beta1) * g
+        v = _scaled(state.v, beta2, inplace)
+        v += (1 - beta2) * g * g
+        # Python floats, never NumPy float64 scalars, so float32 arrays stay float32.
         correction1, correction2 = 1 - beta1**t, 1 - beta2**t
+        root2 = math.sqrt(correction2)
         v_max = state.v_max
+        out = v_max if inplace else None
         if not self.amsgrad:
-            denominator = np.sqrt(v) / np.sqrt(correction2) + self.eps
+            denominator = np.sqrt(v) / root2 + self.eps
         elif self.amsgrad_variant == "lecture":
-            v_max = np.maximum(v_max, v / correction2)
+            v_max = np.maximum(v_max, v / correction2, out=out)
             denominator = np.sqrt(v_max) + self.eps
         else:
-            v_max = np.maximum(v_max, v)
-            denominator = np.sqrt(v_max) / np.sqrt(correction2) + self.eps
-        new_params = params - (self.lr / correction1) * m / denominator
-        return new_params, AdamState(m, v, v_max, t)
+            v_max = np.maximum(v_max, v, out=out)
+            denominator = np.sqrt(v_max) / root2 + self.eps
+        return _descend(params, (self.lr / correction1) * m / denominator, inplace), AdamState(m, v, v_max, t)
 
     def latex(self) -> str:
         rows = [r"g_t &= " + (r"-\nabla f_t(\theta_{t-1})" if self.maximize else r"\nabla f_t(\theta_{t-1})")

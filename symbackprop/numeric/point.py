@@ -27,7 +27,7 @@ from ..core.errors import SymbackpropError, UnknownSymbolError, names
 from ..core.functions import activation, logsumexp, sigmoid, softplus, substitute_functions
 from ..core.graph import Graph
 
-__all__ = ["Point", "evaluate", "default_values", "undefined_functions", "DEFAULT_ACTIVATION"]
+__all__ = ["Point", "evaluate", "forward_value", "default_values", "undefined_functions", "DEFAULT_ACTIVATION"]
 
 DEFAULT_ACTIVATION = "tanh"
 # A fixed, readable example: small values of both signs, the same for every run.
@@ -114,26 +114,55 @@ def _number(expr: sp.Expr, what: str) -> float:
     return result
 
 
+class _Evaluator:
+    """Numbers for one graph with its undefined functions bound: leaves filled in from defaults
+    and ``values``, expressions evaluated at them."""
+
+    def __init__(self, graph: Graph, values: Mapping | None, functions: Mapping | None):
+        self.graph = graph
+        self.callables, self.shown = _resolve_binding(graph, functions)
+        self.numbers: dict[sp.Symbol, float] = default_values(graph)
+        self.numbers.update(_as_leaf_values(graph, values or {}))
+        missing = [leaf for leaf in graph.leaves if leaf not in self.numbers]
+        if missing:
+            raise UnknownSymbolError(f"no value for {names(missing)}")
+
+    def at_point(self, expr: sp.Expr, what: str) -> float:
+        concrete = substitute_functions(expr, self.callables) if self.callables else expr
+        return _number(concrete.xreplace({s: sp.Float(self.numbers[s]) for s in concrete.free_symbols
+                                          if s in self.numbers}), what)
+
+    def forward(self, upto: sp.Symbol | None = None) -> dict[sp.Symbol, float]:
+        """The forward pass over the nodes (those ``upto`` needs, when given)."""
+        needed = None if upto is None else self.graph.ancestors(upto) | {upto}
+        for node, definition in self.graph.definitions.items():
+            if needed is None or node in needed:
+                self.numbers[node] = self.at_point(definition, f"the forward value of {node}")
+        return self.numbers
+
+
+def forward_value(graph: Graph, node, values: Mapping | None = None,
+                  functions: Mapping | None = None) -> float:
+    """The value of ``node`` at ``values`` (leaf → number, defaults as in ``evaluate``): the
+    forward pass alone, for the loss after an update step.
+
+    >>> from symbackprop import lecture_network
+    >>> g = lecture_network()
+    >>> forward_value(g, "a") == evaluate(g).values[g.output]
+    True
+    """
+    node = graph.symbol(node)
+    return _Evaluator(graph, values, functions).forward(upto=node)[node]
+
+
 def evaluate(graph: Graph, values: Mapping | None = None, of=None,
              functions: Mapping | None = None) -> Point:
     """The forward and backward pass at ``values`` (leaf → number; missing leaves take the
     defaults of ``default_values``), for output ``of`` (default: the graph's output)."""
     bp = backprop(graph, of)
-    callables, shown = _resolve_binding(graph, functions)
-    numbers: dict[sp.Symbol, float] = default_values(graph)
-    numbers.update(_as_leaf_values(graph, values or {}))
-    missing = [leaf for leaf in graph.leaves if leaf not in numbers]
-    if missing:
-        raise UnknownSymbolError(f"no value for {names(missing)}")
-
-    def at_point(expr: sp.Expr, what: str) -> float:
-        concrete = substitute_functions(expr, callables) if callables else expr
-        return _number(concrete.xreplace({s: sp.Float(numbers[s]) for s in concrete.free_symbols
-                                          if s in numbers}), what)
-
-    for node, definition in graph.definitions.items():  # the forward pass
-        numbers[node] = at_point(definition, f"the forward value of {node}")
-    partials = {edge: at_point(d, f"∂{edge[1]}/∂{edge[0]}") for edge, d in bp.partials.items()}
+    evaluator = _Evaluator(graph, values, functions)
+    numbers = evaluator.forward()
+    partials = {edge: evaluator.at_point(d, f"∂{edge[1]}/∂{edge[0]}") for edge, d in bp.partials.items()}
     adjoints = {bp.of: 1.0}
     for v in reversed(bp.nodes):  # the backward pass: δ_u = Σ δ_v · ∂v/∂u
         for u in graph.parents(v):
@@ -142,4 +171,4 @@ def evaluate(graph: Graph, values: Mapping | None = None, of=None,
     if overflowing:
         raise SymbackpropError(f"the adjoints of {', '.join(overflowing)} overflow a float; "
                                "choose smaller example values")
-    return Point(graph, bp.of, shown, numbers, partials, adjoints)
+    return Point(graph, bp.of, evaluator.shown, numbers, partials, adjoints)

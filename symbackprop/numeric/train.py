@@ -23,6 +23,7 @@ last step. The stopping criteria look at that history:
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import os
 import sys
@@ -133,7 +134,7 @@ class MaxEpochs:
     n: int
 
     def check(self, history: History) -> str | None:
-        return f"maximum of {self.n} epochs reached" if len(history) >= self.n else None
+        return f"maximum of {self.n} epoch{'s' * (self.n != 1)} reached" if len(history) >= self.n else None
 
 
 # -- the result -----------------------------------------------------------------------------------
@@ -172,6 +173,28 @@ class TrainResult:
         if path is not None:
             _save_figure(ax.figure, path)
         return ax
+
+
+    def _repr_html_(self) -> str:
+        """In a notebook: how training stopped, the final losses, and the loss curve (SVG)."""
+        import html
+
+        import matplotlib
+        from matplotlib.figure import Figure
+
+        lines = [f"<p><b>{html.escape(self.stopped_by)}</b> after {self.epochs} epoch{'s' * (self.epochs != 1)} "
+                 f"({self.steps} step{'s' * (self.steps != 1)})</p>"]
+        if self.history.train_loss:
+            lines.append(f"<p>training loss {self.history.train_loss[-1]:.6g}"
+                         + (f", best validation loss {min(self.history.val_loss):.6g}" if self.history.val_loss else "")
+                         + "</p>")
+            figure = Figure(figsize=(6, 3.5))
+            with matplotlib.rc_context({"svg.fonttype": "none"}):
+                self.plot(ax=figure.subplots())
+                buffer = io.StringIO()
+                figure.savefig(buffer, format="svg", bbox_inches="tight")
+            lines.append(buffer.getvalue()[buffer.getvalue().index("<svg"):])
+        return "".join(lines)
 
 
 def _save_figure(figure, path) -> None:
@@ -289,6 +312,19 @@ def _positive_int(value, name: str) -> int:
     return int(value)
 
 
+def _progress_bar(total: int, progress: bool):
+    """A tqdm bar: a widget in a notebook that has ipywidgets, text on a terminal, otherwise none
+    (tqdm's notebook bar without ipywidgets only warns that it cannot draw)."""
+    if progress and "ipykernel" in sys.modules and importlib.util.find_spec("ipywidgets") is not None:
+        from tqdm.notebook import tqdm
+
+        return tqdm(total=total, desc="training", unit="epoch", leave=False)
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="training", unit="epoch", leave=False,
+                disable=not progress or not sys.stderr.isatty())
+
+
 # -- the loop -------------------------------------------------------------------------------------
 
 class _Diverged(Exception):
@@ -329,10 +365,7 @@ def train(model: Model, X, y=None, optimizer=None, batch_size: int | None = None
     steps, stopped_by, criterion = 0, None, None
     best_params = finite_params = params  # the last parameters with a finite loss and gradient
 
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=criteria[-1].n, desc="training", unit="epoch", leave=False,
-               disable=not progress or not sys.stderr.isatty())
+    bar = _progress_bar(criteria[-1].n, progress)
     try:
         # NaN and overflow are reported below (epoch, step, parameter), not as numpy warnings.
         with np.errstate(all="ignore"):

@@ -50,8 +50,8 @@ from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from ..core.errors import CycleError, GraphError, ModelFileError, ParseError, did_you_mean, names
-from ..core.functions import ACTIVATIONS
-from ..core.graph import Graph
+from ..core.functions import ACTIVATIONS, is_undefined
+from ..core.graph import Graph, leaves_named_like_nodes
 from .parse import BUILTIN_FUNCTIONS, is_name, parse_expression
 from ..core.products import split_product
 
@@ -280,11 +280,13 @@ def graph_from_text(text: str, base_dir: str | os.PathLike | None = None,
     output = model.single("output")
     if output is not None:
         _check_node(_name(output, "'output:'"), output, defined_at)
-
-    else:
-        _check_unique_sink(definitions)
-
     metadata = _metadata(model, functions, leaves, base_dir)
+    if "parameters" not in model.sections:  # listed parameters are meant, whatever their names
+        data = set(roles["inputs"]) | set(roles["targets"])
+        _check_typos(definitions, model.definitions, [n for n in leaves if n not in data],
+                     metadata.get("values", {}))
+    if output is None:
+        _check_unique_sink(definitions)
     if source is not None:
         metadata["source"] = str(source)
     symbol = sp.Symbol   # symbols are equal by name: the parser made the same plain ones
@@ -320,8 +322,38 @@ def _check_unique_sink(definitions: Mapping[sp.Symbol, sp.Expr]) -> None:
     used = {s for expr in definitions.values() for s in expr.free_symbols}
     sinks = [node for node in definitions if node not in used]
     if len(sinks) > 1:
-        raise GraphError(f"the model has {len(sinks)} outputs ({names(sinks)}); name one with "
-                         f"a line 'output: {sinks[-1]}'")
+        unused = names(sinks[:-1])
+        raise GraphError(f"the model has {len(sinks)} outputs ({names(sinks)}): nothing uses {unused}, "
+                         f"so a name where {'it' if len(sinks) == 2 else 'they'} should be used may be a "
+                         f"typo; if {sinks[-1]} is the only output, say so with a line 'output: {sinks[-1]}'")
+
+
+def _first_use(name: str, lines: list[tuple[_Item, _Item]], definitions) -> _Item:
+    """Where ``name`` first appears on the right side of a definition (for an error's caret)."""
+    for (left, right), expr in zip(lines, definitions.values()):
+        if sp.Symbol(name) in expr.free_symbols:
+            found = re.search(rf"(?<![\w']){re.escape(name)}(?!\w)", right.text)
+            return _Item(right.text[found.start():] if found else right.text, right.line,
+                         right.start + (found.start() if found else 0), right.source)
+    raise AssertionError(f"{name} is used by no definition")
+
+
+def _check_typos(definitions: Mapping[sp.Symbol, sp.Expr], lines: list[tuple[_Item, _Item]],
+                 parameters: list[str], values: Mapping[str, float]) -> None:
+    """A typo in a definition makes a new parameter silently (``m3`` for ``m2``): refuse a
+    parameter named like the nodes, and one without a value where every other has one."""
+    leaves = [sp.Symbol(n) for n in parameters]
+    for leaf, node in leaves_named_like_nodes(definitions, leaves).items():
+        raise _first_use(leaf.name, lines, definitions).error(
+            f"{leaf} is not a node, so it would be a new parameter, but it is named like the nodes "
+            f"(did you mean '{node}'?); list it under 'parameters:' if it is meant")
+    missing = [n for n in parameters if n not in values]
+    valued = len(parameters) - len(missing)
+    if values and 1 <= len(missing) <= 2 and valued >= 3:
+        name = missing[0]
+        raise _first_use(name, lines, definitions).error(
+            f"the parameter {name} has no value in 'values:' while the other {valued} have one: a typo"
+            f"{did_you_mean(name, definitions) or '?'} (give it a value if it is meant)")
 
 
 def _assignments(model: _ModelText, key: str, allowed, description: str, label: str):
@@ -379,7 +411,17 @@ class ModelPrinter(StrPrinter):
         return "exp(1)"
 
     def _print_Heaviside(self, expr):
-        return f"Heaviside({self._print(expr.args[0])}, {self._print(expr.pargs[1])})"
+        return f"Heaviside({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_Pi(self, expr):
+        return "π"
+
+    def _print_Function(self, expr):
+        name = expr.func.__name__
+        if not (is_undefined(expr.func) or name in BUILTIN_FUNCTIONS):
+            raise GraphError(f"{name} cannot be written in a model file: the parser knows "
+                             f"{', '.join(sorted(BUILTIN_FUNCTIONS))} and declared functions")
+        return super()._print_Function(expr)
 
     def _print_Symbol(self, expr):
         if not is_name(expr.name) or expr.name in BUILTIN_FUNCTIONS:

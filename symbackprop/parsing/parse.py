@@ -17,7 +17,7 @@ Grammar::
 - **Numbers** are exact: ``2`` is an Integer, ``0.5`` and ``1e-3`` are Rationals (1/2, 1/1000),
   so a derivation never carries rounding error and ``0.5*x`` equals ``x/2``.
 - **Names** start with a letter (Greek included) and go on with letters, digits and ``_``;
-  superscript digits are powers (``x²`` is ``x^2``).
+  superscript digits are powers (``x²`` is ``x^2``). ``π`` is the number π.
 - **Implicit multiplication** where it is unambiguous: ``2x``, ``2(x + 1)``, ``(a)(b)``,
   ``(a)x`` and ``x y`` (names separated by a space). ``x(y)`` is a call, so it is an error
   unless ``x`` is a function; ``x 2`` and ``2 3`` are errors.
@@ -56,7 +56,7 @@ from ..core.derive import local_partials
 from ..core.errors import ParseError, did_you_mean
 from ..core.functions import ACTIVATIONS, is_undefined, logsumexp, prime
 
-__all__ = ["parse_expression", "ParseError", "BUILTIN_FUNCTIONS", "NAME", "is_name",
+__all__ = ["parse_expression", "ParseError", "BUILTIN_FUNCTIONS", "CONSTANTS", "NAME", "is_name",
            "MAX_LENGTH", "MAX_DEPTH", "MAX_EXPONENT", "MAX_DIGITS", "MAX_ARGUMENTS"]
 
 MAX_LENGTH = 100_000     # characters in one expression
@@ -102,11 +102,13 @@ def _heaviside(u: sp.Expr, at_zero: sp.Expr = sp.S.Zero) -> sp.Expr:
 
 BUILTIN_FUNCTIONS: Mapping[str, Callable] = {
     **ACTIVATIONS, "logsumexp": logsumexp,
-    "exp": sp.exp, "log": sp.log, "ln": sp.log, "sqrt": sp.sqrt,
+    "exp": sp.exp, "log": sp.log, "ln": sp.log, "sqrt": sp.sqrt, "sin": sp.sin, "cos": sp.cos,
     "abs": sp.Abs, "Abs": sp.Abs, "max": _max, "Max": _max, "min": _min, "Min": _min,
-    "sin": sp.sin, "cos": sp.cos, "sinh": sp.sinh, "cosh": sp.cosh, "sech": sp.sech,
+    "sinh": sp.sinh, "cosh": sp.cosh, "sech": sp.sech,
     "H": _heaviside, "Heaviside": _heaviside,
 }
+# Named constants: π is the number (a model file's tanh-GELU writes sqrt(2/π)).
+CONSTANTS: Mapping[str, sp.Expr] = {"π": sp.pi}
 # Arity of the built-ins: (fewest, most) arguments; everything else takes exactly one.
 _ARITY = {_max: (1, MAX_ARGUMENTS), _min: (1, MAX_ARGUMENTS),
           logsumexp: (1, MAX_ARGUMENTS), _heaviside: (1, 2)}
@@ -360,10 +362,12 @@ class _Parser:
             raise self.error(f"the number has too many digits (more than {MAX_DIGITS})", token.start)
         return sp.Rational(token.text) if ("." in token.text or exponent) else sp.Integer(token.text)
 
-    def symbol(self, token: _Token) -> sp.Symbol:
+    def symbol(self, token: _Token) -> sp.Expr:
         name = token.text
         if name in self.symbols:
             return self.symbols[name]
+        if name in CONSTANTS:
+            return CONSTANTS[name]
         if name in self.functions:
             raise self.error(f"{name} is a function; call it as {name}(…)", token.start)
         if not self.create:

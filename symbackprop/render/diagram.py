@@ -35,7 +35,7 @@ from ..core.errors import SymbackpropError
 from ..core.graph import Graph
 from .printing import layered_parts, text
 
-__all__ = ["draw", "Drawing", "weight_edges", "depths", "render", "svg", "svgs", "html_name",
+__all__ = ["draw", "Drawing", "weight_edges", "depths", "render", "image", "svg", "svgs", "html_name", "subscripted",
            "PATH_COLOURS", "FORMATS"]
 
 # Colour-blind-friendly (Okabe–Ito), then a few more; paths beyond these reuse them in turn.
@@ -45,24 +45,41 @@ FORMATS = ("svg", "png", "pdf", "dot", "gv")
 # Layers with more states than this are wrapped in clusters so that a large drawing stays legible.
 CLUSTER_THRESHOLD = 16
 LEGEND_LIMIT = 12
+# White space (points) around an edge label, so an edge never runs through the label's text.
+LABEL_PADDING = 3
 DOT_TIMEOUT = 300
 INSTALL_GRAPHVIZ = "Graphviz's dot program is not installed; install it with `apt-get install graphviz`"
 
 
-def html_name(name: str) -> str:
-    """A symbol's name as a Graphviz HTML label: ``w<SUB>11</SUB>``, ``w<SUP>(1)</SUP><SUB>32</SUB>``.
+_SUBSCRIPT = str.maketrans("0123456789,", "₀₁₂₃₄₅₆₇₈₉‚")
+_SUPERSCRIPT = str.maketrans("0123456789()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾")
 
-    >>> html_name("w1_3_2"), html_name("x1"), html_name("L")
-    ('w<SUP>(1)</SUP><SUB>32</SUB>', 'x<SUB>1</SUB>', 'L')
+
+def subscripted(name: str) -> str:
+    """A symbol's name with its indices as Unicode subscripts: ``w₁₁``, ``w⁽¹⁾₃₂``, ``L``.
+
+    >>> subscripted("w1_3_2"), subscripted("x1"), subscripted("L")
+    ('w⁽¹⁾₃₂', 'x₁', 'L')
     """
     layered = layered_parts(name)
     if layered:
         letter, layer, indices = layered
-        return f"{letter}<SUP>({layer})</SUP><SUB>{indices}</SUB>"
+        return letter + f"({layer})".translate(_SUPERSCRIPT) + indices.translate(_SUBSCRIPT)
     stem = name.rstrip("0123456789")
     if stem and stem != name and stem.isalpha():
-        return f"{html.escape(stem)}<SUB>{name[len(stem):]}</SUB>"
-    return html.escape(name)
+        return stem + name[len(stem):].translate(_SUBSCRIPT)
+    return name
+
+
+def html_name(name: str) -> str:
+    """A symbol's name for a Graphviz HTML label (``subscripted``, escaped). Graphviz's own
+    ``<SUB>`` is drawn in SVG as a separate, shifted text (``z 1`` in a browser), while Unicode
+    subscripts are characters of the text itself, in SVG, PNG and PDF alike.
+
+    >>> html_name("w1_3_2"), html_name("a<b")
+    ('w⁽¹⁾₃₂', 'a&lt;b')
+    """
+    return html.escape(subscripted(name))
 
 
 def _number(value: float) -> str:
@@ -154,9 +171,10 @@ class Drawing:
     def __init__(self, graph: Graph, wrt=None, of=None, edge_labels: bool = False,
                  values: Mapping | None = None, summary: int | None = None,
                  functions: Mapping | None = None, max_paths: int = DEFAULT_MAX_PATHS,
-                 legend_title: str | None = None):
+                 legend_title: str | None = None, path_colours: Mapping | None = None):
         self.graph = graph
         self.legend_title = legend_title
+        self.path_colours = dict(path_colours or {})
         self.bp = backprop(graph, of)
         self.wrt = graph.symbol(wrt) if wrt is not None else None
         self.edge_labels = edge_labels
@@ -242,7 +260,7 @@ class Drawing:
             if arrows in routes:  # summary mode: several paths share one drawn route
                 routes[arrows].count += 1
                 continue
-            colour = PATH_COLOURS[len(routes) % len(PATH_COLOURS)]
+            colour = self.path_colours.get(path.nodes) or PATH_COLOURS[len(routes) % len(PATH_COLOURS)]
             routes[arrows] = _Route(path, colour)
             for arrow in arrows:
                 if colour not in colours.setdefault(arrow, []):
@@ -251,10 +269,18 @@ class Drawing:
 
     # -- DOT ---------------------------------------------------------------------------------------
 
+    @property
+    def detail_size(self) -> int:
+        """The point size of the values and partials under names. A drawing with edge labels
+        is laid out top to bottom, narrow enough that A4 prints it at about its own size, so
+        these lines are as large as a page's body text."""
+        return 11 if self.edge_labels else 10
+
     def digraph(self) -> graphviz.Digraph:
         dot = graphviz.Digraph(name="symbackprop", graph_attr={
-            "rankdir": "LR", "nodesep": "0.35", "ranksep": "0.9", "fontname": "Helvetica",
-            "bgcolor": "white"},
+            "rankdir": "TB" if self.edge_labels else "LR", "nodesep": "0.35",
+            "ranksep": "0.3" if self.edge_labels else "0.9",  # the labels keep the ranks apart
+            "fontname": "Helvetica", "bgcolor": "white"},
             node_attr={"fontname": "Helvetica", "fontsize": "14"},
             edge_attr={"fontname": "Helvetica", "fontsize": "12", "arrowsize": "0.7"})
         self._add_states(dot)
@@ -303,7 +329,7 @@ class Drawing:
         lines = [f"= {_number(self.point.values[symbol])}"]
         if symbol in self.point.adjoints:
             lines.append(f"δ = {_number(self.point.adjoints[symbol])}")
-        return "".join(f'<BR/><FONT POINT-SIZE="10">{line}</FONT>' for line in lines)
+        return "".join(f'<BR/><FONT POINT-SIZE="{self.detail_size}">{line}</FONT>' for line in lines)
 
     def _add_leaf(self, dot: graphviz.Digraph, p: sp.Symbol) -> None:
         key = self.leaf_key(p)
@@ -335,7 +361,10 @@ class Drawing:
         if self.edge_labels and len(carried) <= 2:
             lines += [self._partial_line(u, v) for u, v in carried if (u, v) in self.bp.partials]
         if lines:
-            attributes["label"] = "<" + "<BR/>".join(lines) + ">"
+            # A padded cell: the label's box is larger than its text, so the edge (a thick
+            # highlighted one too) passes beside the text rather than through it.
+            attributes["label"] = (f'<<TABLE BORDER="0" CELLPADDING="{LABEL_PADDING}"><TR><TD>'
+                                   + "<BR/>".join(lines) + "</TD></TR></TABLE>>")
         if colours:
             attributes.update(color=":".join(colours), penwidth="2.5", fontcolor=colours[0])
         else:
@@ -348,7 +377,8 @@ class Drawing:
             body = _number(self.point.partials[(u, v)])
         else:
             body = html.escape(text(self.bp.partials[(u, v)]))
-        return f'<FONT POINT-SIZE="10">{head} = {body}</FONT>'
+        # the head and its value on two lines: labels side by side between two ranks stay narrow
+        return f'<FONT POINT-SIZE="{self.detail_size}">{head}<BR/>= {body}</FONT>'
 
     def _add_legend(self, dot: graphviz.Digraph, legend: list[_Route]) -> None:
         rows = []
@@ -371,17 +401,20 @@ class Drawing:
 
 def draw(graph: Graph, wrt=None, of=None, edge_labels: bool = False, values: Mapping | None = None,
          summary: int | None = None, functions: Mapping | None = None,
-         max_paths: int = DEFAULT_MAX_PATHS, legend_title: str | None = None) -> graphviz.Digraph:
+         max_paths: int = DEFAULT_MAX_PATHS, legend_title: str | None = None,
+         path_colours: Mapping | None = None) -> graphviz.Digraph:
     """A ``graphviz.Digraph`` of ``graph`` in the lecture's convention.
 
     ``wrt`` highlights every path from that symbol to ``of`` (one colour per path, legend);
     ``edge_labels`` adds each arrow's local partials; ``values`` (leaf → number, or a
     ``Point``) annotates every box with its forward value and adjoint δ; ``summary=k`` collapses
     layers wider than ``k`` states into one box; ``legend_title`` replaces the legend's
-    "N paths from …" (a translation). Render with ``render(dot, "net.svg")``.
+    "N paths from …" (a translation); ``path_colours`` maps a path's nodes (``Path.nodes``) to
+    the colour it is drawn in (a verdict's present and missing paths). Render with
+    ``render(dot, "net.svg")``.
     """
     return Drawing(graph, wrt, of, edge_labels, values, summary, functions, max_paths,
-                   legend_title).digraph()
+                   legend_title, path_colours).digraph()
 
 
 def _run_dot(source: str, fmt: str) -> bytes:
@@ -397,6 +430,11 @@ def _run_dot(source: str, fmt: str) -> bytes:
         message = completed.stderr.decode(errors="replace").strip().splitlines()
         raise SymbackpropError(f"Graphviz failed: {message[0] if message else completed.returncode}")
     return completed.stdout
+
+
+def image(dot: graphviz.Digraph, fmt: str = "png") -> bytes:
+    """The drawing as the bytes of an image file (``png``, ``pdf``, ``svg``), e.g. to embed."""
+    return _run_dot(dot.source, fmt)
 
 
 def svg(dot: graphviz.Digraph) -> str:

@@ -107,6 +107,12 @@ class MathMLPrinter(MathMLPresentationPrinter):
                              self._row(self._mo("∂"), self._print(expr.of)),
                              self._row(self._mo("∂"), self._print(expr.wrt)))
 
+    def _print_DirectPartial(self, expr):
+        held = [self._print(s) if i == 0 else self._row(self._mo(","), self._print(s))
+                for i, s in enumerate(expr.held)]
+        fraction = self._row(self._mo("("), self._print_Partial(expr), self._mo(")"))
+        return self.element("msub", fraction, self._row(*held))
+
     # -- functions ------------------------------------------------------------------------------
 
     def _print_AppliedUndef(self, expr, exp=None):

@@ -29,6 +29,7 @@ from ..core.products import split_product
 __all__ = ["TextPrinter", "LaTeXPrinter", "text", "latex", "symbol_latex", "layered_parts", "path_term_text",
            "derivation_text", "derivation_latex"]
 
+_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 _LAYERED_NAME = re.compile(r"^([A-Za-z]+)(\d+)_(\d+)(?:_(\d+))?$")
 
 
@@ -50,8 +51,21 @@ class TextPrinter(StrPrinter):
             top = f"({top})"
         return f"{sign}{top}/{bottom}"
 
+    def _print_Pow(self, expr, rational=False):
+        # one style with the products' ·: z², x^(1/3), never Python's **
+        base, exponent = expr.args
+        if exponent.is_Integer and exponent > 1:
+            return self.parenthesize(base, PRECEDENCE["Pow"], strict=True) + str(exponent).translate(_SUPERSCRIPT)
+        if exponent in (-1, sp.S.Half, -sp.S.Half):   # 1/x, sqrt(x), 1/sqrt(x)
+            return super()._print_Pow(expr, rational)
+        return (self.parenthesize(base, PRECEDENCE["Pow"], strict=True) + "^"
+                + self.parenthesize(exponent, PRECEDENCE["Pow"], strict=False))
+
     def _print_Partial(self, expr):
         return f"∂{self._print(expr.of)}/∂{self._print(expr.wrt)}"
+
+    def _print_DirectPartial(self, expr):
+        return f"(∂{self._print(expr.of)}/∂{self._print(expr.wrt)})_{','.join(map(self._print, expr.held))}"
 
     def _print_sigmoid(self, expr):
         return f"σ({self._print(expr.args[0])})"
@@ -61,6 +75,15 @@ class TextPrinter(StrPrinter):
 
     def _print_Heaviside(self, expr):
         return f"H({self._print(expr.args[0])})"
+
+    def _print_Max(self, expr):
+        return f"max({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_Min(self, expr):
+        return f"min({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_Abs(self, expr):
+        return f"|{self._print(expr.args[0])}|"
 
 
 def layered_parts(name: str) -> tuple[str, str, str] | None:
@@ -106,6 +129,10 @@ class LaTeXPrinter(LatexPrinter):
 
     def _print_Partial(self, expr):
         return rf"\frac{{\partial {self._print(expr.of)}}}{{\partial {self._print(expr.wrt)}}}"
+
+    def _print_DirectPartial(self, expr):
+        held = ", ".join(map(self._print, expr.held))
+        return rf"\left({self._print_Partial(expr)}\right)_{{{held}}}"
 
     def _print_AppliedUndef(self, expr, exp=None):
         name = self._deal_with_super_sub(expr.func.__name__.rstrip("'")) + "'" * expr.func.__name__.count("'")
