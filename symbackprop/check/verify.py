@@ -41,12 +41,13 @@ import numpy as np
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from ..core.derive import DEFAULT_MAX_PATHS, Derivation, Partial, Path, backprop, count_paths, derive, gradient
+from ..core.derive import (DEFAULT_MAX_PATHS, Derivation, DirectPartial, Partial, Path, backprop, count_paths,
+                           derive, gradient)
 from ..core.errors import ParseError, SymbackpropError
 from ..core.functions import activation, prime_base, prime_order, primes_from_derivatives
 from ..core.graph import Graph
 from ..numeric.sampling import MIN_POINTS, Samples, Values, undefined_function_names
-from ..parsing.answer_latex import PARTIAL_NAME, Translation, from_latex, from_plain
+from ..parsing.answer_latex import DIRECT_PARTIAL_NAME, PARTIAL_NAME, Translation, from_latex, from_plain
 from ..render.printing import text
 from . import feedback
 from .feedback import LANGUAGES, tree_size
@@ -214,11 +215,12 @@ def _json_number(x: float) -> float | None:
 
 # -- reading the answer -------------------------------------------------------------------------
 
-def parse_answer(graph: Graph, answer: str, format: str = "plain") -> sp.Expr:
+def parse_answer(graph: Graph, answer: str, format: str = "plain", question: tuple | None = None) -> sp.Expr:
     """The ``answer`` text (``format`` ``plain`` or ``latex``) as an expression over the graph's
-    symbols, Leibniz factors of local partials replaced by their formulas. Everything goes
-    through the safe parser; an unknown name is an error with a did-you-mean. A LaTeX answer
-    may be ``MAX_LATEX_LENGTH`` characters long, its plain translation ``MAX_ANSWER_LENGTH``."""
+    symbols, Leibniz factors of local partials replaced by their formulas (``question``, the
+    pair ``(of, wrt)`` asked about, may not stand for itself). Everything goes through the safe
+    parser; an unknown name is an error with a did-you-mean. A LaTeX answer may be
+    ``MAX_LATEX_LENGTH`` characters long, its plain translation ``MAX_ANSWER_LENGTH``."""
     if not isinstance(answer, str):
         raise ParseError(f"the answer must be text, not {type(answer).__name__}")
     if format not in ("plain", "latex"):
@@ -227,14 +229,14 @@ def parse_answer(graph: Graph, answer: str, format: str = "plain") -> sp.Expr:
     if not answer.strip():
         raise ParseError("the answer is empty")
     declared = {name: sp.Function(name) for name in undefined_function_names(graph)}
-    partial = sp.Function(PARTIAL_NAME)
-    functions = {**declared, PARTIAL_NAME: partial}
+    partials = {name: sp.Function(name) for name in (PARTIAL_NAME, DIRECT_PARTIAL_NAME)}
+    functions = {**declared, **partials}
     symbols = {s.name: s for s in graph.nodes + graph.leaves}
     translation: Translation = from_latex(answer, functions, symbols) if format == "latex" else from_plain(answer)
     translation = translation.after_equals()
     _check_length(len(translation.text), MAX_ANSWER_LENGTH)
     expr = translation.parse(symbols=symbols, functions=functions, unknown_symbols="error")
-    return _leibniz_factors(graph, expr, partial, translation)
+    return _leibniz_factors(graph, expr, partials, translation, question)
 
 
 def _check_length(length: int, limit: int) -> None:
@@ -242,25 +244,32 @@ def _check_length(length: int, limit: int) -> None:
         raise ParseError(f"the answer is too long ({length:,} characters; the limit is {limit:,})")
 
 
-def _leibniz_factors(graph: Graph, expr: sp.Expr, partial, translation: Translation) -> sp.Expr:
-    """``partial(v, u)`` (from ``∂v/∂u`` or ``\\frac{\\partial v}{\\partial u}``) → its formula."""
+def _leibniz_factors(graph: Graph, expr: sp.Expr, partials: dict, translation: Translation,
+                     question: tuple | None) -> sp.Expr:
+    """``partial(v, u)`` (from ``∂v/∂u`` or ``\\frac{\\partial v}{\\partial u}``) and
+    ``direct_partial(v, u)`` (from ``(∂v/∂u)_z``) → the formula of the local partial."""
 
     def formula(app: AppliedUndef) -> sp.Expr:
-        written = translation.text.find(f"{PARTIAL_NAME}({', '.join(map(str, app.args))})")
-        at = written if written >= 0 else translation.text.find(PARTIAL_NAME)
+        name = app.func.__name__
+        written = translation.text.find(f"{name}({', '.join(map(str, app.args))})")
+        at = written if written >= 0 else translation.text.find(name)
         if len(app.args) != 2 or not all(isinstance(a, sp.Symbol) for a in app.args):
             raise translation.error("a Leibniz factor ∂v/∂u relates two names of the network", at)
         try:
-            return _partial_formula(graph, *app.args)
+            return _partial_formula(graph, *app.args, question if name == PARTIAL_NAME else None)
         except SymbackpropError as error:
             raise translation.error(str(error), at) from None
 
-    return expr.replace(lambda e: isinstance(e, AppliedUndef) and e.func == partial, formula)
+    return expr.replace(lambda e: isinstance(e, AppliedUndef) and e.func in partials.values(), formula)
 
 
-def _partial_formula(graph: Graph, of: sp.Symbol, wrt: sp.Symbol) -> sp.Expr:
+def _partial_formula(graph: Graph, of: sp.Symbol, wrt: sp.Symbol, question: tuple | None = None) -> sp.Expr:
     """∂of/∂wrt for an edge wrt → of: the local partial. Anything else is refused: a total
-    derivative written as one Leibniz factor (``∂a/∂w11``) restates what is asked."""
+    derivative written as one Leibniz factor (``∂a/∂w11``), or the ``question`` ``(of, wrt)``
+    itself, restates what is asked."""
+    if (of, wrt) == question:
+        raise SymbackpropError(f"∂{of}/∂{wrt} is the question itself: write it out (its formula, or "
+                               "the local partials along each path)")
     if of not in graph.definitions:
         raise SymbackpropError(f"in ∂{of}/∂{wrt}, {of} must be a node of the network "
                                f"(nodes: {', '.join(map(str, graph.nodes))})")
@@ -396,7 +405,9 @@ def verify(graph: Graph, wrt, answer: str | sp.Expr | None = None, of=None, lang
         raise SymbackpropError("no answer to check")
     deadline = time.monotonic() + budget
     # The answer first: a hostile or malformed one is refused before anything is derived.
-    expr = _as_answer(graph, answer) if isinstance(answer, sp.Basic) else parse_answer(graph, answer, format)
+    question = (graph.output if of is None else graph.symbol(of), graph.symbol(wrt))
+    expr = (_as_answer(graph, answer, question) if isinstance(answer, sp.Basic)
+            else parse_answer(graph, answer, format, question))
     truth = _truth(graph, wrt, of)
     samples = truth.samples
     common = dict(derivation=truth.derivation, answer=expr, lang=lang, points=len(samples),
@@ -415,7 +426,7 @@ def verify(graph: Graph, wrt, answer: str | sp.Expr | None = None, of=None, lang
                    bound=bound, counterexample=counterexample, skipped=skipped, **findings, **common)
 
 
-def _as_answer(graph: Graph, expr: sp.Basic) -> sp.Expr:
+def _as_answer(graph: Graph, expr: sp.Basic, question: tuple) -> sp.Expr:
     """A SymPy answer: symbols matched to the graph's by name, SymPy's derivatives of ``f``
     written as ``f'``, Leibniz factors (``Derivation.leibniz``) replaced by their formulas."""
     if not isinstance(expr, sp.Expr):
@@ -427,7 +438,9 @@ def _as_answer(graph: Graph, expr: sp.Basic) -> sp.Expr:
     def matched(e):
         if isinstance(e, sp.Symbol):
             return graph.symbol(e.name)         # an unknown name is an error with a did-you-mean
-        return _partial_formula(graph, e.of, e.wrt) if isinstance(e, Partial) else e
+        if isinstance(e, Partial):
+            return _partial_formula(graph, e.of, e.wrt, None if isinstance(e, DirectPartial) else question)
+        return e
 
     return _rebuilt(expr, matched, as_prime)
 

@@ -17,7 +17,8 @@ the one safe parser.
   own ``\tanh^{2}{\left(u \right)}`` and ``\operatorname{LSE}`` read as they print;
 - a Leibniz factor ``\frac{\partial a}{\partial m_1}`` (or ``\partial a/\partial m_1``, or
   ``∂a/∂m1`` in plain text) → ``partial(a, m1)``, which the checker replaces by the graph's
-  local partial ∂a/∂m1;
+  local partial ∂a/∂m1; a direct arrow's ``\left(\frac{\partial a}{\partial w}\right)_{z}``
+  (``(∂a/∂w)_z``) too;
 - products are made explicit: ``s_1 f'(u) p_{11}`` → ``s1*f'(u)*p11``; a name that is not a
   function followed by ``(`` multiplies (``s_1 (a + b)``).
 
@@ -40,10 +41,12 @@ import sympy as sp
 from ..core.errors import ParseError
 from .parse import BUILTIN_FUNCTIONS, parse_expression
 
-__all__ = ["Translation", "from_latex", "from_plain", "PARTIAL_NAME"]
+__all__ = ["Translation", "from_latex", "from_plain", "PARTIAL_NAME", "DIRECT_PARTIAL_NAME"]
 
 # The function name a Leibniz factor ∂v/∂u is written with in the parser's syntax.
 PARTIAL_NAME = "partial"
+# … and a direct arrow's partial (∂a/∂w)_z, which is not the total ∂a/∂w even when w → a is an edge.
+DIRECT_PARTIAL_NAME = "direct_partial"
 
 _GREEK = {name: chr(code) for name, code in (
     ("alpha", 0x3B1), ("beta", 0x3B2), ("gamma", 0x3B3), ("delta", 0x3B4), ("epsilon", 0x3B5),
@@ -71,7 +74,10 @@ _FUNCTION_POWER = re.compile(r"\^\s*(?:\{\s*([0-9]+)\s*\}|([0-9]))")
 _ENVIRONMENT = re.compile(r"\s*\{\s*[A-Za-z]+\*?\s*\}")
 _CALL = ("(", "\\left(", "\\bigl(", "\\Bigl(", "{")      # what follows a function that is called
 _LAYERED = re.compile(r"^[A-Za-z]+\d+_\d+(?:_\d+)?$")     # w1_3_2 prints as w^{(1)}_{32}
-_PLAIN_LEIBNIZ = re.compile(r"∂\s*([^\W\d_]\w*)\s*/\s*∂\s*([^\W\d_]\w*)")
+# ∂a/∂m1, or a direct arrow's partial (∂a/∂w)_z (the nodes held fixed are implied by the arrow)
+_PLAIN_LEIBNIZ = re.compile(r"\(\s*∂\s*(?P<direct_of>[^\W\d_]\w*)\s*/\s*∂\s*(?P<direct_wrt>[^\W\d_]\w*)\s*\)_[^\W\d_][\w,]*"
+                            r"|∂\s*(?P<of>[^\W\d_]\w*)\s*/\s*∂\s*(?P<wrt>[^\W\d_]\w*)")
+_DIRECT_PARTIAL = re.compile(r"\(partial\([^()]*\)\)$")      # the output so far ends with (∂v/∂u)
 
 
 @dataclass(frozen=True)
@@ -105,12 +111,16 @@ class Translation:
 
 
 def from_plain(source: str) -> Translation:
-    """Plain syntax, with ``∂a/∂m1`` written as the parser's ``partial(a, m1)``."""
+    """Plain syntax, with ``∂a/∂m1`` (and a direct arrow's ``(∂a/∂w)_z``) written as the
+    parser's ``partial(a, m1)``."""
     pieces, origin, last = [], [], 0
     for match in _PLAIN_LEIBNIZ.finditer(source):
         pieces.append(source[last:match.start()])
         origin.extend(range(last, match.start()))
-        replacement = f"{PARTIAL_NAME}({match.group(1)}, {match.group(2)})"
+        if match["of"]:
+            replacement = f"{PARTIAL_NAME}({match['of']}, {match['wrt']})"
+        else:
+            replacement = f"{DIRECT_PARTIAL_NAME}({match['direct_of']}, {match['direct_wrt']})"
         pieces.append(replacement)
         origin.extend([match.start()] * len(replacement))
         last = match.end()
@@ -132,7 +142,8 @@ def from_latex(source: str, functions: Collection[str] = (), names: Collection[s
         written.setdefault(name.replace("_", ""), []).append(name)
     aliases = {alias: found[0] for alias, found in written.items()
                if len(found) == 1 and alias not in names and not _LAYERED.match(found[0])}
-    return _LatexReader(source, set(functions) | set(BUILTIN_FUNCTIONS) | {PARTIAL_NAME}, aliases).translate()
+    called = set(functions) | set(BUILTIN_FUNCTIONS) | {PARTIAL_NAME, DIRECT_PARTIAL_NAME}
+    return _LatexReader(source, called, aliases).translate()
 
 
 class _LatexReader:
@@ -179,6 +190,13 @@ class _LatexReader:
                 self.out.append(power)
                 self.origin.extend([at] * len(power))
             self.parentheses -= 1
+
+    def rename_last(self, old: str, new: str) -> None:
+        """The last piece of output ``old`` becomes ``new`` (its characters keep their origin)."""
+        k = len(self.out) - 1 - self.out[::-1].index(old)
+        start = sum(len(piece) for piece in self.out[:k])
+        self.origin[start:start + len(old)] = [self.origin[start]] * len(new)
+        self.out[k] = new
 
     def fail(self, message: str, at: int) -> ParseError:
         return ParseError(message, 1, at + 1, self.source, at + 1)
@@ -252,6 +270,10 @@ class _LatexReader:
             raise self.fail("unexpected '}' without its '{'", at)
         elif char == "^":
             self.superscript()
+        elif char == "_" and self.last == ")" and _DIRECT_PARTIAL.search("".join(self.out)):
+            self.i += 1                 # (∂a/∂w)_{z}: the arrow's partial, what it holds is implied
+            self.skip_group()
+            self.rename_last(PARTIAL_NAME, DIRECT_PARTIAL_NAME)
         elif char == "_":
             raise self.fail("a subscript must follow a letter", at)
         elif char in _PRIMES:
@@ -407,6 +429,19 @@ class _LatexReader:
         if len(parts) == 1 and len(parts[0]) > 1:
             parts = list(parts[0])      # w^{(1)}_{32}: single-digit indices written together
         return base + layer + "".join("_" + p for p in parts)
+
+    def skip_group(self) -> None:
+        """Past one ``{…}`` group (braces balanced) or one character."""
+        if self.peek() != "{":
+            self.i += 1
+            return
+        depth, at = 0, self.i
+        while self.i < self.end:
+            depth += {"{": 1, "}": -1}.get(self.source[self.i], 0)
+            self.i += 1
+            if depth == 0:
+                return
+        raise self.fail("the subscript's '{' is not closed", at)
 
     def subscript(self) -> list[str]:
         at = self.i
