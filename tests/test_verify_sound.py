@@ -141,12 +141,13 @@ def test_could_not_be_checked_on_the_command_line_and_in_class_mode(tmp_path):
 
 # -- relative comparison -------------------------------------------------------------------------
 
-def _sigmoid_chain(depth: int) -> sbp.Graph:
+def _chain(depth: int, activation) -> sbp.Graph:
+    """h1 = activation(w1·x), h2 = activation(w2·h1), …: one path, ``depth`` factors."""
     h = sp.symbols(f"h1:{depth + 1}")
     ws = sp.symbols(f"w1:{depth + 1}")
     definitions, previous = {}, x
     for node, weight in zip(h, ws):
-        definitions[node] = sbp.sigmoid(weight * previous)
+        definitions[node] = activation(weight * previous)
         previous = node
     return sbp.Graph(definitions, inputs=[x])
 
@@ -156,7 +157,7 @@ def test_zero_is_never_equal_to_a_tiny_derivative():
     _wrong(sbp.verify(tiny, "w", "0"))
     _wrong(sbp.verify(tiny, "w", "x/(10^9 + 1)"))
     assert sbp.verify(tiny, "w", "x/10^9").correct
-    chain = _sigmoid_chain(20)
+    chain = _chain(20, sbp.sigmoid)
     reference = primes_from_derivatives(sp.diff(chain.expand(chain.output), chain.symbol("w1")))
     assert sbp.verify(chain, "w1", reference).correct                  # SymPy's own diff
     _wrong(sbp.verify(chain, "w1", "0"))
@@ -346,16 +347,6 @@ def test_no_numpy_warning_reaches_the_user(tmp_path):
 
 # -- bounded time ----------------------------------------------------------------------------------
 
-def _tanh_chain(depth: int) -> sbp.Graph:
-    h = sp.symbols(f"h1:{depth + 1}")
-    ws = sp.symbols(f"w1:{depth + 1}")
-    definitions, previous = {}, x
-    for node, weight in zip(h, ws):
-        definitions[node] = sp.tanh(weight * previous)
-        previous = node
-    return sbp.Graph(definitions, inputs=[x])
-
-
 def _layered(width: int, depth: int) -> sbp.Graph:
     """``width`` units of an undefined f per layer: the first weight has width^(depth−1) paths."""
     definitions, previous = {}, [x]
@@ -383,7 +374,7 @@ def _within_budget(graph: sbp.Graph, wrt, answer) -> sbp.Verdict:
 
 @pytest.mark.parametrize("depth", [14, 20, 40])
 def test_a_deep_tanh_chain_is_judged_within_the_budget(depth):
-    graph = _tanh_chain(depth)
+    graph = _chain(depth, sp.tanh)
     truth = sbp.gradient(graph, "w1")
     assert _within_budget(graph, "w1", truth).correct
     for answer in ("0", "x", truth * graph.symbol("w2"), truth.subs(graph.symbol("x"), 1)):

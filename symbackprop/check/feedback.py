@@ -12,13 +12,12 @@ and the derivative differ, a diagnosis that was skipped).
 
 from __future__ import annotations
 
-import sympy as sp
-
 from ..core.functions import prime_order
+from .dag import MAX_TREE, tree_size
 from ..numeric.sampling import MIN_POINTS
 from ..render.printing import path_term_text, text
 
-__all__ = ["message", "mistakes", "too_many_paths", "tree_size", "PHRASES", "LANGUAGES", "by_language"]
+__all__ = ["message", "mistakes", "too_many_paths", "PHRASES", "LANGUAGES", "by_language"]
 
 
 # Each phrase in English and Russian; the m_ phrases are short forms, for counting common
@@ -102,26 +101,6 @@ _INSTEAD = ("derivative", "index", "symbol", "factor")
 MAX_LISTED = 6          # paths named in one line; more are counted
 MAX_LINES = 12          # findings shown one per line; more are counted
 MAX_VALUES = 16         # leaf values shown in a counterexample (all of them are in as_dict())
-MAX_TREE = 20_000       # nodes of an expression tree worth walking (to print it, to expand it)
-
-
-def tree_size(expr: sp.Expr, cap: int = MAX_TREE) -> int:
-    """The number of nodes of ``expr`` as a tree (what a SymPy walk visits), counted over its
-    shared subexpressions once each and capped at ``cap`` + 1."""
-    sizes: dict = {}
-    stack = [expr]
-    while stack:
-        e = stack[-1]
-        if e in sizes:
-            stack.pop()
-            continue
-        missing = [a for a in e.args if a not in sizes]
-        if missing:
-            stack.extend(missing)
-            continue
-        stack.pop()
-        sizes[e] = min(cap + 1, 1 + sum(sizes[a] for a in e.args))
-    return sizes[expr]
 
 
 def _term(path) -> str:

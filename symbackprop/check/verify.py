@@ -50,7 +50,8 @@ from ..numeric.sampling import MIN_POINTS, Samples, Values, undefined_function_n
 from ..parsing.answer_latex import DIRECT_PARTIAL_NAME, PARTIAL_NAME, Translation, from_latex, from_plain
 from ..render.printing import text
 from . import feedback
-from .feedback import LANGUAGES, tree_size
+from .dag import MAX_TREE, rebuilt, tree_size
+from .feedback import LANGUAGES
 from .notes import answer_notes
 
 __all__ = ["verify", "Verdict", "WrongFactor", "Counterexample", "parse_answer", "MAX_ANSWER_LENGTH",
@@ -60,7 +61,6 @@ MAX_ANSWER_LENGTH = 3_000       # characters of plain math: a hand-written deriv
 MAX_LATEX_LENGTH = 4 * MAX_ANSWER_LENGTH    # LaTeX spells the same formula out at length
 MAX_MONOMIALS = 2_000           # terms SymPy may produce when it expands an answer
 MAX_TERMS = 200                 # answer terms matched one by one against the paths' terms
-MAX_TREE = feedback.MAX_TREE    # nodes of an expression tree SymPy may walk (expand, print)
 MAX_LISTED_PATHS = DEFAULT_MAX_PATHS    # more paths than this are counted, not enumerated
 MAX_JOINT_PATHS = 48            # paths whose coefficients are solved for together (least squares)
 MAX_REGROUPED = 12              # answer terms searched for pairs and triples that sum to a path's term
@@ -332,37 +332,7 @@ class _Truth:
     def folded(self, expr: sp.Expr) -> sp.Expr:
         """``expr`` with node names wherever a node's formula appears (bottom-up, so that
         ``f(p11·f(w11·x1 + w21·x2) + …)`` becomes ``m1``)."""
-        return _rebuilt(expr, lambda e: self.fold.get(e, e))
-
-
-def _rebuilt(expr: sp.Basic, after, before=None) -> sp.Basic:
-    """``expr`` rebuilt from its leaves up, every (rebuilt) subexpression ``e`` replaced by
-    ``after(e)``; ``before(e)``, if given and not ``None``, is what to rebuild in place of ``e``.
-    Shared subexpressions are visited once: a deep network's derivative is small as a graph of
-    subexpressions and exponential as a tree."""
-    done: dict = {}
-    stack = [expr]
-    while stack:
-        e = stack[-1]
-        if e in done:
-            stack.pop()
-            continue
-        substitute = before(e) if before is not None else None
-        if substitute is not None and substitute != e:
-            if substitute in done:
-                done[e] = done[substitute]
-                stack.pop()
-            else:
-                stack.append(substitute)
-            continue
-        missing = [a for a in e.args if a not in done]
-        if missing:
-            stack.extend(missing)
-            continue
-        stack.pop()
-        args = tuple(done[a] for a in e.args)
-        done[e] = after(e if args == e.args else e.func(*args))
-    return done[expr]
+        return rebuilt(expr, lambda e: self.fold.get(e, e))
 
 
 _TRUTHS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -442,7 +412,7 @@ def _as_answer(graph: Graph, expr: sp.Basic, question: tuple) -> sp.Expr:
             return _partial_formula(graph, e.of, e.wrt, None if isinstance(e, DirectPartial) else question)
         return e
 
-    return _rebuilt(expr, matched, as_prime)
+    return rebuilt(expr, matched, as_prime)
 
 
 def _symbolically_equal(truth: _Truth, expr: sp.Expr) -> bool:
