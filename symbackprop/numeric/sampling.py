@@ -126,15 +126,17 @@ class Values:
     def product(factors: list[Values]) -> Values:
         """``Π factors``: relative errors add."""
         values = [f.value for f in factors]
-        error = sum(f.error * np.prod(values[:i] + values[i + 1:], axis=0) for i, f in enumerate(factors))
-        product = np.prod(values, axis=0)
-        return Values(product, np.abs(error) + len(factors) * EPS * np.abs(product))
+        with np.errstate(all="ignore"):
+            error = sum(f.error * np.prod(values[:i] + values[i + 1:], axis=0) for i, f in enumerate(factors))
+            product = np.prod(values, axis=0)
+            return Values(product, np.abs(error) + len(factors) * EPS * np.abs(product))
 
     @staticmethod
     def weighted_sum(weights: np.ndarray, rows: Values) -> Values:
         """``Σ weights[i]·rows[i]``."""
-        magnitudes = np.abs(weights) @ np.abs(rows.value)
-        return Values(weights @ rows.value, np.abs(weights) @ rows.error + EPS * magnitudes)
+        with np.errstate(all="ignore"):
+            magnitudes = np.abs(weights) @ np.abs(rows.value)
+            return Values(weights @ rows.value, np.abs(weights) @ rows.error + EPS * magnitudes)
 
 
 @dataclass
