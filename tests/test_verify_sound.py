@@ -403,6 +403,7 @@ def test_class_mode_keeps_the_budget_per_row():
     report = check_class(graph, "student,parameter,answer\n" + rows)
     assert report.counts() == {"correct": 0, "incorrect": 6, "error": 0}
     assert time.perf_counter() - start < 6 * BUDGET + OVERHEAD
+    assert "∂a/∂w1_1_1: a sum over 524,288 paths (too many to write out)" in report.to_html()
 
 
 def test_the_diagnosis_says_when_it_was_skipped():
