@@ -51,6 +51,8 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(["latex", "text"], ".render.printing"),
     "draw": ".render.diagram",
     "Handout": ".handout",
+    "sequence_handout": ".handout.sequence",
+    **dict.fromkeys(["bptt_latex", "bptt_text"], ".render.recurrence"),
     **dict.fromkeys(["Verdict", "verify"], ".check.verify"),
     **dict.fromkeys(["Variant", "make_variants"], ".check.variants"),
     "MarkScheme": ".check.marking",
@@ -58,7 +60,7 @@ _EXPORTS: dict[str, str] = {
 }
 # modules reachable as attributes: sbp.optim.Adam; sbp.handout is the handout package, which is
 # callable (sbp.handout(graph, ...)) so the function and the package never shadow each other
-_MODULES: dict[str, str] = {"optim": ".numeric.optim", "handout": ".handout"}
+_MODULES: dict[str, str] = {"optim": ".numeric.optim", "handout": ".handout", "tensor": ".core.tensor"}
 
 __all__ = sorted([*_EXPORTS, *_MODULES, "__version__"])
 
@@ -83,6 +85,7 @@ if TYPE_CHECKING:  # what static tools and IDEs see; nothing is imported at run 
     from .check.marking import MarkScheme
     from .check.moodle import moodle_xml
     from .check.variants import Variant, make_variants
+    from .core import tensor
     from .check.verify import Verdict, verify
     from .core.builders import LOSSES, lecture_network, mlp
     from .core.derive import (DEFAULT_MAX_PATHS, Backprop, Derivation, Partial, Path, adjoints, backprop,
@@ -95,6 +98,8 @@ if TYPE_CHECKING:  # what static tools and IDEs see; nothing is imported at run 
     from .core.graph import Graph
     from .core.layers import LayerDerivation, dense_structure, derive_layers
     from .handout import Handout
+    from .handout.sequence import sequence_handout
+    from .render.recurrence import bptt_latex, bptt_text
     from .numeric import optim
     from .numeric.compile import Model, compile
     from .numeric.train import EarlyStopping, GradNorm, MaxEpochs, StepLength, TrainResult, train

@@ -31,6 +31,7 @@ CONVENIENCES = {
     ("core.derive", "render.printing"),      # Derivation.text, .latex
     ("core.derive", "handout.equations"),    # Derivation._repr_mathml_
     ("core.layers", "render.matrices"),      # LayerDerivation.text, .latex, .entry_text
+    ("core.tensor.derive", "render.tensor"),  # TensorDerivation.text, .latex, .mathml, .entry_text
 }
 
 

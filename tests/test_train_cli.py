@@ -42,7 +42,7 @@ def model_with(tmp_path, csv_text, data_line="data: d.csv"):
 
 @pytest.mark.parametrize("csv_text, data_line, message", [
     ("x1,y\n0,1\n", "data: d.csv", "has no column x2 (its columns: x1, y)"),
-    ("x1,x2,y\n0,1,zero\n", "data: d.csv", "line 2, column y: 'zero' is not a number"),
+    ("x1,x2,y\n0,1,zero\n", "data: d.csv", "line 2, column y: not a number"),
     ("x1,x2,y\n0,1\n", "data: d.csv", "line 2: 2 fields, the header has 3"),
     ("x1,x2,y\n", "data: d.csv", "no rows"),
     ("x1,x2,y\n0,nan,1\n", "data: d.csv", "non-finite value"),

@@ -27,7 +27,7 @@ import json
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 from ..core.atomic import write_atomic
 from ..core.errors import SymbackpropError
@@ -154,7 +154,7 @@ class ClassReport:
         errors = [row for row in self.rows if row.error]
         if errors:
             lines.append(say["errors"] + ":")
-            lines += [f"  {say['line']} {row.line}: {row.error.splitlines()[0]}" for row in errors]
+            lines += [f"  {say['line']} {row.line}: {row.error.split(chr(10))[0]}" for row in errors]
         lines += list(self.notes)
         return "\n".join(lines)
 
@@ -228,6 +228,26 @@ def read_answers_file(path: str | os.PathLike) -> str:
     return read_text(path, "a class CSV", MAX_CSV_BYTES)
 
 
+def _records(text: str) -> Iterator[tuple[int, list[str] | csv.Error, str]]:
+    """``(line, cells, first line of text)`` for each record of the CSV text, read as one stream
+    by the csv module: a quoted cell may hold line breaks (and U+2028, form feeds, … are just
+    characters of a cell). A record the csv module cannot read comes as ``(line, error, …)``,
+    and reading goes on from the line after its first."""
+    lines = io.StringIO(text, newline="").readlines()   # breaks at \n, \r and \r\n only
+    start = 0
+    while start < len(lines):
+        reader = csv.reader((lines[i] for i in range(start, len(lines))), strict=True)
+        first = start
+        try:
+            for cells in reader:
+                yield first + 1, cells, lines[first]
+                first = start + reader.line_num
+            return
+        except csv.Error as error:
+            yield first + 1, error, lines[first]
+            start = first + 1
+
+
 def check_class(graph: Graph, answers: str, of=None, lang: str = "en", source: str = "",
                 variants: Sequence[Variant] = (), scheme: MarkScheme | None = None) -> ClassReport:
     """Check every row of the CSV text ``answers`` against ``graph``; never stops at a bad row.
@@ -235,32 +255,29 @@ def check_class(graph: Graph, answers: str, of=None, lang: str = "en", source: s
     With ``variants`` (``check.variants``), each row is checked against its student's own
     variant: the one its ``variant`` cell names, else the student's. ``scheme`` marks the
     answers (default: ``MarkScheme()``)."""
-    lines = answers.splitlines()
-    if not lines or not lines[0].strip():
+    records = (r for r in _records(answers) if not (isinstance(r[1], list) and not "".join(r[1]).strip()))
+    header = next(records, None)
+    if header is None or header[0] != 1:
         raise SymbackpropError("the class CSV is empty; its first line names the columns "
                                "student, parameter, answer[, format]")
-    columns = _header(lines[0])
+    columns = _header(header[1])
     if "variant" in columns and not variants:
         raise SymbackpropError("the class CSV has a variant column: give the variants it refers to "
                                "(--variants variants.csv, written by symbackprop variants)")
     check = _checker(graph, variants, of, lang)
     rows, notes = [], []
-    for number, line in enumerate(lines[1:], start=2):
-        if not line.strip():
-            continue
+    for number, cells, line in records:
         if len(rows) == MAX_ROWS:
             notes.append(_WORDS[lang]["too_many"].format(limit=MAX_ROWS, line=number))
             break
-        rows.append(_check_row(check, columns, number, line))
+        rows.append(_check_row(check, columns, number, cells, line))
     return ClassReport(source, tuple(rows), lang, tuple(notes), scheme or MarkScheme(), tuple(variants),
                        tuple(p.name for p in graph.parameters))
 
 
-def _header(line: str) -> dict[str, int]:
-    try:
-        names = next(csv.reader([line]))
-    except csv.Error as error:
-        raise SymbackpropError(f"the class CSV's header cannot be read: {error}") from None
+def _header(names: list[str] | csv.Error) -> dict[str, int]:
+    if isinstance(names, csv.Error):
+        raise SymbackpropError(f"the class CSV's header cannot be read: {names}")
     columns = {}
     for index, name in enumerate(names):
         key = _COLUMNS.get(name.strip().lower())
@@ -268,17 +285,16 @@ def _header(line: str) -> dict[str, int]:
             columns.setdefault(key, index)
     missing = [c for c in _REQUIRED if c not in columns]
     if missing:
+        shown = ", ".join(repr(name[:40]) for name in names[:10])
         raise SymbackpropError(f"the class CSV has no column {', '.join(missing)}; its header is "
-                               f"{line.strip()[:200]!r} (expected student, parameter, answer[, format])")
+                               f"{shown} (expected student, parameter, answer[, format])")
     return columns
 
 
 def _check_row(check: Callable[[AnswerRow], AnswerRow], columns: dict[str, int], number: int,
-               line: str) -> AnswerRow:
-    try:
-        cells = next(csv.reader([line]))
-    except csv.Error as error:
-        return AnswerRow(number, "", "", line[:200], error=f"the row cannot be read as CSV: {error}")
+               cells: list[str] | csv.Error, line: str) -> AnswerRow:
+    if isinstance(cells, csv.Error):
+        return AnswerRow(number, "", "", line[:200], error=f"the row cannot be read as CSV: {cells}")
     get = {key: (cells[index].strip() if index < len(cells) else None) for key, index in columns.items()}
     row = AnswerRow(number, get["student"] or "", get["parameter"] or "", get["answer"] or "",
                     (get.get("format") or "plain").lower(), variant=get.get("variant") or "")

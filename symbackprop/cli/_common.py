@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import sys
 from typing import TextIO
@@ -29,14 +30,14 @@ from typing import TextIO
 import sympy as sp
 
 from ..core.atomic import write_atomic
-from ..core.errors import UnknownSymbolError, did_you_mean, names
+from ..core.errors import SymbackpropError, UnknownSymbolError, did_you_mean, names
 from ..core.graph import Graph
 from ..handout.tex import ENGINES, INSTALL_LATEX
 from ..parsing.modelfile import load
 
 __all__ = ["ArgumentParser", "add_command", "add_model_argument", "load_model", "add_selection_arguments",
            "selected_parameters", "selected_output", "add_output_argument", "write_output", "add_pdf_argument",
-           "pdf_wanted", "use_colour", "bold"]
+           "pdf_wanted", "use_colour", "bold", "terminal_safe", "note", "refuse_own_input"]
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -104,19 +105,58 @@ def selected_output(graph: Graph, args: argparse.Namespace) -> sp.Symbol:
     return graph.symbol(args.of) if getattr(args, "of", None) else graph.output
 
 
+def refuse_own_input(outputs, inputs: dict[str, str | None]) -> None:
+    """Refuse to write any of ``outputs`` (paths, or None for standard output) over one of the
+    command's ``inputs`` (``{"the model": path, …}``): ``derive model.sbp -o model.sbp`` would
+    destroy the only copy of what it reads."""
+    for output in outputs:
+        if output in (None, "-") or not os.path.exists(output):
+            continue
+        for role, source in inputs.items():
+            if source is not None and os.path.exists(source) and os.path.samefile(output, source):
+                raise SymbackpropError(f"{output} is {role}, which this command reads: write the output "
+                                       "to another file")
+
+
 def add_output_argument(parser: argparse.ArgumentParser) -> None:
     """``-o FILE``: write there (atomically) instead of standard output."""
     parser.add_argument("-o", "--output", metavar="FILE",
                         help="write to FILE (atomically) instead of standard output")
 
 
+# Characters that drive a terminal rather than show: C0 and C1 controls (ESC starts ANSI and OSC
+# sequences: clear the screen, retitle the window, fake a line), line and paragraph separators,
+# and bidirectional overrides that reorder what is shown. Tab and newline stay, and so do bold on
+# and off (``bold``), which can do no harm.
+_UNSAFE = re.compile("\x1b(?!\\[[01]m)|[\x00-\x08\x0b-\x1a\x1c-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029"
+                     "\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    r"""``text`` with every control character shown as an escape (``\x1b``, ``\u202e``), so
+    nothing a model file, a CSV cell or an answer holds can drive the reader's terminal.
+
+    >>> terminal_safe("Ann\x1b[2J\u202eok")
+    'Ann\\x1b[2J\\u202eok'
+    """
+    return _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                       else f"\\u{ord(m.group()):04x}", text)
+
+
+def note(message: str) -> None:
+    """``symbackprop: <message>`` on standard error, control characters escaped."""
+    print(f"symbackprop: {terminal_safe(message)}", file=sys.stderr)
+
+
 def write_output(text: str, path: str | None, stream: TextIO | None = None) -> None:
-    """``text`` to ``path`` via a temporary file and ``os.replace``, or to ``stream`` (stdout)."""
+    """``text`` to ``path`` via a temporary file and ``os.replace``, or to ``stream`` (stdout)
+    with control characters escaped (``terminal_safe``)."""
+    text = text if text.endswith("\n") else text + "\n"
     if path in (None, "-"):
-        (stream or sys.stdout).write(text if text.endswith("\n") else text + "\n")
+        (stream or sys.stdout).write(terminal_safe(text))
         return
-    write_atomic(path, text if text.endswith("\n") else text + "\n")
-    print(f"symbackprop: wrote {path}", file=sys.stderr)
+    write_atomic(path, text)
+    note(f"wrote {path}")
 
 
 def add_pdf_argument(parser: argparse.ArgumentParser) -> None:
@@ -131,7 +171,7 @@ def pdf_wanted(args: argparse.Namespace) -> bool:
         return False
     if any(shutil.which(engine) for engine in ENGINES):
         return True
-    print(f"symbackprop: note: no PDF: {INSTALL_LATEX}", file=sys.stderr)
+    note(f"note: no PDF: {INSTALL_LATEX}")
     return False
 
 

@@ -8,14 +8,14 @@ the DOT source goes to standard output.
 from __future__ import annotations
 
 import argparse
-import sys
 
-from ..core.derive import count_paths
+from ..core.derive import DEFAULT_MAX_PATHS, count_paths
 from ..render.diagram import FORMATS, draw, render
 from ..core.errors import SymbackpropError
 from ..handout.build import legend_title
 from ..handout.strings import LANGUAGES
-from ._common import add_command, add_model_argument, load_model, selected_output, write_output
+from ._common import (add_command, add_model_argument, load_model, note, refuse_own_input, selected_output,
+                      write_output)
 
 
 def add_parser(subparsers) -> None:
@@ -38,6 +38,8 @@ def add_parser(subparsers) -> None:
                         help="annotate states with forward values and adjoints at the model's example "
                              "values (undefined activations bound as the model says, else tanh)")
     parser.add_argument("--lang", choices=LANGUAGES, default="en", help="language of the legend (default en)")
+    parser.add_argument("--max-paths", type=int, default=DEFAULT_MAX_PATHS, metavar="N",
+                        help=f"refuse to draw more than N paths of one parameter (default {DEFAULT_MAX_PATHS})")
     parser.add_argument("--summary", type=int, metavar="K",
                         help="collapse layers wider than K states into one box")
     parser.add_argument("-o", "--output", metavar="FILE",
@@ -46,6 +48,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    refuse_own_input([args.output], {"the model": args.model})
     graph = load_model(args)
     of = selected_output(graph, args)
     if args.summary is not None and args.summary < 1:
@@ -54,10 +57,11 @@ def run(args: argparse.Namespace) -> int:
     if args.wrt is not None:
         legend = legend_title(args.lang, args.wrt, count_paths(graph, args.wrt, of))
     dot = draw(graph, wrt=args.wrt, of=of, edge_labels=args.edge_labels,
-               values={} if args.values else None, summary=args.summary, legend_title=legend)
+               values={} if args.values else None, summary=args.summary, legend_title=legend,
+               max_paths=args.max_paths)
     if args.output in (None, "-"):
         write_output(dot.source, None)
         return 0
     path = render(dot, args.output)
-    print(f"symbackprop: wrote {path}", file=sys.stderr)
+    note(f"wrote {path}")
     return 0

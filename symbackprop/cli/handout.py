@@ -8,12 +8,12 @@ Writes ``<stem>.html`` (self-contained: MathML and inline SVG), ``<stem>.tex``, 
 from __future__ import annotations
 
 import argparse
-import sys
 
-from ..handout import handout
+from ..core.derive import DEFAULT_MAX_PATHS
+from ..handout import handout, output_stem
 from ..handout.strings import LANGUAGES
-from ._common import (add_command, add_model_argument, add_pdf_argument, load_model, pdf_wanted, selected_output,
-                      selected_parameters)
+from ._common import (add_command, add_model_argument, add_pdf_argument, load_model, note, pdf_wanted,
+                      refuse_own_input, selected_output, selected_parameters)
 
 
 def add_parser(subparsers) -> None:
@@ -35,6 +35,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--lang", choices=LANGUAGES, default="en", help="en (default) or ru")
     parser.add_argument("--exercises", action="store_true",
                         help="a worksheet with blanks, and its answer key as <stem>-answers.*")
+    parser.add_argument("--max-paths", type=int, default=DEFAULT_MAX_PATHS, metavar="N",
+                        help=f"refuse to draw more than N paths of one parameter (default {DEFAULT_MAX_PATHS})")
     parser.add_argument("--summary", type=int, metavar="K",
                         help="collapse layers wider than K states in the diagrams (default: automatic)")
     add_pdf_argument(parser)
@@ -44,10 +46,13 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    stem = output_stem(args.output)
+    refuse_own_input([stem.parent / f"{stem.name}{suffix}" for suffix in (".html", ".tex", ".pdf", ".log")],
+                     {"the model": args.model})
     graph = load_model(args)
     document = handout(graph, wrt=selected_parameters(graph, args), of=selected_output(graph, args),
-                       lang=args.lang, exercises=args.exercises, summary=args.summary)
+                       lang=args.lang, exercises=args.exercises, summary=args.summary, max_paths=args.max_paths)
     pdf = pdf_wanted(args)
     for path in document.save(args.output, pdf=pdf):
-        print(f"symbackprop: wrote {path}", file=sys.stderr)
+        note(f"wrote {path}")
     return 0

@@ -11,7 +11,7 @@ import json
 
 from ..core.derive import DEFAULT_MAX_PATHS, count_paths, paths
 from ._common import (add_command, add_model_argument, add_output_argument,
-                      add_selection_arguments, bold, load_model, selected_output,
+                      add_selection_arguments, bold, load_model, refuse_own_input, selected_output,
                       selected_parameters, use_colour, write_output)
 
 
@@ -36,6 +36,7 @@ def _plural(count: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    refuse_own_input([args.output], {"the model": args.model})
     graph = load_model(args)
     of = selected_output(graph, args)
     colour = args.output is None and args.format == "text" and use_colour()

@@ -38,7 +38,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--threads", type=int, default=None, metavar="N",
                         help="requests answered at once (default 8)")
     parser.add_argument("--lang", choices=LANGUAGES, default="en", help="the page's language (default en)")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, unwind_on_sigterm=False)  # a server stops at once (nothing to clean up)
 
 
 def run(args: argparse.Namespace) -> int:

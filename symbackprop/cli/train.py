@@ -9,28 +9,28 @@ it stopped, the final loss, and every parameter.
 from __future__ import annotations
 
 import argparse
+import array
 import csv
 import os
-import sys
+import stat
 import warnings
+from typing import Iterator, TextIO
 
 import numpy as np
 
 from ..numeric.compile import compile
 from ..core.errors import DataError
-from ..numeric.optim import GD, SGD, AdaGrad, Adam, Momentum, Nesterov, RMSProp
-from ..numeric.train import EarlyStopping, GradNorm, StepLength, train
-from ._common import add_command, add_model_argument, load_model
+from ..numeric.optim import by_name
+from ..numeric.train import EarlyStopping, GradNorm, StepLength, check_seed, train
+from ._common import add_command, add_model_argument, load_model, note, write_output
 
-# name → (class, the hyperparameters the command line sets on it)
-OPTIMIZERS = {
-    "gd": (GD, ("lr",)), "sgd": (SGD, ("lr",)), "momentum": (Momentum, ("lr", "alpha")),
-    "nesterov": (Nesterov, ("lr", "alpha")), "adagrad": (AdaGrad, ("lr", "eps")),
-    "rmsprop": (RMSProp, ("lr", "eps")), "adam": (Adam, ("lr", "eps")),
-    "amsgrad": (Adam, ("lr", "eps", "amsgrad")),
-}
+# optimizer name (see optim.NAMES) → the hyperparameters the command line sets on it
+OPTIMIZERS = {"gd": ("lr",), "sgd": ("lr",), "momentum": ("lr", "alpha"), "nesterov": ("lr", "alpha"),
+              "adagrad": ("lr", "eps"), "rmsprop": ("lr", "eps"), "adam": ("lr", "eps"), "amsgrad": ("lr", "eps")}
 MAX_CSV_BYTES = 200 * 1024 * 1024
+MAX_LINE_CHARS = 1_000_000
 SHOWN_ROWS = 16  # small data sets also get a table of predictions
+INTERRUPTED = 130  # the exit code after Ctrl-C, also when the report was printed
 
 
 def add_parser(subparsers) -> None:
@@ -66,42 +66,83 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
-def read_columns(path: str, names: list[str]) -> np.ndarray:
-    """The named columns of a CSV file with a header row, as floats (one row per sample)."""
-    if os.path.getsize(path) > MAX_CSV_BYTES:
-        raise DataError(f"{path} is larger than {MAX_CSV_BYTES // 2**20} MB")
-    with open(path, newline="", encoding="utf-8-sig") as stream:
+def open_data(path: str | os.PathLike, folder: str | os.PathLike | None = None) -> TextIO:
+    """``path`` opened as UTF-8 text, if it is a regular file (not a device such as
+    ``/dev/zero``, a FIFO that would block, or a directory) of at most ``MAX_CSV_BYTES``; with
+    ``folder`` (a model file's ``data:`` line) only inside that folder, symbolic links resolved."""
+    if folder is not None:
+        inside, real = os.path.realpath(folder), os.path.realpath(path)
+        if os.path.commonpath([inside, real]) != inside:
+            raise DataError(f"the model file's data: {path} is outside the model's folder {inside}; "
+                            "name it with --data to read it anyway")
+    try:
+        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK)   # a FIFO opens at once, and is refused below
+    except OSError as error:
+        raise DataError(f"{path}: {error.strerror or error}") from None
+    info = os.fstat(handle)
+    problem = ("not a regular file" if not stat.S_ISREG(info.st_mode) else
+               f"larger than {MAX_CSV_BYTES // 2**20} MB" if info.st_size > MAX_CSV_BYTES else None)
+    if problem:
+        os.close(handle)
+        raise DataError(f"{path} is {problem}; the data must be a CSV file")
+    os.set_blocking(handle, True)
+    return open(handle, newline="", encoding="utf-8-sig")
+
+
+def _lines(stream: TextIO, path) -> Iterator[str]:
+    """The lines of ``stream``, each at most ``MAX_LINE_CHARS`` long (a line is read whole)."""
+    number = 0
+    while True:
+        line = stream.readline(MAX_LINE_CHARS + 1)
+        number += 1
+        if not line:
+            return
+        if len(line) > MAX_LINE_CHARS:
+            raise DataError(f"{path} line {number} is longer than {MAX_LINE_CHARS:,} characters")
+        yield line
+
+
+def read_columns(path: str | os.PathLike, names: list[str], folder: str | os.PathLike | None = None) -> np.ndarray:
+    """The named columns of a CSV file with a header row, as floats (one row per sample).
+
+    Rows are read one at a time into a flat array of doubles, so memory stays near 8 bytes per
+    number read; errors name lines and columns, never a cell's contents. ``folder``: see
+    ``open_data``.
+    """
+    values = array.array("d")
+    with open_data(path, folder) as stream:
+        reader = csv.reader(_lines(stream, path), strict=True)
         try:
-            rows = list(csv.reader(stream))
-        except (csv.Error, UnicodeDecodeError) as error:
-            raise DataError(f"{path} is not a readable CSV file: {error}") from None
-    if not rows:
-        raise DataError(f"{path} is empty; it needs a header row naming the columns {', '.join(names)}")
-    header = [h.strip() for h in rows[0]]
-    missing = [n for n in names if n not in header]
-    if missing:
-        raise DataError(f"{path} has no column {missing[0]} (its columns: {', '.join(header)})")
-    where = [header.index(n) for n in names]
-    values = np.empty((len(rows) - 1, len(names)))
-    for i, row in enumerate(rows[1:]):
-        if len(row) != len(header):
-            raise DataError(f"{path} line {i + 2}: {len(row)} fields, the header has {len(header)}")
-        for j, column in enumerate(where):
-            try:
-                values[i, j] = float(row[column])
-            except ValueError:
-                raise DataError(f"{path} line {i + 2}, column {names[j]}: {row[column]!r} is not a number") from None
-    if not len(values):
+            header = [h.strip() for h in next(reader, [])]
+            if not header:
+                raise DataError(f"{path} is empty; it needs a header row naming the columns {', '.join(names)}")
+            missing = [n for n in names if n not in header]
+            if missing:
+                shown = ", ".join(h[:40] for h in header[:20]) + (", …" if len(header) > 20 else "")
+                raise DataError(f"{path} has no column {missing[0]} (its columns: {shown})")
+            where = [header.index(n) for n in names]
+            for row in reader:
+                if len(row) != len(header):
+                    raise DataError(f"{path} line {reader.line_num}: {len(row)} fields, the header has {len(header)}")
+                for name, column in zip(names, where):
+                    try:
+                        values.append(float(row[column]))
+                    except ValueError:
+                        raise DataError(f"{path} line {reader.line_num}, column {name}: not a number") from None
+        except csv.Error as error:
+            raise DataError(f"{path} line {reader.line_num} is not readable CSV: {error}") from None
+        except UnicodeDecodeError:
+            raise DataError(f"{path} is not UTF-8 text (near line {reader.line_num + 1})") from None
+    if not values:
         raise DataError(f"{path} has a header but no rows")
-    return values
+    return np.frombuffer(values, dtype=np.float64).reshape(-1, len(names))
 
 
 def _optimizer(args: argparse.Namespace):
-    cls, settings = OPTIMIZERS[args.optimizer]
-    chosen = {"lr": args.lr, "alpha": args.alpha, "amsgrad": True}
+    chosen = {"lr": args.lr, "alpha": args.alpha}
     if args.eps is not None:
         chosen["eps"] = args.eps
-    return cls(**{name: chosen[name] for name in settings if name in chosen})
+    return by_name(args.optimizer, **{name: chosen[name] for name in OPTIMIZERS[args.optimizer] if name in chosen})
 
 
 def _split(rows: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -115,15 +156,17 @@ def _split(rows: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarra
 
 
 def run(args: argparse.Namespace) -> int:
+    check_seed(args.seed)
     graph = load_model(args)
     data = args.data or graph.metadata.get("data")
     if not data:
         raise DataError(f"{args.model} has no 'data:' line; pass --data FILE.csv")
+    folder = None if args.data else os.path.dirname(os.path.abspath(args.model))
     model = compile(graph)
     if args.show_code:
         print(model.source())
     inputs, targets = [s.name for s in model.inputs], [s.name for s in model.targets]
-    table = read_columns(data, inputs + targets)
+    table = read_columns(data, inputs + targets, folder)
     X, y = table[:, :len(inputs)], table[:, len(inputs):]
     stop, validation = [], None
     if args.grad_norm is not None:
@@ -141,11 +184,11 @@ def run(args: argparse.Namespace) -> int:
                        stop=stop, validation=validation, seed=args.seed, init=args.init,
                        progress=not args.no_progress)
     for warning in caught:
-        print(f"symbackprop: warning: {warning.message}", file=sys.stderr)
-    print(_report(args, model, optimizer, result, len(X), data))
+        note(f"warning: {warning.message}")
+    write_output(_report(args, model, optimizer, result, len(X), data), None)
     if len(X) <= SHOWN_ROWS:
-        print(_predictions(model, result.params, X, y))
-    return 0
+        write_output(_predictions(model, result.params, X, y), None)
+    return INTERRUPTED if result.interrupted else 0
 
 
 def _predictions(model, params, X, y) -> str:

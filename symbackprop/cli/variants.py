@@ -9,7 +9,6 @@ variant, with what rebuilds it), which ``symbackprop verify --variants`` reads b
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from ..check.classroom import read_answers_file
@@ -18,7 +17,8 @@ from ..check.variants import (DEFAULT_ACTIVATIONS, DEFAULT_ASK, DEFAULT_VARY, VA
                               write_variants)
 from ..core.atomic import write_atomic
 from ..handout.strings import LANGUAGES
-from ._common import add_command, add_model_argument, add_pdf_argument, load_model, pdf_wanted
+from ._common import (add_command, add_model_argument, add_pdf_argument, load_model, note, pdf_wanted,
+                      refuse_own_input)
 
 
 def _names(text: str) -> list[str]:
@@ -59,19 +59,19 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    refuse_own_input([args.moodle_xml], {"the model": args.model, "the roster": args.students})
     graph = load_model(args)
     students = read_roster(read_answers_file(args.students))
     variants = make_variants(graph, students, seed=args.seed, vary=args.vary, ask=args.ask,
                              activations=args.activations, wrt=args.wrt)
     pdf = pdf_wanted(args)
 
-    def progress(variant) -> None:
-        print(f"symbackprop: variant {variant.name}/{len(variants)}: {variant.student}", file=sys.stderr)
+    def progress(variant) -> None:   # a roster's names may hold anything: note() escapes them
+        note(f"variant {variant.name}/{len(variants)}: {variant.student}")
 
     written = write_variants(variants, args.output, lang=args.lang, pdf=pdf, progress=progress)
-    print(f"symbackprop: wrote {len(written)} files; the map of students to variants is {written[-1]}",
-          file=sys.stderr)
+    note(f"wrote {len(written)} files; the map of students to variants is {written[-1]}")
     if args.moodle_xml:
         write_atomic(args.moodle_xml, moodle_xml(variants, source=Path(args.model).stem, lang=args.lang))
-        print(f"symbackprop: wrote {args.moodle_xml}", file=sys.stderr)
+        note(f"wrote {args.moodle_xml}")
     return 0

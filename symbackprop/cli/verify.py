@@ -28,7 +28,8 @@ from ..check.reading import read_as
 from ..check.variants import read_variants
 from ..check.verify import MAX_ANSWER_LENGTH, MAX_LATEX_LENGTH, verify
 from ..core.errors import SymbackpropError
-from ._common import add_command, add_model_argument, load_model, selected_output, write_output
+from ._common import (add_command, add_model_argument, load_model, note, refuse_own_input, selected_output,
+                      write_output)
 
 INCORRECT = 3
 UNCHECKED = 4
@@ -89,6 +90,9 @@ def run(args: argparse.Namespace) -> int:
         args.parser.error("--marks and --gradebook are for a class (--answers CSV)")
     if (args.variant is not None) != (args.variants is not None and args.answers is None):
         args.parser.error("one answer of a variant needs --variants CSV and --variant N")
+    refuse_own_input([*(args.output or []), args.gradebook],
+                     {"the model": args.model, "the class CSV": args.answers, "the variants file": args.variants,
+                      "the marking scheme": args.marks})
     graph = load_model(args)
     of = selected_output(graph, args)
     variants = read_variants(read_answers_file(args.variants), graph, args.variants) if args.variants else ()
@@ -114,7 +118,7 @@ def _check_class(args: argparse.Namespace, graph, of, variants) -> int:
                          variants=variants, scheme=scheme)
     for path in args.output or ():
         write_report(report, path)
-        print(f"symbackprop: wrote {path}", file=sys.stderr)
+        note(f"wrote {path}")
     if args.gradebook:
         write_output(report.to_gradebook(), args.gradebook)
     if not args.output:

@@ -17,8 +17,14 @@ from typing import Callable, Sequence
 import sympy as sp
 
 from .errors import GraphError
-from .functions import identity, logsumexp, sigmoid, softplus, tanh
+from .functions import activation as chosen_activation
+from .functions import identity, sigmoid, tanh
 from .graph import Graph
+from .tensor.base import Tensor
+from .tensor.graph import TensorGraph
+from .tensor.ops import (apply_function, binary_cross_entropy, dot, softmax, softmax_cross_entropy,
+                         squared_error)
+from .tensor.scalar import ScalarView
 
 __all__ = ["lecture_network", "mlp", "LOSSES"]
 
@@ -30,29 +36,27 @@ def lecture_network(activation: Callable = sp.Function("f"), loss: str | None = 
 
     ``activation`` defaults to an undefined function ``f`` (derivatives print ``f'``). With
     ``loss="squared_error"`` a node ``L = (a - y)²/2`` with target ``y`` is added and becomes
-    the output.
+    the output. In matrix form (``.tensor``): ``z = f(W x)``, ``m = f(P z)``, ``a = sᵀ m`` with
+    ``W[j, i] = w_ij``; the scalar definitions are its view, unit by unit. ``activation`` may be
+    named (``"tanh"``).
     """
-    x1, x2, z1, z2, m1, m2, a = sp.symbols("x1 x2 z1 z2 m1 m2 a")
-    w11, w12, w21, w22, p11, p12, p21, p22, s1, s2 = sp.symbols("w11 w12 w21 w22 p11 p12 p21 p22 s1 s2")
-    definitions = {
-        z1: activation(w11 * x1 + w21 * x2),
-        z2: activation(w12 * x1 + w22 * x2),
-        m1: activation(p11 * z1 + p21 * z2),
-        m2: activation(p12 * z1 + p22 * z2),
-        a: s1 * m1 + s2 * m2,
-    }
+    activation = chosen_activation(activation, "activation")
+    x = Tensor("x", 2, entries="x{0}")
+    W, P = Tensor("W", (2, 2), entries="w{1}{0}"), Tensor("P", (2, 2), entries="p{1}{0}")
+    z, m, s, a = Tensor("z", entries="z{0}"), Tensor("m", entries="m{0}"), Tensor("s", 2, entries="s{0}"), Tensor("a")
+    definitions = {z: apply_function(activation, W @ x), m: apply_function(activation, P @ z), a: dot(s, m)}
     if loss is None:
-        return Graph(definitions, inputs=[x1, x2])
+        return ScalarView(TensorGraph(definitions, inputs=[x]))
     if loss != "squared_error":
         raise GraphError(f"the lecture's network takes loss='squared_error' or None, not {loss!r}")
-    y, L = sp.symbols("y L")
-    definitions[L] = (a - y) ** 2 / 2
-    return Graph(definitions, inputs=[x1, x2], targets=[y], output=L, predictions=[a])
+    y, L = Tensor("y", ()), Tensor("L")
+    definitions[L] = squared_error(a, y)
+    return ScalarView(TensorGraph(definitions, inputs=[x], targets=[y], output=L, predictions=[a]))
 
 
 def _check_sizes(sizes: Sequence[int]) -> tuple[int, ...]:
     sizes = tuple(sizes)
-    if len(sizes) < 2 or any(not isinstance(n, int) or n < 1 for n in sizes):
+    if len(sizes) < 2 or any(not isinstance(n, int) or isinstance(n, bool) or n < 1 for n in sizes):
         raise GraphError(f"mlp sizes must be at least two positive integers (inputs, …, outputs), not {sizes}")
     return sizes
 
@@ -61,7 +65,8 @@ def mlp(sizes: Sequence[int], activation: Callable = tanh, loss: str | None = No
         bias: bool = True, output_activation: Callable = identity) -> Graph:
     """A dense network with layer sizes ``sizes = (inputs, hidden…, outputs)``.
 
-    ``activation`` is used in the hidden layers, ``output_activation`` in the last one (ignored
+    ``activation`` (a function, or a name such as ``"relu"``) is used in the hidden layers,
+    ``output_activation`` in the last one (ignored
     by the cross-entropy losses, which fix it: σ for binary, softmax for softmax cross-entropy,
     both fused into a numerically stable loss). ``loss``:
 
@@ -70,49 +75,60 @@ def mlp(sizes: Sequence[int], activation: Callable = tanh, loss: str | None = No
       ``−[y log σ(u) + (1 − y) log(1 − σ(u))]``;
     - ``"softmax_cross_entropy"``: ``L = LSE(u) − Σ_k y_k u_k`` with one-hot targets, i.e.
       ``−Σ_k y_k log softmax_k(u)``.
+
+    The network is built as a tensor graph (``.tensor``: ``u^(l) = W^(l) a^(l-1) + b^(l)``,
+    ``a^(l) = f(u^(l))``), which is what ``compile`` runs; the scalar definitions
+    (``u1_2 = Σ_i w1_i_2·x_i + b1_2``) are its view, built when first asked for.
     """
     sizes = _check_sizes(sizes)
+    activation = chosen_activation(activation, "activation")
+    output_activation = chosen_activation(output_activation, "output_activation")
     if loss is not None and loss not in LOSSES:
         raise GraphError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
+    if loss == "softmax_cross_entropy" and sizes[-1] < 2:
+        raise GraphError("softmax cross-entropy needs at least two outputs (classes)")
     depth = len(sizes) - 1
-    inputs = list(sp.symbols(f"x1:{sizes[0] + 1}"))
-    definitions: dict[sp.Symbol, sp.Expr] = {}
-    previous = inputs
+    x = Tensor("x", sizes[0], entries="x{0}")
+    definitions: dict = {}
+    adjoints: dict = {}
+    layout: dict = {}
+    start, previous = 0, x
     for layer in range(1, depth + 1):
-        last = layer == depth
+        fan_in, width, last = sizes[layer - 1], sizes[layer], layer == depth
+        W = Tensor(f"W^({layer})", (width, fan_in), entries=f"w{layer}_{{1}}_{{0}}")
+        total = W @ previous
+        if bias:  # each unit's bias, then its weights: the order of first use in the scalar view
+            b = Tensor(f"b^({layer})", width, entries=f"b{layer}_{{0}}")
+            total = total + b
+            layout[b], layout[W] = (start, (fan_in + 1,)), (start + 1, (fan_in + 1, 1))
+        else:
+            layout[W] = (start, (fan_in, 1))
+        start += width * (fan_in + bias)
         f = activation if not last else (identity if loss in LOSSES[1:] else output_activation)
-        current = []
-        for j in range(1, sizes[layer] + 1):
-            total = sp.Add(*[sp.Symbol(f"w{layer}_{i}_{j}") * a for i, a in enumerate(previous, 1)])
-            if bias:
-                total += sp.Symbol(f"b{layer}_{j}")
-            if f is identity:
-                node = sp.Symbol(f"a{layer}_{j}" if not (last and loss in LOSSES[1:]) else f"u{layer}_{j}")
-                definitions[node] = total
-            else:
-                u, node = sp.Symbol(f"u{layer}_{j}"), sp.Symbol(f"a{layer}_{j}")
-                definitions[u] = total
-                definitions[node] = f(u)
-            current.append(node)
-        previous = current
+        if f is identity:
+            pre = node = Tensor(f"{'u' if last and loss in LOSSES[1:] else 'a'}^({layer})")
+            definitions[node] = total
+        else:
+            pre, node = Tensor(f"u^({layer})"), Tensor(f"a^({layer})")
+            definitions[pre] = total
+            definitions[node] = apply_function(f, pre)
+        adjoints[pre] = f"δ^({layer})"
+        previous = node
 
     outputs = previous
     if loss is None:
-        return Graph(definitions, inputs=inputs, output=outputs[0], predictions=outputs)
-    targets = [sp.Symbol("y")] if len(outputs) == 1 else list(sp.symbols(f"y1:{len(outputs) + 1}"))
-    L = sp.Symbol("L")
+        return ScalarView(TensorGraph(definitions, inputs=[x], output=outputs, predictions=[outputs],
+                                      adjoints=adjoints, layout=layout))
+    y = Tensor("y", sizes[-1], entries="y" if sizes[-1] == 1 else "y{0}")
+    L = Tensor("L")
     if loss == "squared_error":
         predictions = outputs
-        definitions[L] = sp.Add(*[(a - y) ** 2 for a, y in zip(outputs, targets)]) / 2
-    elif loss == "binary_cross_entropy":
-        predictions = [sp.Symbol(f"a{depth}_{k}") for k in range(1, len(outputs) + 1)]
-        definitions.update({p: sigmoid(u) for p, u in zip(predictions, outputs)})
-        definitions[L] = sp.Add(*[softplus(u) - y * u for u, y in zip(outputs, targets)])
+        definitions[L] = squared_error(outputs, y)
     else:
-        if len(outputs) < 2:
-            raise GraphError("softmax cross-entropy needs at least two outputs (classes)")
-        lse = logsumexp(*outputs)
-        predictions = [sp.Symbol(f"a{depth}_{k}") for k in range(1, len(outputs) + 1)]
-        definitions.update({p: sp.exp(u - lse) for p, u in zip(predictions, outputs)})
-        definitions[L] = lse - sp.Add(*[y * u for u, y in zip(outputs, targets)])
-    return Graph(definitions, inputs=inputs, targets=targets, output=L, predictions=predictions)
+        predictions = Tensor(f"a^({depth})")
+        fused = binary_cross_entropy if loss == "binary_cross_entropy" else softmax_cross_entropy
+        definitions[predictions] = (apply_function(sigmoid, outputs) if loss == "binary_cross_entropy"
+                                    else softmax(outputs))
+        definitions[L] = fused(outputs, y)
+    return ScalarView(TensorGraph(definitions, inputs=[x], targets=[y], output=L, predictions=[predictions],
+                                  adjoints=adjoints, layout=layout))

@@ -21,20 +21,21 @@ m1
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import sympy as sp
 
 from .errors import PathLimitError, SymbackpropError, UnknownSymbolError, did_you_mean, names
 from .functions import derivative_from_output, is_undefined, prime
-from .graph import Graph
+from .graph import Graph, takes_graph
 
 __all__ = [
     "local_partials", "Backprop", "backprop", "Path", "Derivation", "Partial", "DirectPartial",
-    "gradient", "gradients", "adjoints", "paths", "count_paths", "derive", "DEFAULT_MAX_PATHS",
+    "gradient", "gradients", "adjoints", "paths", "count_paths", "path_counts", "derive", "DEFAULT_MAX_PATHS",
 ]
 
 DEFAULT_MAX_PATHS = 10_000
+# Factors the sweep may copy while it multiplies out products (about 20 s of SymPy's work).
+MAX_SWEEP_WORK = 2_000_000
 
 
 class Partial(sp.Expr):
@@ -126,7 +127,7 @@ def local_partials(expr: sp.Expr, wrt, value: sp.Symbol | None = None) -> dict[s
             base, exponent = e.args
             chain(base, seed, lambda: exponent * base ** (exponent - 1))
             chain(exponent, seed, lambda: e * sp.log(base))
-        elif isinstance(e, sp.Function):
+        elif isinstance(e, (sp.Function, sp.Max, sp.Min)):  # Max: the routing of max pooling
             for i, arg in enumerate(e.args):
                 chain(arg, seed, lambda: _function_derivative(e, i))
         elif isinstance(e, (sp.Max, sp.Min)):
@@ -171,11 +172,37 @@ class Backprop:
             for u, d in local_partials(graph.definitions[v], graph.parents(v), value=v).items():
                 self.partials[(u, v)] = d.xreplace(fold)
         self.relevant = frozenset(upstream)
-        self._adjoints: dict[sp.Symbol, sp.Expr] = {of: sp.S.One}
-        self._sweep()
+        self._adjoints: dict[sp.Symbol, sp.Expr] = {}   # filled by the sweep, when first needed
+
+    def sweep_work(self) -> tuple[int, int]:
+        """(factors the sweep copies, factors of its longest product), estimated before it runs.
+
+        ``δ_v · ∂v/∂u`` copies the factors of ``δ_v`` when ``δ_v`` is one product; along a chain
+        each ``δ`` is one product a few factors longer than the last, so the work grows with the
+        square of the depth, while a node with several children starts again from a sum.
+        """
+        factors, work = {self.of: 1}, 0
+        terms: dict[sp.Symbol, list[int]] = {}
+        for v in reversed(self.nodes):
+            if v != self.of:
+                sizes = terms.pop(v, [])
+                work += sum(sizes)
+                factors[v] = sizes[0] if len(sizes) == 1 else 1
+            for u in self.graph.parents(v):
+                if u in self.graph.definitions:
+                    terms.setdefault(u, []).append(factors[v] + len(sp.Mul.make_args(self.partials[(u, v)])))
+        return work, max(factors.values())
 
     def _sweep(self) -> None:
-        """δ_u = Σ_{u→v} δ_v · ∂v/∂u, visiting nodes from the output back (one loop)."""
+        """δ_u = Σ_{u→v} δ_v · ∂v/∂u, visiting nodes from the output back (one loop). Run on the
+        first adjoint asked for: listing and counting paths need only the local partials."""
+        work, longest = self.sweep_work()
+        if work > MAX_SWEEP_WORK:
+            raise SymbackpropError(
+                f"the backward sweep to {self.of} would multiply out products of up to {longest:,} "
+                f"factors (about {work:,} factor copies, more than the limit of {MAX_SWEEP_WORK:,}): the "
+                "graph is too deep along one path for closed forms; count_paths (paths --count) "
+                "and paths still work")
         contributions: dict[sp.Symbol, list[sp.Expr]] = {}
         for v in reversed(self.nodes):
             delta = self._adjoints[v] = (sp.S.One if v == self.of else sp.Add(*contributions.pop(v, [])))
@@ -189,6 +216,8 @@ class Backprop:
         A leaf's adjoint is summed when first asked for: inputs and targets are rarely needed,
         and summing theirs would cost as much as all the parameters' together.
         """
+        if not self._adjoints:
+            self._sweep()
         if symbol not in self._adjoints:
             self._adjoints[symbol] = sp.Add(*[_times(self._adjoints[v], self.partials[(symbol, v)])
                                               for v in self.children(symbol)])
@@ -206,22 +235,41 @@ class Backprop:
         order += [p for p in self.graph.parameters if p in self.relevant]
         return [(u, [(v, self.partials[(u, v)]) for v in self.children(u)]) for u in order]
 
-    @cached_property
+    @property
     def path_counts(self) -> dict[sp.Symbol, int]:
         """Number of paths from each symbol to ``of``, by dynamic programming (no enumeration)."""
-        counts = {self.of: 1}
-        for v in reversed(self.nodes):
-            for u in self.graph.parents(v):
-                counts[u] = counts.get(u, 0) + counts.get(v, 0)
-        return counts
+        return path_counts(self.graph, self.of)
 
 
-def backprop(graph: Graph, of: sp.Symbol | str | None = None) -> Backprop:
-    """The (cached) ``Backprop`` of ``graph`` for output ``of`` (default: ``graph.output``)."""
+def _output(graph: Graph, of) -> sp.Symbol:
+    """The node ``of`` names (default: the graph's output); a leaf is an error."""
     of = graph.output if of is None else graph.symbol(of)
     if of not in graph.definitions:
         raise UnknownSymbolError(f"cannot differentiate {of}: it is a leaf, not a node; "
                                  f"nodes: {names(graph.nodes)}")
+    return of
+
+
+@takes_graph
+def path_counts(graph: Graph, of=None) -> dict[sp.Symbol, int]:
+    """``{symbol: number of paths to of}`` by dynamic programming over the structure alone: no
+    derivative is taken (cached on the graph)."""
+    of = _output(graph, of)
+    key = ("path_counts", of)
+    if key not in graph._cache:
+        counts = {of: 1}
+        for v in reversed(graph.nodes):
+            if v in counts:
+                for u in graph.parents(v):
+                    counts[u] = counts.get(u, 0) + counts[v]
+        graph._cache[key] = counts
+    return graph._cache[key]
+
+
+@takes_graph
+def backprop(graph: Graph, of: sp.Symbol | str | None = None) -> Backprop:
+    """The (cached) ``Backprop`` of ``graph`` for output ``of`` (default: ``graph.output``)."""
+    of = _output(graph, of)
     key = ("backprop", of)
     if key not in graph._cache:
         graph._cache[key] = Backprop(graph, of)
@@ -238,6 +286,7 @@ def _leaf(graph: Graph, wrt) -> sp.Symbol:
     return symbol
 
 
+@takes_graph
 def gradient(graph: Graph, wrt, of=None, expand: bool = False) -> sp.Expr:
     """``∂of/∂wrt`` in closed form over node symbols, or over leaves only with ``expand=True``."""
     bp = backprop(graph, of)
@@ -245,6 +294,7 @@ def gradient(graph: Graph, wrt, of=None, expand: bool = False) -> sp.Expr:
     return graph.expand(result) if expand else result
 
 
+@takes_graph
 def gradients(graph: Graph, of=None, expand: bool = False) -> dict[sp.Symbol, sp.Expr]:
     """``{parameter: ∂of/∂parameter}`` for every parameter, from the one reverse sweep."""
     bp = backprop(graph, of)
@@ -252,6 +302,7 @@ def gradients(graph: Graph, of=None, expand: bool = False) -> dict[sp.Symbol, sp
     return {p: graph.expand(d) for p, d in result.items()} if expand else result
 
 
+@takes_graph
 def adjoints(graph: Graph, of=None) -> dict[sp.Symbol, sp.Expr]:
     """``{node: δ_node = ∂of/∂node}`` for every node that ``of`` depends on, output first."""
     bp = backprop(graph, of)
@@ -293,11 +344,14 @@ class Path:
         return "→".join(map(str, self.nodes))
 
 
+@takes_graph
 def count_paths(graph: Graph, wrt, of=None) -> int:
-    """How many paths lead from ``wrt`` to ``of``: dynamic programming, nothing enumerated."""
-    return backprop(graph, of).path_counts.get(graph.symbol(wrt), 0)
+    """How many paths lead from ``wrt`` to ``of``: dynamic programming over the structure,
+    nothing enumerated and nothing differentiated."""
+    return path_counts(graph, of).get(graph.symbol(wrt), 0)
 
 
+@takes_graph
 def paths(graph: Graph, wrt, of=None, max_paths: int = DEFAULT_MAX_PATHS) -> tuple[Path, ...]:
     """Every path from ``wrt`` to ``of``, in graph order; more than ``max_paths`` is an error."""
     bp = backprop(graph, of)
@@ -306,25 +360,21 @@ def paths(graph: Graph, wrt, of=None, max_paths: int = DEFAULT_MAX_PATHS) -> tup
     if total > max_paths:
         raise PathLimitError(
             f"{start} has {total:,} paths to {bp.of}, more than the limit of {max_paths:,}; "
-            "gradient() gives the closed form without enumerating them, or pass a larger max_paths",
+            "gradient() gives the closed form without enumerating them, or raise the limit "
+            "(max_paths=…; on the command line --max-paths N)",
             total)
     found: list[Path] = []
-
     # The arrow start → of, when other paths exist too, is a partial with the nodes between held fixed.
     held = tuple(v for v in bp.graph.parents(bp.of) if v in bp.graph.definitions and start in bp.graph.ancestors(v))
-
-    def walk(trail: list[sp.Symbol]) -> None:
-        here = trail[-1]
-        if here == bp.of:
+    trails = [(start,)] if total else []   # depth first, children in graph order; no recursion,
+    while trails:                          # so a chain thousands of nodes deep is one path
+        trail = trails.pop()
+        if trail[-1] == bp.of:
             edges = list(zip(trail, trail[1:]))
-            found.append(Path(tuple(trail), tuple(bp.partials[e] for e in reversed(edges)),
+            found.append(Path(trail, tuple(bp.partials[e] for e in reversed(edges)),
                               held if len(trail) == 2 and total > 1 else ()))
-            return
-        for v in bp.children(here):
-            walk(trail + [v])
-
-    if total:
-        walk([start])
+        else:
+            trails += [(*trail, v) for v in reversed(bp.children(trail[-1]))]
     return tuple(found)
 
 
@@ -376,6 +426,7 @@ class Derivation:
         return {"text/plain": self.text(), "text/latex": self.latex(), "text/html": derivation_mathml(self)}
 
 
+@takes_graph
 def derive(graph: Graph, wrt, of=None, max_paths: int = DEFAULT_MAX_PATHS) -> Derivation:
     """The ``Derivation`` of ``∂of/∂wrt`` (``of`` defaults to the graph's output)."""
     bp = backprop(graph, of)

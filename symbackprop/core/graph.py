@@ -13,10 +13,12 @@ changes afterwards, so everything derived from it can be cached on it.
 from __future__ import annotations
 
 import difflib
+import functools
+import os
 import re
 import warnings
 from types import MappingProxyType
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 import networkx as nx
 import sympy as sp
@@ -26,7 +28,7 @@ from .errors import (CycleError, GraphError, SymbackpropError, TypoWarning, Unkn
                      did_you_mean, names)
 from .functions import prime_base
 
-__all__ = ["Graph", "as_definitions", "leaves_named_like_nodes"]
+__all__ = ["Graph", "as_definitions", "leaves_named_like_nodes", "as_graph", "takes_graph"]
 
 Definitions = Mapping[sp.Symbol, sp.Expr] | Iterable[tuple[sp.Symbol, sp.Expr]]
 
@@ -36,11 +38,22 @@ def as_definitions(definitions: Definitions) -> list[tuple[sp.Symbol, sp.Expr]]:
 
     Accepts a mapping, pairs, or ``sympy.Eq(node, expression)`` objects.
     """
-    items = definitions.items() if isinstance(definitions, Mapping) else definitions
+    if isinstance(definitions, (str, bytes, os.PathLike)):
+        raise GraphError("Graph(definitions): definitions must be a mapping {symbol: expression}, not "
+                         "text or a path; read model-file text with Graph.from_text(text) and a file "
+                         "with sbp.load(path)")
+    try:
+        items = list(definitions.items() if isinstance(definitions, Mapping) else definitions)
+    except TypeError:
+        raise GraphError("Graph(definitions): definitions must be a mapping {symbol: expression} (or "
+                         f"(symbol, expression) pairs), not {type(definitions).__name__}") from None
     pairs = []
     for item in items:
         if isinstance(item, sp.Equality):
             item = (item.lhs, item.rhs)
+        if not (isinstance(item, tuple) and len(item) == 2):
+            raise GraphError(f"Graph(definitions): each definition is a pair (symbol, expression) or "
+                             f"sympy.Eq(symbol, expression), not {item!r:.60}")
         node, expr = item
         if not isinstance(node, sp.Symbol):
             raise GraphError(f"a definition's left side must be a symbol, not {node!r}")
@@ -174,6 +187,8 @@ class Graph:
         self._constants = tuple(leaf for leaf in leaves if leaf not in data and leaf not in trained)
 
         sinks = [n for n in order if structure.out_degree(n) == 0]
+        if isinstance(output, str):   # a name: the node of that name (its symbol may have assumptions)
+            output = next((n for n in defined if n.name == output), sp.Symbol(output))
         if output is None:
             if len(sinks) != 1:
                 raise GraphError(f"the graph has {len(sinks)} outputs ({names(sinks)}); "
@@ -197,7 +212,7 @@ class Graph:
     @staticmethod
     def _leaf(symbol, role: str, defined, leaves) -> sp.Symbol:
         if isinstance(symbol, str):
-            symbol = sp.Symbol(symbol)
+            symbol = next((s for s in [*leaves, *defined] if s.name == symbol), sp.Symbol(symbol))
         if symbol in defined:
             raise GraphError(f"{symbol} is defined by {symbol} = {defined[symbol]}, so it cannot be listed as {role}")
         if symbol not in leaves:
@@ -220,7 +235,7 @@ class Graph:
     @staticmethod
     def _node(symbol, defined, order) -> sp.Symbol:
         if isinstance(symbol, str):
-            symbol = sp.Symbol(symbol)
+            symbol = next((n for n in order if n.name == symbol), sp.Symbol(symbol))
         if symbol not in defined:
             raise UnknownSymbolError(f"{symbol} is not a defined node{did_you_mean(symbol, order)}; "
                                      f"nodes: {names(order)}")
@@ -303,7 +318,8 @@ class Graph:
             if symbol.name == key:
                 return symbol
         known = self._nodes + self._leaves
-        raise UnknownSymbolError(f"unknown symbol '{key}'{did_you_mean(key, known)}; "
+        shown = f"'{key}'" if key.isprintable() else repr(key)   # a CSV cell may hold anything
+        raise UnknownSymbolError(f"unknown symbol {shown}{did_you_mean(key, known)}; "
                                  f"known: {names(known)}")
 
     def kind(self, symbol: sp.Symbol) -> str:
@@ -376,3 +392,27 @@ class Graph:
             return svg(draw(self))
         except SymbackpropError:
             return None
+
+
+def as_graph(graph, argument: str = "graph", kinds: tuple[type, ...] = ()) -> Graph:
+    """``graph`` itself (a ``Graph``, or one of the other ``kinds`` the caller takes), or the
+    graph of the model file at the path ``graph`` (``"model.sbp"``); anything else is an error
+    that names ``argument``."""
+    if isinstance(graph, (Graph, *kinds)):
+        return graph
+    if isinstance(graph, (str, os.PathLike)):
+        from ..parsing.modelfile import load
+
+        return load(graph)
+    raise SymbackpropError(f"{argument} must be a Graph (or the path of a model file), not "
+                           f"{type(graph).__name__}")
+
+
+def takes_graph(function: Callable) -> Callable:
+    """Let ``function(graph, …)`` take the path of a model file for ``graph`` as well (``as_graph``)."""
+
+    @functools.wraps(function)
+    def with_graph(graph, *args, **kwargs):
+        return function(as_graph(graph, f"{function.__name__}: graph"), *args, **kwargs)
+
+    return with_graph

@@ -46,7 +46,7 @@ from sympy.matrices.expressions import (HadamardProduct, MatAdd, MatMul, MatrixE
 from .derive import Partial, local_partials
 from .errors import NotDenseError, names
 from .functions import logsumexp, sigmoid, softplus
-from .graph import Graph
+from .graph import Graph, takes_graph
 
 __all__ = ["DenseLayer", "DenseStructure", "recognise", "dense_structure", "LayerGraph",
            "layer_graph", "LayerEquation", "LayerDerivation", "derive_layers",
@@ -538,6 +538,7 @@ def _scalar_activation(function: Callable, u: sp.Expr, order: int, fold: Mapping
     raise NotDenseError("only first derivatives of activations appear in the backward pass")
 
 
+@takes_graph
 def derive_layers(graph: Graph) -> LayerDerivation:
     """The backward pass of a dense ``graph`` as matrix equations (``NotDenseError`` when the
     graph is not dense layers plus a known loss): one reverse sweep over the layer nodes,

@@ -27,17 +27,18 @@ from typing import Iterable, Mapping, Sequence
 import sympy as sp
 
 from ..core.atomic import write_atomic
+from ..core.derive import DEFAULT_MAX_PATHS
 from ..render.diagram import render, svgs
 from ..core.errors import SymbackpropError
-from ..core.graph import Graph
+from ..core.graph import Graph, takes_graph
 from ..numeric.point import Point, evaluate
 from .build import Context, build
 from .html import document_html
 from .model import Document
 from .strings import LANGUAGES
-from .tex import ENGINES, build_pdf, document_tex
+from .tex import ENGINES, build_pdf, document_tex, figure_file
 
-__all__ = ["handout", "Handout"]
+__all__ = ["handout", "Handout", "output_stem"]
 
 
 class Handout:
@@ -59,8 +60,9 @@ class Handout:
         return document_html(self.document, self._svgs, answers=self._is_answer_key)
 
     def tex(self, stem: str = "handout") -> str:
-        """The LaTeX source; it includes the figures as ``<stem>-<figure>.pdf`` (``save`` writes them)."""
-        names = {f.name: f"{stem}-{f.name}.pdf" for f in self.document.figures()}
+        """The LaTeX source; it includes the figures as ``figure_file(stem, figure)`` (``<stem>-<figure>.pdf``
+        for plain names; ``save`` writes them)."""
+        names = {f.name: figure_file(stem, f.name, ".pdf") for f in self.document.figures()}
         return document_tex(self.document, names, answers=self._is_answer_key)
 
     def save(self, target: str | os.PathLike, pdf: bool | None = None) -> list[Path]:
@@ -70,27 +72,35 @@ class Handout:
         ``target`` is a directory (files named ``handout.*`` inside it) or a path stem such as
         ``build/handout``. An answer key is saved beside, as ``<stem>-answers.*``.
         """
-        target = Path(target)
-        stem = target / "handout" if target.is_dir() or str(target).endswith(os.sep) else target
-        if stem.suffix in (".html", ".tex", ".pdf"):
-            stem = stem.with_suffix("")
-        written = [write_atomic(stem.with_suffix(".html"), self.html())]
+        stem = output_stem(target)
+        written = [write_atomic(stem.parent / f"{stem.name}.html", self.html())]
         figures = self.document.figures()
         for figure in figures:
-            written.append(write_atomic(stem.parent / f"{stem.name}-{figure.name}.svg", self._svgs[figure.name]))
+            written.append(write_atomic(stem.parent / figure_file(stem.name, figure.name, ".svg"),
+                                        self._svgs[figure.name]))
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:  # one dot process per PDF
-            written += pool.map(lambda f: render(f.digraph, stem.parent / f"{stem.name}-{f.name}.pdf"), figures)
-        written.append(write_atomic(stem.with_suffix(".tex"), self.tex(stem.name)))
+            written += pool.map(lambda f: render(f.digraph, stem.parent / figure_file(stem.name, f.name, ".pdf")),
+                                figures)
+        written.append(write_atomic(stem.parent / f"{stem.name}.tex", self.tex(stem.name)))
         if pdf is None:
             pdf = any(shutil.which(engine) for engine in ENGINES)
         if pdf:
-            written.append(build_pdf(stem.with_suffix(".tex")))
+            written.append(build_pdf(stem.parent / f"{stem.name}.tex"))
         if self.answers is not None:
             written += self.answers.save(stem.parent / f"{stem.name}-answers", pdf=pdf)
         return written
 
     def _repr_html_(self) -> str:
         return self.html()
+
+
+def output_stem(target: str | os.PathLike) -> Path:
+    """The path stem a handout's files share: ``build/handout`` for ``build/handout`` or
+    ``build/handout.html``, ``build/handout`` for a directory ``build``; the rest of the name is
+    kept as given (``week.2`` stays ``week.2``)."""
+    target = Path(target)
+    stem = target / "handout" if target.is_dir() or str(target).endswith(os.sep) else target
+    return stem.with_suffix("") if stem.suffix in (".html", ".tex", ".pdf") else stem
 
 
 def _symbols(graph: Graph, wrt) -> tuple[sp.Symbol, ...]:
@@ -108,10 +118,12 @@ def _symbols(graph: Graph, wrt) -> tuple[sp.Symbol, ...]:
     return chosen
 
 
+@takes_graph
 def handout(graph: Graph, wrt: Iterable | str | None = None, of=None, lang: str = "en",
             exercises: bool = False, values: Mapping | Point | None = None,
             functions: Mapping | None = None, optimizers: Sequence | None = None,
-            summary: int | None = None, subtitle: str | None = None) -> Handout:
+            summary: int | None = None, subtitle: str | None = None,
+            max_paths: int = DEFAULT_MAX_PATHS) -> Handout:
     """A derivation handout for ``graph``.
 
     ``wrt``: the parameters to derive (default: all); ``lang``: ``"en"`` or ``"ru"``;
@@ -122,13 +134,15 @@ def handout(graph: Graph, wrt: Iterable | str | None = None, of=None, lang: str 
     (default GD, Momentum, AdaGrad, Adam from ``symbackprop.numeric.optim``; ``[]`` for none);
     ``summary``: collapse layers wider than this in the diagrams (default: automatic);
     ``subtitle``: the line under the title, instead of the network's name (a worksheet's
-    student and variant).
+    student and variant); ``max_paths``: the most paths of one parameter the handout lists and
+    draws.
     """
     if lang not in LANGUAGES:
         raise SymbackpropError(f"unknown language {lang!r}; choose one of {', '.join(LANGUAGES)}")
     chosen = _symbols(graph, wrt)
     point = values if isinstance(values, Point) else evaluate(graph, values, of=of, functions=functions)
-    context = Context(graph, chosen, lang, point, functions is not None, optimizers, summary, of, functions)
+    context = Context(graph, chosen, lang, point, functions is not None, optimizers, summary, of, functions,
+                      max_paths)
     document, answers = build(context, exercises=exercises)
     if subtitle is not None:
         document = replace(document, subtitle=subtitle)

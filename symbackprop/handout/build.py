@@ -15,7 +15,7 @@ import numpy as np
 import sympy as sp
 
 from ..numeric import optim
-from ..core.derive import Backprop, Partial, backprop, derive
+from ..core.derive import DEFAULT_MAX_PATHS, Backprop, Partial, backprop, derive
 from ..render.diagram import draw, subscripted
 from ..core.errors import NotDenseError, SymbackpropError
 from ..core.graph import Graph
@@ -93,6 +93,7 @@ class Context:
     summary: int | None
     of: sp.Symbol | None = None
     functions: Mapping | None = None
+    max_paths: int = DEFAULT_MAX_PATHS
 
     @cached_property
     def bp(self) -> Backprop:
@@ -148,7 +149,7 @@ class Context:
     def figure(self, name: str, caption: Text, wrt=None) -> Figure:
         summary = self.summary_width
         legend = None if wrt is None else legend_title(self.lang, wrt.name, self.bp.path_counts.get(wrt, 0))
-        return Figure(name, draw(self.graph, wrt=wrt, of=self.bp.of, summary=summary,
+        return Figure(name, draw(self.graph, wrt=wrt, of=self.bp.of, summary=summary, max_paths=self.max_paths,
                                  legend_title=legend), caption)
 
 
@@ -211,7 +212,7 @@ def parameter_section(ctx: Context, p: sp.Symbol, index: int) -> Section:
     bp, g = ctx.bp, ctx.graph
     of = bp.of
     title = ctx.text("parameter", p=Math(p))
-    d = derive(g, p, of)
+    d = derive(g, p, of, ctx.max_paths)
     if not d.paths:
         return Section(title, blocks(ctx.text("no_paths", of=Math(of), p=Math(p))))
     n = len(d.paths)
@@ -277,7 +278,7 @@ def _gradient_rows(ctx: Context) -> list[Row]:
     bp, point = ctx.bp, ctx.point
     rows = []
     for p in ctx.wrt:
-        d = derive(ctx.graph, p, bp.of)
+        d = derive(ctx.graph, p, bp.of, ctx.max_paths)
         if len(d.paths) > 1:
             products = tuple((number(sp.prod(point.partials[(u, v)] for u, v in zip(path.nodes, path.nodes[1:]))),)
                              for path in d.paths)
@@ -367,7 +368,7 @@ def exercise_questions(ctx: Context) -> list[Question]:
         questions.append(Question(len(questions) + 1, prompt, blocks(answer), lines, blanks))
 
     for p in ctx.wrt:
-        d = derive(g, p, bp.of)
+        d = derive(g, p, bp.of, ctx.max_paths)
         route = [Text.joined(path.nodes, " → ") for path in d.paths]
         ask(ctx.text("q_paths", p=Math(p), of=Math(bp.of)),
             [Text((ctx.count("paths_count", len(d.paths)),))] + route, lines=2)

@@ -6,6 +6,8 @@ The preamble works with ``pdflatex`` (``babel`` with T2A for Russian, the Debian
 
 from __future__ import annotations
 
+import glob
+import hashlib
 import re
 import shutil
 import subprocess
@@ -15,16 +17,18 @@ from typing import Mapping
 
 from ..core.atomic import write_atomic
 from ..core.errors import SymbackpropError
+from ..render.printing import greek_latex
 from .equations import LATEX, rows_latex
 from .model import Document, Equations, Figure, Formula, Math, Question, Section, Table, Text
 
-__all__ = ["document_tex", "build_pdf", "LatexError", "ENGINES", "INSTALL_LATEX"]
+__all__ = ["document_tex", "build_pdf", "figure_file", "LatexError", "ENGINES", "INSTALL_LATEX"]
 
 ENGINES = ("pdflatex", "xelatex", "lualatex")
 INSTALL_LATEX = ("no LaTeX engine found (pdflatex, xelatex or lualatex); install one with "
                  "`apt-get install texlive-latex-recommended texlive-lang-cyrillic`")
 LATEX_TIMEOUT = 300
 MAX_RUNS = 3
+_JOB = "handout"
 
 
 class LatexError(SymbackpropError):
@@ -44,22 +48,61 @@ _UNICODE = {"→": r"$\to$", "…": r"\dots{}", "δ": r"$\delta$", "η": r"$\eta
 _ESCAPE = re.compile("|".join(re.escape(k) for k in sorted({**_SPECIAL, **_UNICODE}, key=len, reverse=True)))
 
 
+_GREEK = re.compile("[\u0391-\u03a9\u03b1-\u03c9]")
+
+
 def escape(text: str) -> str:
     r"""Plain text for LaTeX: specials escaped, symbols the text font lacks as math.
 
-    >>> escape("50% of x_1 → y")
-    '50\\% of x\\_1 $\\to$ y'
+    >>> escape("50% of x_1 → y, ζ")
+    '50\\% of x\\_1 $\\to$ y, $\\zeta$'
     """
-    return _ESCAPE.sub(lambda m: _SPECIAL.get(m.group(0)) or _UNICODE[m.group(0)], text)
+    text = _ESCAPE.sub(lambda m: _SPECIAL.get(m.group(0)) or _UNICODE[m.group(0)], text)
+    return _GREEK.sub(lambda m: f"${greek_latex(m.group(0)) or '?'}$", text)
+
+
+# File names a figure may have as given: what TeX, file systems and globs all read literally.
+_PLAIN_FILE = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _figure_prefix(stem: str) -> str:
+    return f"{_plain_file(stem)}-"
+
+
+def figure_file(stem: str, figure: str, suffix: str) -> str:
+    """The file name of ``figure`` of the document ``stem``: ``<stem>-<figure><suffix>`` when both
+    are plain; otherwise other characters become ``_`` and a hash of the original keeps names
+    apart, so no name written into ``\\includegraphics`` or a glob can break either (``week%2``,
+    ``net#1``, ``x}y``, ``draft[1]``) and no figure is written outside the stem's folder.
+
+    >>> figure_file("handout", "network", ".pdf"), figure_file("week%2", "paths_01_w11", ".pdf")
+    ('handout-network.pdf', 'week_2-fd1f16-paths_01_w11.pdf')
+    """
+    return f"{_figure_prefix(stem)}{_plain_file(figure)}{suffix}"
+
+
+def _plain_file(name: str) -> str:
+    if _PLAIN_FILE.fullmatch(name):
+        return name
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:6]
+    return re.sub(r"[^A-Za-z0-9_-]", "_", name) + "-" + digest
+
+
+# pdflatex: Cyrillic letters (in a name such as вес1) switch to the T2A encoding by themselves in
+# an English document, whose text is T1 (babel russian does this in a Russian one).
+_CYRILLIC = "A B V G D E ZH Z I ISHRT K L M N O P R S T U F H C CH SH SHCH HRDSN ERY SFTSN EREV YU YA YO".split()
+_CYRILLIC_DEFAULTS = "".join(rf"\DeclareTextSymbolDefault{{\CYR{n}}}{{T2A}}\DeclareTextSymbolDefault{{\cyr{n.lower()}}}{{T2A}}"
+                             for n in _CYRILLIC)
 
 
 def _preamble(document: Document) -> str:
     language = "russian" if document.lang == "ru" else "english"
+    cyrillic = "" if document.lang == "ru" else "\n  " + _CYRILLIC_DEFAULTS
     return rf"""\documentclass[a4paper,11pt]{{article}}
 \usepackage{{iftex}}
 \ifPDFTeX
   \usepackage[T2A,T1]{{fontenc}}
-  \usepackage[utf8]{{inputenc}}
+  \usepackage[utf8]{{inputenc}}{cyrillic}
 \else
   \usepackage{{fontspec}}
   \setmainfont{{DejaVu Serif}}
@@ -156,19 +199,21 @@ def _first_error(log: str) -> str:
 def build_pdf(tex_path: Path, engine: str | None = None) -> Path:
     """Compile ``tex_path`` (its figures beside it) into the PDF beside it, atomically.
 
-    Runs in a scratch directory with shell escape off; on failure the log is kept as
-    ``<stem>.log`` beside the source and the first LaTeX error is reported.
+    Runs in a scratch directory with shell escape off, under the job name ``handout`` (the file's
+    own name, ``week%2.tex``, never reaches TeX's command line); the figures are the files
+    ``figure_file`` names. On failure the log is kept as ``<stem>.log`` beside the source and
+    the first LaTeX error is reported.
     """
     engine = engine or _engine()
     written = Path(tex_path)  # the PDF and log are named as the source was (relative stays relative)
     tex_path = written.resolve()
     with tempfile.TemporaryDirectory(prefix="symbackprop-tex-") as scratch:
-        for needed in [tex_path, *tex_path.parent.glob(f"{tex_path.stem}-*.pdf")]:  # the source and its figures
-            shutil.copy2(needed, scratch)
-        command = [engine, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
-                   tex_path.name]
-        log_path = Path(scratch) / f"{tex_path.stem}.log"
-        produced = Path(scratch) / f"{tex_path.stem}.pdf"
+        shutil.copy2(tex_path, Path(scratch) / f"{_JOB}.tex")
+        for figure in tex_path.parent.glob(glob.escape(_figure_prefix(tex_path.stem)) + "*.pdf"):
+            shutil.copy2(figure, scratch)
+        command = [engine, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", f"{_JOB}.tex"]
+        log_path = Path(scratch) / f"{_JOB}.log"
+        produced = Path(scratch) / f"{_JOB}.pdf"
         for _ in range(MAX_RUNS):  # longtable settles its column widths on a second run
             try:
                 subprocess.run(command, cwd=scratch, capture_output=True, timeout=LATEX_TIMEOUT, check=False,

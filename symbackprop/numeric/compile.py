@@ -27,11 +27,14 @@ import sympy as sp
 from sympy.printing.codeprinter import PrintMethodNotImplementedError
 
 from ..core.derive import backprop
-from ..core.errors import CompileError, SymbackpropError, did_you_mean, names
-from ..core.functions import ACTIVATIONS, activation, substitute_functions
-from ..core.graph import Graph
+from ..core.errors import CompileError, names
+from ..core.functions import substitute_functions
+from ..core.graph import Graph, as_graph
+from ..core.tensor.graph import TensorGraph
+from ..core.tensor.scalar import ScalarView
 from .compile_layers import compile_dense
-from .model import Model, NumPyCodePrinter, comment_line, float_dtype
+from .compile_tensor import compile_tensor, fused_units
+from .model import Model, NumPyCodePrinter, chosen_functions, comment_line, float_dtype
 
 __all__ = ["compile", "compile_scalar", "bind_functions", "Model", "NumPyCodePrinter"]
 
@@ -48,26 +51,9 @@ def bind_functions(graph: Graph, functions: Mapping | None = None) -> Graph:
     >>> print(bind_functions(sbp.lecture_network(), {"f": "tanh"}).definitions[sp.Symbol("z1")])
     tanh(w11*x1 + w21*x2)
     """
-    undefined = {f.__name__: f for f in graph.undefined_functions}
-    from_file = functions is None  # a model file's bind stays in the metadata of the bound graph
-    if from_file:
-        functions = graph.metadata.get("bind") or {}
-    chosen = {getattr(key, "__name__", str(key)): value for key, value in functions.items()}
-    unused = [name for name in chosen if name not in undefined]
-    if unused and not from_file:
-        raise CompileError(f"the graph has no undefined function {unused[0]}"
-                           f"{did_you_mean(unused[0], undefined)}; it has: {', '.join(undefined) or 'none'}")
-    unbound = [name for name in undefined if name not in chosen]
-    if unbound:
-        raise CompileError(f"the activation {unbound[0]} has no concrete function: pass "
-                           f"functions={{'{unbound[0]}': 'tanh'}} (or a model file's 'bind: {unbound[0]} = tanh'); "
-                           f"known: {', '.join(ACTIVATIONS)}")
-    if not undefined:
+    bound = chosen_functions(graph.undefined_functions, graph.metadata, functions)
+    if not bound:
         return graph
-    try:
-        bound = {name: activation(value, name) for name, value in chosen.items()}
-    except SymbackpropError as error:
-        raise CompileError(str(error)) from None
     definitions = {node: substitute_functions(expr, bound) for node, expr in graph.definitions.items()}
     return Graph(definitions, inputs=graph.inputs, targets=graph.targets, parameters=graph.parameters,
                  output=graph.output, predictions=graph.predictions, metadata=graph.metadata)
@@ -267,12 +253,28 @@ def _definitionscomment_line(graph: Graph, shown: int = 40) -> str:
     return "\n".join("#   " + comment_line(line) for line in lines)
 
 
-def compile(graph: Graph, functions: Mapping | None = None, dtype=np.float64) -> Model:
+def compile(graph, functions: Mapping | None = None, dtype=np.float64, backend: str = "numpy") -> Model:
     """A ``Model`` whose forward pass, loss and gradient are the graph's derived formulas.
 
     ``functions`` binds undefined activations (``{f: sbp.tanh}`` or ``{"f": "tanh"}``; default:
-    the model file's ``bind``); ``dtype`` is ``numpy.float64`` or ``numpy.float32``.
+    the model file's ``bind``); ``dtype`` is ``numpy.float64`` or ``numpy.float32``. A tensor
+    graph (``sbp.tensor.Graph``, ``sbp.mlp``) compiles to vectorized code from its δ equations,
+    also for ``backend="jax"`` (``jax.numpy`` under ``jax.jit``); a scalar graph to one NumPy line
+    per node and adjoint, or to the matrix code when it is dense layers. A model file's path
+    stands for its graph.
     """
+    graph = as_graph(graph, "compile: graph", kinds=(TensorGraph,))
+    tensor = graph if isinstance(graph, TensorGraph) else graph.tensor if isinstance(graph, ScalarView) else None
+    if tensor is not None:
+        # the scalar code: for a network without a loss (as it always was), and for the
+        # lecture's units written f(W x), whose per-node code names the author's nodes
+        scalar_code = tensor.output.shape or (isinstance(graph, ScalarView) and fused_units(tensor))
+        if backend != "numpy" or not scalar_code:
+            return compile_tensor(graph, functions, dtype, backend)
+        graph = graph if isinstance(graph, ScalarView) else ScalarView(tensor)
+    if backend != "numpy":
+        raise CompileError(f"backend={backend!r} compiles tensor graphs (sbp.tensor.Graph, sbp.mlp, a model file "
+                           "with shapes); this graph is scalar")
     graph, dtype = bind_functions(graph, functions), float_dtype(dtype)
     # dense layers take the matrix view, one matmul per layer
     return compile_dense(graph, dtype) or compile_scalar(graph, dtype=dtype)

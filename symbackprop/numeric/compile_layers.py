@@ -36,7 +36,7 @@ from ..core.functions import sigmoid
 from ..core.graph import Graph
 from ..core.layers import Activation, LayerDerivation, Softmax, dense_structure, derive_layers
 
-__all__ = ["compile_dense", "LayerModel", "BatchPrinter", "softmax_cross_entropy", "binary_cross_entropy",
+__all__ = ["compile_dense", "LayerModel", "BatchPrinter", "flat_view", "softmax_cross_entropy", "binary_cross_entropy",
            "squared_error", "softmax"]
 
 
@@ -152,7 +152,7 @@ def _positions(derivation: LayerDerivation, matrix: MatrixSymbol) -> np.ndarray:
     return positions if matrix in derivation.layers.weights else positions[:, 0]
 
 
-def _view(positions: np.ndarray, total: int) -> str | None:
+def flat_view(positions: np.ndarray, total: int) -> str | None:
     """A slice-and-reshape of a flat vector ``{v}`` holding exactly these positions, if one exists."""
     start = int(positions.flat[0])
     if positions.ndim == 1:
@@ -198,7 +198,7 @@ class _Source:
         self.views: dict[MatrixSymbol, str | None] = {}
         for matrix in self._parameters():
             positions = _positions(derivation, matrix)
-            self.views[matrix] = _view(positions, total)
+            self.views[matrix] = flat_view(positions, total)
             if self.views[matrix] is None:
                 self.constants[f"index_{_variable(matrix)}"] = positions
 

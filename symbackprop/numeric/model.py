@@ -13,10 +13,11 @@ import numpy as np
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
-from ..core.errors import CompileError, DataError, names
+from ..core.errors import CompileError, DataError, SymbackpropError, did_you_mean, names
+from ..core.functions import ACTIVATIONS, activation
 from ..core.graph import Graph
 
-__all__ = ["Model", "NumPyCodePrinter", "comment_line", "float_dtype"]
+__all__ = ["Model", "NumPyCodePrinter", "JaxCodePrinter", "chosen_functions", "comment_line", "float_dtype", "check_seed"]
 
 # Sums longer than this are printed as sums of parenthesised chunks: CPython's compiler
 # recurses once per ``+`` and fails on a few thousand terms in one flat expression.
@@ -40,10 +41,10 @@ class NumPyCodePrinter(NumPyPrinter):
     def __init__(self, names: Mapping[sp.Symbol, str]):
         # order="none": terms as SymPy stores them (already canonical), without re-sorting them.
         super().__init__({"strict": True, "fully_qualified_modules": True, "order": "none"})
-        # Only numpy's functions: the generated code runs where nothing else (not math) exists.
+        # Only the array module's functions: the generated code runs where nothing else (not math) exists.
         # The functions this class prints itself (Abs, Max, Min, …) keep their own methods.
         for name, path in list(self.known_functions.items()):
-            if not (isinstance(path, str) and path.startswith("numpy.")):
+            if not (isinstance(path, str) and path.startswith(f"{self._module}.")):
                 del self.known_functions[name]
                 if f"_print_{name}" not in vars(NumPyCodePrinter):
                     setattr(self, f"_print_{name}", self._print_not_supported)
@@ -56,33 +57,39 @@ class NumPyCodePrinter(NumPyPrinter):
 
     def _print_sigmoid(self, expr):
         # σ(u) = exp(−softplus(−u)): no overflow for large |u|, full relative precision.
-        return f"numpy.exp(-numpy.logaddexp(0, -({self._print(expr.args[0])})))"
+        xp = self._module
+        return f"{xp}.exp(-{xp}.logaddexp(0, -({self._print(expr.args[0])})))"
 
     def _print_softplus(self, expr):
-        return f"numpy.logaddexp(0, {self._print(expr.args[0])})"
+        return f"{self._module}.logaddexp(0, {self._print(expr.args[0])})"
 
     def _print_relu(self, expr):
-        return f"numpy.maximum({self._print(expr.args[0])}, 0)"
+        return f"{self._module}.maximum({self._print(expr.args[0])}, 0)"
 
     def _print_Heaviside(self, expr):
         # H(0) as SymPy's second argument says: 0 for ReLU's derivative, ½ for max and min (the
         # subgradients PyTorch uses).
         at_zero = expr.args[1] if len(expr.args) > 1 else sp.S.Half
-        return f"numpy.heaviside({self._print(expr.args[0])}, {self._print(at_zero)})"
+        return f"{self._module}.heaviside({self._print(expr.args[0])}, {self._print(at_zero)})"
+
+    def _print_DiracDelta(self, expr):
+        # The derivative of the step H: zero wherever it is defined (everywhere but the kink),
+        # as for PyTorch's other step-like functions (sign, round); the kink itself has measure 0.
+        return f"numpy.zeros_like({self._print(expr.args[0])})"
 
     def _print_logsumexp(self, expr):
         # Pairwise logaddexp: each step shifts by the larger argument, so nothing overflows.
         args = ", ".join(self._print(a) for a in expr.args)
-        return f"numpy.logaddexp.reduce(numpy.broadcast_arrays({args}))"
+        return f"{self._module}.logaddexp.reduce({self._module}.broadcast_arrays({args}))"
 
     def _print_Abs(self, expr):
-        return f"numpy.abs({self._print(expr.args[0])})"
+        return f"{self._module}.abs({self._print(expr.args[0])})"
 
     def _print_Max(self, expr):
-        return self._nested("numpy.maximum", expr.args)
+        return self._nested(f"{self._module}.maximum", expr.args)
 
     def _print_Min(self, expr):
-        return self._nested("numpy.minimum", expr.args)
+        return self._nested(f"{self._module}.minimum", expr.args)
 
     def _nested(self, function: str, args) -> str:
         first, *rest = args
@@ -97,6 +104,42 @@ class NumPyCodePrinter(NumPyPrinter):
         chunks = [sp.Add(*terms[i:i + _MAX_FLAT_TERMS], evaluate=False)
                   for i in range(0, len(terms), _MAX_FLAT_TERMS)]
         return " + ".join(f"({super(NumPyCodePrinter, self)._print_Add(chunk)})" for chunk in chunks)
+
+
+class JaxCodePrinter(NumPyCodePrinter):
+    """The same code over ``jnp`` (``jax.numpy``), for the JAX backend."""
+
+    _module = "jnp"
+    _kf = {name: "jnp." + path.partition(".")[2] for name, path in NumPyPrinter._kf.items()
+           if path.startswith("numpy.")}
+    _kc = {name: "jnp." + path.partition(".")[2] for name, path in NumPyPrinter._kc.items()
+           if path.startswith("numpy.")}
+
+
+def chosen_functions(undefined, metadata: Mapping, functions: Mapping | None) -> dict[str, Callable]:
+    """``name → concrete function`` for each undefined function of a graph (``undefined``), from
+    ``functions`` (``{f: sbp.tanh}`` or ``{"f": "tanh"}``) or else the model file's ``bind:``
+    (``metadata["bind"]``); an unbound, unknown or unused name is a ``CompileError``."""
+    undefined = {f.__name__: f for f in undefined}
+    from_file = functions is None  # a model file's bind stays in the metadata of the bound graph
+    if from_file:
+        functions = metadata.get("bind") or {}
+    chosen = {getattr(key, "__name__", str(key)): value for key, value in functions.items()}
+    unused = [name for name in chosen if name not in undefined]
+    if unused and not from_file:
+        raise CompileError(f"the graph has no undefined function {unused[0]}"
+                           f"{did_you_mean(unused[0], undefined)}; it has: {', '.join(undefined) or 'none'}")
+    unbound = [name for name in undefined if name not in chosen]
+    if unbound:
+        raise CompileError(f"the activation {unbound[0]} has no concrete function: pass "
+                           f"functions={{'{unbound[0]}': 'tanh'}} (or a model file's 'bind: {unbound[0]} = tanh'); "
+                           f"known: {', '.join(ACTIVATIONS)}")
+    if not undefined:
+        return {}
+    try:
+        return {name: activation(value, name) for name, value in chosen.items()}
+    except SymbackpropError as error:
+        raise CompileError(str(error)) from None
 
 
 def comment_line(text: str, width: int = 100) -> str:
@@ -192,7 +235,7 @@ class Model:
         """Zeros (the lecture starts "at the point 0") or, with a seed, small uniform numbers:
         U(−1/√fan_in, 1/√fan_in) as PyTorch's ``Linear`` draws them, where fan_in counts the
         non-parameter inputs of the node a parameter feeds."""
-        if seed is None:
+        if check_seed(seed) is None:
             return np.zeros(len(self.parameters), dtype=self.dtype)
         bounds = np.array([1 / np.sqrt(_fan_in(self.graph, p)) for p in self.parameters])
         return np.random.default_rng(seed).uniform(-bounds, bounds).astype(self.dtype)
@@ -200,6 +243,21 @@ class Model:
     def __repr__(self) -> str:
         return (f"Model({len(self.parameters)} parameters, inputs=({names(self.inputs)}), "
                 f"predictions=({names(self.predictions)}), dtype={self.dtype.name})")
+
+
+def check_seed(seed) -> int | None:
+    """``seed`` if it is None or an integer NumPy can seed with (0 or more), else an error.
+
+    >>> check_seed(-1)
+    Traceback (most recent call last):
+    ...
+    symbackprop.core.errors.SymbackpropError: seed must be a non-negative integer (or None), not -1
+    """
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise SymbackpropError(f"seed must be a non-negative integer (or None), not {seed!r}")
+    return int(seed)
 
 
 def _short(symbols, shown: int = 6) -> str:

@@ -19,6 +19,7 @@ Hyperparameters use the lecture's and PyTorch's names.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from dataclasses import dataclass
@@ -26,10 +27,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..core.errors import SymbackpropError
+from ..core.errors import SymbackpropError, did_you_mean
 
 __all__ = ["OptimizerError", "GD", "SGD", "Momentum", "Nesterov", "AdaGrad", "RMSProp", "Adam",
-           "Steps", "MomentumState", "AdaGradState", "RMSPropState", "AdamState"]
+           "Steps", "MomentumState", "AdaGradState", "RMSPropState", "AdamState", "NAMES", "by_name"]
 
 
 class OptimizerError(SymbackpropError):
@@ -373,3 +374,20 @@ class Adam:
         if self.weight_decay:
             where[r"\lambda"] = self.weight_decay
         return _align(*rows, where=where)
+
+
+# Lower-case names, as the command line and ``train(optimizer="adam")`` take them.
+NAMES = {"gd": GD, "sgd": SGD, "momentum": Momentum, "nesterov": Nesterov, "adagrad": AdaGrad,
+         "rmsprop": RMSProp, "adam": Adam, "amsgrad": functools.partial(Adam, amsgrad=True)}
+
+
+def by_name(name: str, **hyperparameters):
+    """The optimizer called ``name`` (``"adam"``, ``"momentum"``, …) with ``hyperparameters``.
+
+    >>> by_name("amsgrad", lr=0.05)
+    Adam(lr=0.05, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.0, amsgrad=True, maximize=False, amsgrad_variant='lecture')
+    """
+    key = name.lower() if isinstance(name, str) else name
+    if key not in NAMES:
+        raise OptimizerError(f"unknown optimizer {name!r}{did_you_mean(key, NAMES)}; known: {', '.join(NAMES)}")
+    return NAMES[key](**hyperparameters)

@@ -26,7 +26,9 @@ from __future__ import annotations
 import importlib.util
 import io
 import os
+import signal
 import sys
+import threading
 import warnings
 from dataclasses import dataclass, field
 from typing import ClassVar, Iterator, Sequence
@@ -35,13 +37,15 @@ import numpy as np
 import sympy as sp
 
 from ..core.atomic import write_atomic
-from .compile import Model
+from .compile import Model, compile
+from .model import check_seed
 from ..core.errors import DataError, SymbackpropError, SymbackpropWarning, names
 from ..core.graph import Graph
-from .optim import GD
+from ..core.tensor.graph import TensorGraph
+from .optim import by_name
 
 __all__ = ["train", "TrainResult", "History", "GradNorm", "StepLength", "EarlyStopping", "MaxEpochs",
-           "SymmetryWarning", "TrainingDiverged", "minibatches", "symmetric_units"]
+           "SymmetryWarning", "TrainingDiverged", "minibatches", "symmetric_units", "check_seed"]
 
 
 class SymmetryWarning(SymbackpropWarning):
@@ -149,6 +153,7 @@ class TrainResult:
     epochs: int
     steps: int
     diverged: bool = False
+    interrupted: bool = False     # stopped by Ctrl-C (after a finished step)
 
     def plot(self, path: str | os.PathLike | None = None, ax=None):
         """Training and validation loss per epoch (matplotlib ``Axes``); saved to ``path`` if given."""
@@ -306,6 +311,28 @@ def _nonfinite_evaluation(loss: float, grad: np.ndarray, params: np.ndarray, par
     return None
 
 
+def _optimizer(optimizer):
+    """An optimizer object: the one given, GD by default, or the one of that name (``"adam"``)."""
+    if optimizer is None:
+        return by_name("gd")
+    if isinstance(optimizer, str):
+        return by_name(optimizer)
+    if not (callable(getattr(optimizer, "init", None)) and callable(getattr(optimizer, "step", None))):
+        raise SymbackpropError(f"train: optimizer must be an optimizer such as sbp.optim.Adam(lr=0.01), or "
+                               f"a name such as 'adam', not {type(optimizer).__name__}")
+    return optimizer
+
+
+def _criteria(stop) -> list:
+    """The stopping criteria: a list of them, or one."""
+    chosen = [stop] if callable(getattr(stop, "check", None)) else list(stop or ())
+    for criterion in chosen:
+        if not callable(getattr(criterion, "check", None)):
+            raise SymbackpropError(f"train: stop holds criteria such as sbp.GradNorm(1e-6) or "
+                                   f"sbp.EarlyStopping(patience=20), not {criterion!r:.60}")
+    return chosen
+
+
 def _positive_int(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise SymbackpropError(f"{name} must be a positive integer, not {value!r}")
@@ -331,30 +358,64 @@ class _Diverged(Exception):
     """Internal: unwinds the loop when something went non-finite."""
 
 
-def train(model: Model, X, y=None, optimizer=None, batch_size: int | None = None, epochs: int = 100,
+class _Interrupts:
+    """Ctrl-C while training, noticed after the current step instead of inside it: the loop ends
+    with a consistent history and parameters and returns its result. A second Ctrl-C stops at
+    once (KeyboardInterrupt). Only the main thread receives signals; elsewhere nothing changes."""
+
+    def __init__(self):
+        self.pending = False
+        self.previous = None
+
+    def __enter__(self) -> "_Interrupts":
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.pending:
+            raise KeyboardInterrupt
+        self.pending = True
+
+    def __exit__(self, *exc) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+
+def train(model: Model | Graph | str, X, y=None, optimizer=None, batch_size: int | None = None, epochs: int = 100,
           stop: Sequence = (), validation: tuple | None = None, seed: int | None = None,
           init=None, progress: bool = True) -> TrainResult:
     """Train ``model`` on ``(X, y)`` and return a ``TrainResult``.
 
-    ``optimizer`` defaults to ``optim.GD(lr=0.1)``; ``batch_size=None`` is full-batch descent,
+    ``model`` is a compiled ``Model`` (a ``Graph`` or a model file's path is compiled first);
+    ``optimizer`` defaults to ``optim.GD(lr=0.1)`` and may be named (``"adam"``, its defaults); ``batch_size=None`` is full-batch descent,
     otherwise minibatches shuffled with ``seed`` (the last partial batch kept). ``init`` is
     ``None``/``"zeros"`` (the lecture's start at 0; warns when that leaves hidden units
     symmetric), ``"random"`` (``model.init_params(seed)``) or a parameter vector. ``stop`` holds
     criteria (``GradNorm``, ``StepLength``, ``EarlyStopping``, ``MaxEpochs``); ``epochs`` caps
     the run in any case. A NaN or inf stops training and returns the last finite parameters.
+    Ctrl-C stops it after the current step and returns the result so far (``stopped_by`` says
+    ``interrupted at epoch N``; under early stopping the best epoch's parameters); a second
+    Ctrl-C raises ``KeyboardInterrupt`` at once.
     """
+    if not isinstance(model, Model):
+        if not isinstance(model, (Graph, TensorGraph, str, os.PathLike)):
+            raise SymbackpropError(f"train: model must be a Model (sbp.compile(graph)), a Graph or the path "
+                                   f"of a model file, not {type(model).__name__}")
+        model = compile(model)
     X, Y = _data(model, X, y, "")
     if validation is not None:
         if not (isinstance(validation, (tuple, list)) and len(validation) == 2):
             raise DataError("validation must be a pair (X_val, y_val)")
         X_val, Y_val = _data(model, *validation, "_val")
-    optimizer = GD() if optimizer is None else optimizer
+    optimizer = _optimizer(optimizer)
     if batch_size is not None:
         batch_size = min(_positive_int(batch_size, "batch_size"), len(X))
-    criteria = [*stop, MaxEpochs(_positive_int(epochs, "epochs"))]
+    criteria = [*_criteria(stop), MaxEpochs(_positive_int(epochs, "epochs"))]
     early = [c for c in criteria if isinstance(c, EarlyStopping)]
     if early and validation is None:
         raise SymbackpropError("EarlyStopping watches the validation loss: pass validation=(X_val, y_val)")
+    seed = check_seed(seed)
     params, zero_start = _start(model, init, seed)
     if zero_start:
         _warn_if_symmetric(model.graph)
@@ -368,7 +429,7 @@ def train(model: Model, X, y=None, optimizer=None, batch_size: int | None = None
     bar = _progress_bar(criteria[-1].n, progress)
     try:
         # NaN and overflow are reported below (epoch, step, parameter), not as numpy warnings.
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), _Interrupts() as interrupts:
             current = model.loss_and_gradient(params, X, Y)  # Q and ∇Q at the current parameters
             while stopped_by is None:
                 epoch = len(history) + 1
@@ -386,6 +447,8 @@ def train(model: Model, X, y=None, optimizer=None, batch_size: int | None = None
                                         "went non-finite in the update")
                     step_length = float(np.linalg.norm(new_params - params))
                     params = new_params
+                    if interrupts.pending:
+                        break   # Ctrl-C: the epoch ends after this step, recorded as any other
                 current = model.loss_and_gradient(params, X, Y)
                 problem = _nonfinite_evaluation(*current, params, model.parameters)
                 if problem:
@@ -401,6 +464,8 @@ def train(model: Model, X, y=None, optimizer=None, batch_size: int | None = None
                 bar.update()
                 bar.set_postfix(loss=f"{current[0]:.4g}", refresh=False)
                 fired = next(((c, m) for c, m in ((c, c.check(history)) for c in criteria) if m), None)
+                if interrupts.pending:
+                    fired = (interrupts, f"interrupted at epoch {epoch}")
                 if fired:
                     criterion, stopped_by = fired
     except _Diverged as diverged:
@@ -409,6 +474,9 @@ def train(model: Model, X, y=None, optimizer=None, batch_size: int | None = None
         return TrainResult(finite_params, history, str(diverged), len(history), steps, diverged=True)
     finally:
         bar.close()
-    if isinstance(criterion, EarlyStopping):
+    interrupted = isinstance(criterion, _Interrupts)
+    if early and (isinstance(criterion, EarlyStopping) or interrupted):
         params = best_params
-    return TrainResult(params, history, stopped_by, len(history), steps)
+        if interrupted:
+            stopped_by += f" (the parameters of the best epoch, {early[0].best_epoch(history)}, are restored)"
+    return TrainResult(params, history, stopped_by, len(history), steps, interrupted=interrupted)

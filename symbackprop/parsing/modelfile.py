@@ -39,8 +39,10 @@ a = s*z
 
 from __future__ import annotations
 
+import math
 import os
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
@@ -52,19 +54,21 @@ from sympy.printing.str import StrPrinter
 from ..core.errors import CycleError, GraphError, ModelFileError, ParseError, did_you_mean, names
 from ..core.functions import ACTIVATIONS, is_undefined
 from ..core.graph import Graph, leaves_named_like_nodes
-from .parse import BUILTIN_FUNCTIONS, is_name, parse_expression
+from .parse import BUILTIN_FUNCTIONS, NestingBudget, is_name, parse_expression
 from ..core.products import split_product
 
 __all__ = ["load", "read_model_text", "graph_from_text", "graph_to_text", "SECTIONS",
            "MAX_FILE_BYTES"]
 
 MAX_FILE_BYTES = 1_000_000
+# SymPy's time on the nested functions of all definitions together (see NestingBudget)
+NESTING_SECONDS_PER_FILE = 10.0
+_LARGEST_FLOAT = sp.Float(sys.float_info.max)
 SINGLE_SECTIONS = ("output", "data")    # the others are lists: repeated lines add up
 SECTIONS = ("inputs", "targets", "functions", "parameters", "output", "predictions", "bind",
             "values", "data")
 
 _SECTION = re.compile(r"\s*([^\W\d]\w*)\s*:")
-_DEFINITION = re.compile(r"\s*([^=]*?)\s*=")
 
 
 @dataclass(frozen=True)
@@ -151,21 +155,25 @@ def _split(item: _Item, separator: str = ",") -> list[_Item]:
     return parts
 
 
+def _quoted(text: str, width: int = 40) -> str:
+    """``text`` for a message: quoted, escapes visible, cut to about ``width`` characters."""
+    return repr(text if len(text) <= width else text[:width] + "…")
+
+
 def _name(item: _Item, what: str) -> str:
     if not is_name(item.text):
-        raise item.error(f"{what} must be a name (letters, digits, '_'), not {item.text!r}")
+        raise item.error(f"{what} must be a name (letters, digits, '_'), not {_quoted(item.text)}")
     return item.text
 
 
 def _assignment(item: _Item) -> tuple[_Item, _Item]:
-    """``name = value`` split into its two sides."""
-    match = _DEFINITION.match(item.text)
-    if not match:
-        raise item.error(f"expected 'name = value', not {item.text!r}")
-    value = item.text[match.end():]
-    lead = len(value) - len(value.lstrip())
-    return (_Item(match.group(1), item.line, item.start + match.start(1), item.source),
-            _Item(value.strip(), item.line, item.start + match.end() + lead, item.source))
+    """``name = value`` split into its two sides (by the first '=', in linear time)."""
+    left, equals, right = item.text.partition("=")
+    if not equals:
+        raise item.error(f"expected 'name = value', not {_quoted(item.text)}")
+    left_lead, right_lead = len(left) - len(left.lstrip()), len(right) - len(right.lstrip())
+    return (_Item(left.strip(), item.line, item.start + left_lead, item.source),
+            _Item(right.strip(), item.line, item.start + len(left) + 1 + right_lead, item.source))
 
 
 class _ModelText:
@@ -258,6 +266,7 @@ def graph_from_text(text: str, base_dir: str | os.PathLike | None = None,
 
     definitions: dict[sp.Symbol, sp.Expr] = {}
     defined_at: dict[str, _Item] = {}
+    budget = NestingBudget(NESTING_SECONDS_PER_FILE)
     for left, right in model.definitions:
         name = _name(left, "the left side of a definition")
         if name in defined_at:
@@ -266,7 +275,8 @@ def graph_from_text(text: str, base_dir: str | os.PathLike | None = None,
             raise left.error(f"{name} is a function, not a node name")
         if not right.text:
             raise right.error(f"the definition of {name} has no expression")
-        definitions[sp.Symbol(name)] = _parse(right, functions=functions)
+        definitions[sp.Symbol(name)] = _real_constants(_parse(right, functions=functions, budget=budget),
+                                                        name, right)
         defined_at[name] = left
 
     leaves = sorted({s.name for e in definitions.values() for s in e.free_symbols} - set(defined_at))
@@ -301,6 +311,20 @@ def graph_from_text(text: str, base_dir: str | os.PathLike | None = None,
     except CycleError as error:
         first = defined_at[str(error.cycle[0])]
         raise ParseError(str(error), first.line, first.start + 1, first.source) from None
+
+
+def _real_constants(expr: sp.Expr, name: str, item: _Item) -> sp.Expr:
+    """``expr``, refused when a constant in it is not real (``log(-1)`` is iπ, ``sqrt(-2)`` is
+    √2·i): a network over complex numbers would train on a "squared error" that is negative."""
+    pending = [expr]
+    while pending:
+        e = pending.pop()
+        if e.free_symbols:
+            pending.extend(e.args)
+        elif sp.im(e.evalf(15)) != 0:
+            raise item.error(f"the definition of {name} has a constant that is not a real number "
+                             f"({sp.N(e, 4)}); a network computes with real numbers")
+    return expr
 
 
 def _check_leaf(name: str, item: _Item, role: str, defined_at: Mapping, leaves: list) -> None:
@@ -357,13 +381,20 @@ def _check_typos(definitions: Mapping[sp.Symbol, sp.Expr], lines: list[tuple[_It
 
 
 def _assignments(model: _ModelText, key: str, allowed, description: str, label: str):
-    """The ``name = value`` items of section ``key``, each name checked against ``allowed``."""
+    """The ``name = value`` items of section ``key``, each name checked against ``allowed`` and
+    given once (a second value would silently replace the first)."""
+    given: dict[str, _Item] = {}
     for item in model.items(key):
         left, right = _assignment(item)
         name = _name(left, f"a name in '{key}:'")
         if name not in allowed:
             raise left.error(f"'{name}' is not {description}{did_you_mean(name, allowed)}; "
                              f"{label}: {', '.join(allowed) or 'none'}")
+        if name in given:
+            first = given[name]
+            raise left.error(f"{name} is given twice in '{key}:' (first on line {first.line}, "
+                             f"column {first.start + 1})")
+        given[name] = left
         yield name, right
 
 
@@ -375,7 +406,7 @@ def _metadata(model: _ModelText, functions: Mapping, leaves: list, base_dir) -> 
         metadata["bind"] = {}
         for name, right in _assignments(model, "bind", functions, "a declared function", "declared"):
             if right.text not in ACTIVATIONS:
-                raise right.error(f"unknown activation '{right.text}'{did_you_mean(right.text, ACTIVATIONS)}"
+                raise right.error(f"unknown activation {_quoted(right.text)}{did_you_mean(right.text, ACTIVATIONS)}"
                                   f"; known: {', '.join(ACTIVATIONS)}")
             metadata["bind"][name] = right.text
     if "values" in model.sections:
@@ -383,8 +414,12 @@ def _metadata(model: _ModelText, functions: Mapping, leaves: list, base_dir) -> 
         for name, right in _assignments(model, "values", leaves, "an input, target or parameter", "leaves"):
             value = _parse(right, symbols={}, unknown_symbols="error")
             if not (value.is_number and value.is_real):
-                raise right.error(f"the value of {name} must be a real number, not {value}")
-            metadata["values"][name] = float(value)
+                raise right.error(f"the value of {name} must be a real number, not {_quoted(str(value))}")
+            number = float(value) if abs(value) < _LARGEST_FLOAT else math.inf
+            if not math.isfinite(number):
+                raise right.error(f"the value of {name} is too large for a floating-point number "
+                                  f"(at most about 1.8e308)")
+            metadata["values"][name] = number
     data = model.single("data")
     if data is not None:
         metadata["data"] = os.path.abspath(os.path.join(base_dir or os.getcwd(), data.text))

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from dataclasses import dataclass
 from typing import Callable, Iterator, Mapping
 
@@ -56,14 +57,18 @@ from ..core.derive import local_partials
 from ..core.errors import ParseError, did_you_mean
 from ..core.functions import ACTIVATIONS, is_undefined, logsumexp, prime
 
-__all__ = ["parse_expression", "ParseError", "BUILTIN_FUNCTIONS", "CONSTANTS", "NAME", "is_name",
-           "MAX_LENGTH", "MAX_DEPTH", "MAX_EXPONENT", "MAX_DIGITS", "MAX_ARGUMENTS"]
+__all__ = ["parse_expression", "ParseError", "BUILTIN_FUNCTIONS", "CONSTANTS", "NAME", "is_name", "NestingBudget",
+           "MAX_LENGTH", "MAX_DEPTH", "MAX_EXPONENT", "MAX_DIGITS", "MAX_ARGUMENTS", "MAX_PRIMES",
+           "MAX_NESTING", "NESTING_SECONDS"]
 
 MAX_LENGTH = 100_000     # characters in one expression
 MAX_DEPTH = 100          # nested parentheses, signs, powers and calls (far below Python's stack)
 MAX_EXPONENT = 1000      # |n| in a power x^n whose exponent is a number
 MAX_DIGITS = 1000        # decimal digits of a number, written or computed by a power
 MAX_ARGUMENTS = 256      # arguments of one call
+MAX_PRIMES = 4           # f'''' at most: each order multiplies the size of a built-in's formula
+MAX_NESTING = 5          # functions nested inside each other (SymPy's work grows ~8-fold per level)
+NESTING_SECONDS = 2.0    # SymPy's time on nested functions in one text (see NestingBudget)
 
 _SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
 NAME = re.compile(rf"[^\W\d_{_SUPERSCRIPTS}][^\W{_SUPERSCRIPTS}]*")
@@ -122,6 +127,42 @@ def _derivative(function: Callable, order: int) -> sp.Lambda:
     for _ in range(order):
         body = local_partials(body, [u]).get(u, sp.S.Zero)
     return sp.Lambda(u, body)
+
+
+class NestingBudget:
+    """What building nested functions may cost one text (an answer, or a whole model file).
+
+    SymPy's work on a function of a function is not linear: its assumptions about ``tanh(u)``
+    ask for the real and imaginary parts of ``u``, which recurse into ``u``'s own functions, so
+    ``tanh`` nested 8 deep takes seconds and 12 deep minutes; square roots and other
+    non-integer powers do the same. So a call (or such a power) may nest at most
+    ``MAX_NESTING`` levels (about a second at worst), and the time SymPy spends building calls
+    that nest others is summed: past ``seconds`` the text is refused (thousands of distinct
+    nested chains in one text would each stay under the depth limit). Calls over plain sums
+    and products cost nothing here: their work is linear in the text.
+
+    >>> budget = NestingBudget(seconds=1.0)
+    >>> budget.refusal(levels=6)
+    'nests 6 functions inside each other (at most 5)'
+    >>> budget.spend(levels=2, seconds=1.5); budget.refusal(levels=2)
+    'took SymPy more than 1 s to build (nested functions)'
+    """
+
+    def __init__(self, seconds: float = NESTING_SECONDS):
+        self.seconds, self.spent = seconds, 0.0
+
+    def refusal(self, levels: int) -> str | None:
+        """Why a call nesting ``levels`` functions (itself included) may not be built, or None."""
+        if levels > MAX_NESTING:
+            return f"nests {levels} functions inside each other (at most {MAX_NESTING})"
+        if levels > 1 and self.spent > self.seconds:
+            return f"took SymPy more than {self.seconds:g} s to build (nested functions)"
+        return None
+
+    def spend(self, levels: int, seconds: float) -> None:
+        """Count the time SymPy took to build a call nesting ``levels`` functions."""
+        if levels > 1:
+            self.spent += seconds
 
 
 def is_name(text: str) -> bool:
@@ -192,9 +233,14 @@ def _digits(number: sp.Rational) -> float:
     return (math.log10(abs(number.p)) if number.p else 0.0) + math.log10(number.q)
 
 
+def _is_level(expr: sp.Expr) -> bool:
+    """A call, or a power that is not an integer power (√u): what nests SymPy's work."""
+    return isinstance(expr, sp.Function) or (expr.is_Pow and not expr.exp.is_Integer)
+
+
 class _Parser:
     def __init__(self, text: str, symbols, functions, unknown_symbols: str, line: int,
-                 column_offset: int):
+                 column_offset: int, budget: NestingBudget):
         self.text, self.line, self.offset = text, line, column_offset
         self.symbols = dict(symbols or {})
         self.functions = {**BUILTIN_FUNCTIONS, **(functions or {})}
@@ -202,6 +248,8 @@ class _Parser:
         self.tokens = _tokens(text, self.error)
         self.token = next(self.tokens)
         self.depth = 0
+        self.budget = budget
+        self.levels: dict[sp.Expr, int] = {}   # memo of nesting_levels
 
     # -- errors and tokens -------------------------------------------------------------------
 
@@ -229,6 +277,28 @@ class _Parser:
         token = self.token
         what = "end of the expression" if token.kind == "end" else repr(token.text)
         return self.error(f"unexpected {what}" + (f"; {context}" if context else ""), token.start)
+
+    def nesting_levels(self, expr: sp.Expr) -> int:
+        """How many calls (and non-integer powers) nest inside each other in ``expr`` (constants
+        too: SymPy settles the sign of ``tanh(1 - tanh(…)²)`` by evaluating it, level by level)."""
+        if expr.is_Atom:
+            return 0
+        if expr not in self.levels:
+            inner = max((self.nesting_levels(a) for a in expr.args), default=0)
+            self.levels[expr] = inner + _is_level(expr)
+        return self.levels[expr]
+
+    def nested(self, name: str, build: Callable[[], sp.Expr], arguments, index: int) -> sp.Expr:
+        """``build()``, the call ``name`` over ``arguments``, within the ``NestingBudget``."""
+        levels = 1 + max((self.nesting_levels(a) for a in arguments), default=0)
+        refusal = self.budget.refusal(levels)
+        if refusal:
+            raise self.error(f"{name} here {refusal}; give inner results names of their own "
+                             "(z1 = tanh(…), then tanh(z1))", index)
+        start = time.perf_counter()
+        result = build()
+        self.budget.spend(levels, time.perf_counter() - start)
+        return result
 
     def enter(self, index: int) -> None:
         """Count one level of nesting; refuse before Python's own recursion limit is near."""
@@ -331,7 +401,9 @@ class _Parser:
                 if _digits(base) * abs(exponent) > MAX_DIGITS:
                     raise self.error(f"the power {_short(base)}^{exponent} has too many digits "
                                      f"(more than {MAX_DIGITS})", index)
-        return sp.Pow(base, exponent)
+        if exponent.is_Integer:
+            return sp.Pow(base, exponent)
+        return self.nested("a power", lambda: sp.Pow(base, exponent), (base, exponent), index)
 
     def primary(self) -> sp.Expr:
         token = self.token
@@ -387,6 +459,9 @@ class _Parser:
                 raise self.error(f"{name} is not a function{hint}", token.start)
             raise self.error(f"unknown function '{name}'{did_you_mean(name, self.functions)}{hint}",
                              token.start)
+        if primes > MAX_PRIMES:
+            raise self.error(f"{name} with {primes} primes: derivatives of orders above {MAX_PRIMES} "
+                             "are not supported", token.start)
         if primes:
             if not (is_undefined(function) or _ARITY.get(function, (1, 1)) == (1, 1)):
                 raise self.error(f"{name}{chr(39) * primes} is not defined: {name} takes several "
@@ -412,10 +487,14 @@ class _Parser:
             wanted = f"{fewest}" if fewest == most else f"{fewest} to {most}"
             raise self.error(f"{name}{chr(39) * primes} takes {wanted} argument"
                              f"{'s' if most > 1 else ''}, not {len(arguments)}", index)
-        try:
-            result = function(*arguments)
-        except (TypeError, ValueError, ArithmeticError) as error:
-            raise self.error(f"cannot apply {name}: {error}", index) from None
+
+        def build() -> sp.Expr:
+            try:
+                return function(*arguments)
+            except (TypeError, ValueError, ArithmeticError) as error:
+                raise self.error(f"cannot apply {name}: {error}", index) from None
+
+        result = self.nested(f"{name}{chr(39) * primes}(…)", build, arguments, index)
         if not isinstance(result, sp.Expr):
             raise self.error(f"{name} did not give an expression", index)
         return result
@@ -424,14 +503,15 @@ class _Parser:
 def parse_expression(text: str, *, symbols: Mapping[str, sp.Symbol] | None = None,
                      functions: Mapping[str, Callable] | None = None,
                      unknown_symbols: str = "create", line: int = 1,
-                     column_offset: int = 0) -> sp.Expr:
+                     column_offset: int = 0, budget: NestingBudget | None = None) -> sp.Expr:
     """Parse ``text`` into a SymPy expression, safely (see the module's grammar).
 
     ``symbols`` maps known names to the symbols to use; an unknown name becomes a new
     ``Symbol`` (``unknown_symbols="create"``) or a ``ParseError`` that names it with a
     did-you-mean (``"error"``). ``functions`` adds callables (name → SymPy function), such as a
     model file's ``sp.Function("f")``. ``line`` and ``column_offset`` place the text inside a
-    larger file, for the positions in errors.
+    larger file, for the positions in errors. ``budget`` bounds SymPy's work on nested
+    functions (``NestingBudget``); pass one to share it among the expressions of one file.
 
     >>> parse_expression("w11 x1 + 1e-2", symbols={"w11": sp.Symbol("w11")})
     w11*x1 + 1/100
@@ -452,4 +532,5 @@ def parse_expression(text: str, *, symbols: Mapping[str, sp.Symbol] | None = Non
     for name, function in (functions or {}).items():
         if not callable(function):
             raise ValueError(f"functions[{name!r}] is not callable")
-    return _Parser(text, symbols, functions, unknown_symbols, line, column_offset).parse()
+    return _Parser(text, symbols, functions, unknown_symbols, line, column_offset,
+                   budget or NestingBudget()).parse()

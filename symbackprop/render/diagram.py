@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import html
 import os
+import re
+import signal
 import subprocess
 from dataclasses import dataclass
 from concurrent.futures import ThreadPoolExecutor
@@ -32,7 +34,7 @@ import sympy as sp
 from ..core.atomic import write_atomic
 from ..core.derive import DEFAULT_MAX_PATHS, Path, backprop, paths
 from ..core.errors import SymbackpropError
-from ..core.graph import Graph
+from ..core.graph import Graph, takes_graph
 from .printing import layered_parts, text
 
 __all__ = ["draw", "Drawing", "weight_edges", "depths", "render", "image", "svg", "svgs", "html_name", "subscripted",
@@ -48,6 +50,8 @@ LEGEND_LIMIT = 12
 # White space (points) around an edge label, so an edge never runs through the label's text.
 LABEL_PADDING = 3
 DOT_TIMEOUT = 300
+# Graphs laid out by one dot process: Graphviz 2.43 crashes after about 85 in one input stream.
+DOT_BATCH = 32
 INSTALL_GRAPHVIZ = "Graphviz's dot program is not installed; install it with `apt-get install graphviz`"
 
 
@@ -140,6 +144,38 @@ def _find_depths(graph: Graph) -> dict[sp.Symbol, int]:
     return depth
 
 
+class _Ids:
+    """DOT node ids: a symbol's own name when it is a plain word (``x1``, ``w11``, ``η``), else a
+    generated one (``sym_1``: a name with quotes, backslashes or colons would break DOT or read
+    as a port); internal nodes (the legend, collapsed layers) get ids that no symbol has, so a
+    node named ``legend`` stays a node of the network."""
+
+    _PLAIN = re.compile(r"\w+")
+
+    def __init__(self, symbols: Sequence[sp.Symbol]):
+        plain = {s.name for s in symbols if self._PLAIN.fullmatch(s.name)}
+        self.taken: set[str] = set(plain)
+        self.internal_ids: dict[str, str] = {}
+        self.symbol_ids = {s: s.name if s.name in plain else self._fresh("sym") for s in symbols}
+
+    def _fresh(self, base: str) -> str:
+        ident, n = base, 0
+        while ident in self.taken:
+            n += 1
+            ident = f"{base}_{n}"
+        self.taken.add(ident)
+        return ident
+
+    def __getitem__(self, symbol: sp.Symbol) -> str:
+        return self.symbol_ids[symbol]
+
+    def internal(self, base: str) -> str:
+        """The id of the internal node called ``base`` (the same id each time it is asked for)."""
+        if base not in self.internal_ids:
+            self.internal_ids[base] = self._fresh(base)
+        return self.internal_ids[base]
+
+
 @dataclass(frozen=True)
 class _Group:
     """One box of the drawing: a single state, or a collapsed wide layer in summary mode."""
@@ -188,6 +224,7 @@ class Drawing:
                 graph, values, of=self.bp.of, functions=functions)
         self.weights = weight_edges(graph)
         self.depth = depths(graph)
+        self.ids = _Ids(graph.inputs + graph.targets + graph.nodes + graph.parameters + graph.constants)
 
     # -- what is drawn ----------------------------------------------------------------------------
 
@@ -205,10 +242,10 @@ class Drawing:
                 for role in ("input", "target", "node"):
                     chosen = tuple(s for s in ordered if self.graph.kind(s) == role)
                     if chosen:
-                        group = _Group(f"layer{d}_{role}", chosen, d)
+                        group = _Group(self.ids.internal(f"layer{d}_{role}"), chosen, d)
                         result.update({s: group for s in chosen})
             else:
-                result.update({s: _Group(s.name, (s,), d) for s in ordered})
+                result.update({s: _Group(self.ids[s], (s,), d) for s in ordered})
         return result
 
     def _ordered(self, symbols):
@@ -222,9 +259,9 @@ class Drawing:
 
     def leaf_key(self, p: sp.Symbol) -> str:
         if self.summary is None:
-            return p.name
+            return self.ids[p]
         target = self.groups[self.graph.children(p)[0]]
-        return p.name if len(target.members) == 1 else f"{target.key}_leaves"
+        return self.ids[p] if len(target.members) == 1 else self.ids.internal(f"{target.key}_leaves")
 
     def drawn_edge(self, u: sp.Symbol, v: sp.Symbol) -> tuple[str, str]:
         """The drawn arrow that carries the graph edge ``u → v`` (a weight's arrow starts at
@@ -333,7 +370,7 @@ class Drawing:
 
     def _add_leaf(self, dot: graphviz.Digraph, p: sp.Symbol) -> None:
         key = self.leaf_key(p)
-        if key != p.name:
+        if key != self.ids[p]:
             siblings = [q for q in self.leaf_parameters if self.leaf_key(q) == key]
             if siblings[0] != p:
                 return
@@ -396,9 +433,10 @@ class Drawing:
                  f"{title}</TD></TR>{''.join(rows)}</TABLE>")
         with dot.subgraph(name="legend") as legend_graph:
             legend_graph.attr(rank="sink")
-            legend_graph.node("legend", label=f"<{table}>", shape="plain", fontsize="11")
+            legend_graph.node(self.ids.internal("legend"), label=f"<{table}>", shape="plain", fontsize="11")
 
 
+@takes_graph
 def draw(graph: Graph, wrt=None, of=None, edge_labels: bool = False, values: Mapping | None = None,
          summary: int | None = None, functions: Mapping | None = None,
          max_paths: int = DEFAULT_MAX_PATHS, legend_title: str | None = None,
@@ -426,10 +464,21 @@ def _run_dot(source: str, fmt: str) -> bytes:
         raise SymbackpropError(INSTALL_GRAPHVIZ) from None
     except subprocess.TimeoutExpired:
         raise SymbackpropError(f"Graphviz did not finish within {DOT_TIMEOUT} s") from None
+    if completed.returncode < 0:
+        raise SymbackpropError(f"Graphviz's dot was killed by signal {_signal_name(-completed.returncode)}")
     if completed.returncode != 0:
         message = completed.stderr.decode(errors="replace").strip().splitlines()
         raise SymbackpropError(f"Graphviz failed: {message[0] if message else completed.returncode}")
     return completed.stdout
+
+
+def _signal_name(number: int) -> str:
+    """``SIGSEGV (a crash)``, ``SIGKILL``, or the number when the signal has no name here."""
+    try:
+        name = signal.Signals(number).name
+    except ValueError:
+        return str(number)
+    return f"{name} (a crash in Graphviz)" if name in ("SIGSEGV", "SIGBUS", "SIGABRT") else name
 
 
 def image(dot: graphviz.Digraph, fmt: str = "png") -> bytes:
@@ -443,17 +492,19 @@ def svg(dot: graphviz.Digraph) -> str:
 
 
 def svgs(digraphs: Sequence[graphviz.Digraph]) -> list[str]:
-    """Several drawings as SVG with one ``dot`` process per core: dot lays out every graph of
-    its input in turn, and starting it costs more than laying out a small graph."""
+    """Several drawings as SVG, a batch of at most ``DOT_BATCH`` graphs per ``dot`` process and
+    one process per core at a time: dot lays out every graph of its input in turn, and starting
+    it costs more than laying out a small graph."""
     if not digraphs:
         return []
     workers = max(1, min(os.cpu_count() or 1, len(digraphs)))
-    chunks = [list(digraphs[i::workers]) for i in range(workers)]
+    count = max(workers, -(-len(digraphs) // DOT_BATCH))
+    batches = [list(digraphs[i::count]) for i in range(count)]
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        outputs = list(pool.map(_svg_batch, chunks))
+        outputs = list(pool.map(_svg_batch, batches))
     result: list[str] = [""] * len(digraphs)
     for i, output in enumerate(outputs):
-        result[i::workers] = output
+        result[i::count] = output
     return result
 
 

@@ -17,20 +17,28 @@ function's derivative first, then the inner factor (``f'(p11·z1 + p21·z2)·p11
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import sympy as sp
-from sympy.printing.latex import LatexPrinter
+from sympy.printing.latex import LatexPrinter, greek_letters_set, tex_greek_dictionary
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from ..core.derive import Partial
 from ..core.products import split_product
 
-__all__ = ["TextPrinter", "LaTeXPrinter", "text", "latex", "symbol_latex", "layered_parts", "path_term_text",
+__all__ = ["TextPrinter", "LaTeXPrinter", "text", "latex", "symbol_latex", "name_latex", "greek_latex",
+           "layered_parts", "path_term_text",
            "derivation_text", "derivation_latex"]
 
 _SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 _LAYERED_NAME = re.compile(r"^([A-Za-z]+)(\d+)_(\d+)(?:_(\d+))?$")
+# Names SymPy's own LaTeX printer writes well: letters, digits, '_' subscripts (w11, b_1, eta2).
+_PLAIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*")
+# One Greek letter and digits (η, λ1): written as \eta, \lambda_{1}.
+_GREEK_NAME = re.compile(r"([\u0391-\u03a9\u03b1-\u03c9])(\d*)")
+_TEX_SPECIALS = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
+                 "^": r"\textasciicircum{}", "_": r"\_", "%": r"\%", "~": r"\textasciitilde{}"}
 
 
 class TextPrinter(StrPrinter):
@@ -76,6 +84,10 @@ class TextPrinter(StrPrinter):
     def _print_Heaviside(self, expr):
         return f"H({self._print(expr.args[0])})"
 
+    def _print_Exp1(self, expr):
+        # SymPy's "E" is also how a symbol named E prints; exp(1) is what the parser reads back
+        return "exp(1)"
+
     def _print_Max(self, expr):
         return f"max({', '.join(self._print(a) for a in expr.args)})"
 
@@ -98,6 +110,54 @@ def layered_parts(name: str) -> tuple[str, str, str] | None:
     return letter, layer, joiner.join(indices)
 
 
+def greek_word(letter: str) -> str | None:
+    """SymPy's name of a Greek letter: ``η`` → ``eta``, ``Δ`` → ``Delta``, ``λ`` → ``lamda``."""
+    parts = unicodedata.name(letter, "").split()
+    if len(parts) != 4 or parts[:2] != ["GREEK", parts[1]] or parts[1] not in ("SMALL", "CAPITAL"):
+        return None
+    word = parts[3].lower() if parts[1] == "SMALL" else parts[3].capitalize()
+    return word if word.lower() in greek_letters_set | {"lamda"} or word in tex_greek_dictionary else None
+
+
+def greek_latex(letter: str) -> str | None:
+    """LaTeX of one Greek letter (``η`` → ``\\eta``, ``Α`` → ``\\mathrm{A}``), or None."""
+    word = greek_word(letter)
+    if word is None:
+        return None
+    return tex_greek_dictionary.get(word) or "\\" + word
+
+
+def _text_character(char: str) -> str:
+    """One character of a name inside ``\\text{…}``, safe for TeX (pdflatex included) and MathJax."""
+    if char in _TEX_SPECIALS:
+        return _TEX_SPECIALS[char]
+    if " " <= char <= "~":
+        return char
+    greek = greek_latex(char)
+    if greek:
+        return f"${greek}$"
+    # Latin-1 and Latin Extended-A letters (T1 fonts) and Cyrillic (T2A, see handout.tex)
+    if char.isalpha() and ("\u00c0" <= char <= "\u017f" or "\u0400" <= char <= "\u045f"):
+        return char
+    return f"[U+{ord(char):04X}]"
+
+
+def name_latex(name: str) -> str | None:
+    r"""LaTeX of a name that SymPy's printer would write raw (``z\input{x}``, ``η``, ``x}y``):
+    specials escaped, Greek as its command; None for a plain name SymPy writes well.
+
+    >>> print(name_latex("η1"), name_latex("x}y"), name_latex("w11"))
+    \eta_{1} \text{x\}y} None
+    """
+    if _PLAIN_NAME.fullmatch(name):
+        return None
+    greek = _GREEK_NAME.fullmatch(name)
+    if greek and greek_word(greek.group(1)):
+        letter = greek_latex(greek.group(1))
+        return letter + (f"_{{{greek.group(2)}}}" if greek.group(2) else "")
+    return r"\text{" + "".join(_text_character(c) for c in name) + "}"
+
+
 def symbol_latex(name: str) -> str | None:
     """LaTeX of a layered name: ``w1_3_2`` → ``w^{(1)}_{32}``, ``b2_1`` → ``b^{(2)}_{1}``."""
     parts = layered_parts(name)
@@ -114,7 +174,7 @@ class LaTeXPrinter(LatexPrinter):
         super().__init__({"mul_symbol": "dot", **(settings or {})})
 
     def _print_Symbol(self, expr, style="plain"):
-        return symbol_latex(expr.name) or super()._print_Symbol(expr, style=style)
+        return symbol_latex(expr.name) or name_latex(expr.name) or super()._print_Symbol(expr, style=style)
 
     def _print_Mul(self, expr):
         if not expr.is_commutative:
@@ -135,7 +195,8 @@ class LaTeXPrinter(LatexPrinter):
         return rf"\left({self._print_Partial(expr)}\right)_{{{held}}}"
 
     def _print_AppliedUndef(self, expr, exp=None):
-        name = self._deal_with_super_sub(expr.func.__name__.rstrip("'")) + "'" * expr.func.__name__.count("'")
+        base = expr.func.__name__.rstrip("'")
+        name = (name_latex(base) or self._deal_with_super_sub(base)) + "'" * (len(expr.func.__name__) - len(base))
         return self._function_call(name, expr, exp)
 
     def _function_call(self, name: str, expr, exp=None) -> str:

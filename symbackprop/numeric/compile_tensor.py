@@ -1,0 +1,524 @@
+"""A tensor graph's δ equations as vectorized array code: NumPy, or ``jax.numpy`` under ``jax.jit``.
+
+Every per-sample tensor becomes an array with a leading batch axis (``u^(1)``: ``B × 128``), so
+``W a`` is written ``a @ W.T`` and the batch sum of ``δ aᵀ`` is ``δ.T @ a``; parameters are views
+into the flat parameter vector (no copies) and their gradients are written in place into the
+flat gradient. The code comes from the same reverse sweep that prints the equations, seeded
+with ``1/B`` per sample (the loss is the batch mean), and each line is commented with the
+equation it computes. Each operation writes its own code (the op table's ``code``); this module
+only orders the statements, names the variables and lays out the parameters.
+
+>>> import numpy as np, symbackprop as sbp
+>>> model = sbp.compile(sbp.mlp((3, 4, 2), loss="softmax_cross_entropy"))
+>>> loss, grad = model.loss_and_gradient(model.init_params(seed=0), np.ones((5, 3)), np.tile([1.0, 0.0], (5, 1)))
+>>> grad.shape
+(26,)
+>>> print(next(line for line in model.source().splitlines() if "numpy.matmul(delta1" in line))
+    numpy.matmul(delta1.T, x, out=grad[1:17].reshape(4, 4)[:, 0:3])  # ∂L/∂W^(1) = δ^(1) xᵀ
+"""
+
+from __future__ import annotations
+
+import builtins
+import inspect
+import keyword
+import re
+from collections import Counter
+from typing import Mapping
+
+import numpy as np
+import sympy as sp
+
+from ..core.errors import CompileError, DataError, GraphError
+from ..core.tensor.base import Apply, Code, CodeContext, Scalar, Tensor, TensorExpr, replace, row_major, size, walk
+from ..core.tensor.derive import Adjoint, Gradient, as_tensor_graph, derive_tensor
+from ..core.tensor.graph import TensorGraph
+from ..core.tensor.ops import Add, Elementwise, MatMul, array_sum
+from ..core.tensor.scalar import ScalarView, parameter_order, tensor_symbols
+from .compile_layers import flat_view
+from .model import JaxCodePrinter, Model, NumPyCodePrinter, _short, chosen_functions, comment_line, float_dtype
+
+__all__ = ["compile_tensor", "TensorModel", "SEED", "fused_units"]
+
+# The adjoint of each sample's loss in the batch mean: 1/B. The code's backward pass starts here.
+SEED = Tensor("seed", ())
+_RESERVED = {"params", "grad", "X", "Y", "B", "seed", "numpy", "jnp", "loss", "out", "x", "y"}
+
+
+def _identifier(name: str, taken: set) -> str:
+    """A variable name made from a tensor's name (``W^(1)`` → ``W1``, ``δ^(2)`` → ``delta2``),
+    only letters, digits and underscores, so that nothing a model file says becomes code."""
+    stem = re.sub(r"\W", "", name.replace("δ", "delta").replace("Δ", "Delta"), flags=re.ASCII) or "t"
+    if stem[0].isdigit():
+        stem = "t" + stem
+    candidate, k = stem, 1
+    while candidate in taken or keyword.iskeyword(candidate) or hasattr(builtins, candidate):
+        k += 1
+        candidate = f"{stem}_{k}"
+    taken.add(candidate)
+    return candidate
+
+
+def _post_order(expr: TensorExpr):
+    if isinstance(expr, Apply):
+        for arg in expr.args:
+            yield from _post_order(arg)
+    yield expr
+
+
+class _Program(CodeContext):
+    """The generated functions of one tensor graph, and the code context the ops write into."""
+
+    def __init__(self, graph: TensorGraph, backend: str):
+        self.graph = graph
+        self.numpy = backend == "numpy"
+        self.xp = "numpy" if self.numpy else "jnp"
+        self.batch = "B"
+        self.printer_class = NumPyCodePrinter if self.numpy else JaxCodePrinter
+        self.display = derive_tensor(graph)
+        self.derivation = derive_tensor(graph, seed=SEED)
+        taken = set(_RESERVED)
+        self.variables: dict[TensorExpr, str] = {}
+        for t in graph.inputs[:1] + graph.targets[:1]:  # the usual names of the data
+            self.variables[t] = "x" if t in graph.inputs else "y"
+        for t in graph.leaves + graph.nodes:
+            if t not in self.variables:
+                self.variables[t] = _identifier(t.name, taken)
+        for e in self.derivation.equations:
+            if isinstance(e.lhs, Adjoint):
+                self.variables[e.lhs] = _identifier(e.lhs.name, taken)
+        self.taken = taken
+        self.constants: dict[str, np.ndarray] = {}
+        self.views = {p: self._view(p) for p in graph.parameters}
+        self.kernels: dict[str, object] = {}
+        statements = [*graph.definitions.values(), *(e.rhs for e in self.derivation.equations)]
+        self.counts = Counter(e for expr in statements for e in walk(expr) if isinstance(e, Apply))
+
+    # -- the CodeContext the operations see -----------------------------------------------------
+
+    def scalar(self, expr: sp.Expr, names: dict) -> str:
+        dummies = {s: sp.Dummy(s.name) for s in expr.free_symbols}
+        printer = self.printer_class({dummies[s]: code for s, code in names.items() if s in dummies})
+        return printer.doprint(expr.xreplace(dummies))
+
+    def value(self, expr: TensorExpr) -> str | None:
+        return self.names.get(expr)
+
+    def code(self, expr: TensorExpr) -> Code:
+        if expr in self.names:
+            return Code(self.names[expr], expr.shape, self.batched[expr], expr)
+        if isinstance(expr, Scalar):
+            if not expr.value.is_number:
+                raise CompileError(f"the constant {expr.value} has no value; give it one in the model file's values:")
+            return Code(repr(float(expr.value)), (), False, expr)
+        if isinstance(expr, Apply):
+            args = [self.code(a) for a in expr.args]
+            self._kernels(expr)
+            try:
+                text = expr.op.code(args, self)
+            except GraphError as error:
+                raise CompileError(str(error)) from None
+            return Code(text, expr.shape, any(a.batched for a in args), expr)
+        raise CompileError(f"{expr} has no value yet in the generated code")
+
+    def _kernels(self, expr: Apply) -> None:
+        """Make the kernels ``expr``'s code calls available to the generated code."""
+        for kernel in expr.op.kernels():
+            self.kernels[kernel.__name__] = kernel
+
+    # -- statements -----------------------------------------------------------------------------
+
+    def _start(self):
+        self.names: dict[TensorExpr, str] = {}
+        self.batched: dict[TensorExpr, bool] = {}
+        self.temps = 0
+
+    def _name(self, expr: TensorExpr, name: str, batched: bool) -> None:
+        self.names[expr] = name
+        self.batched[expr] = batched
+
+    def _shared(self, expr: TensorExpr) -> list[str]:
+        """Temporaries for the subexpressions of ``expr`` used more than once in the program
+        (``f'(P z)`` in both of a fused unit's gradients), computed once, innermost first."""
+        lines = []
+        for e in _post_order(expr):
+            if e is not expr and isinstance(e, Apply) and e.op.fresh and self.counts[e] > 1 and e not in self.names:
+                code = self.code(e)
+                name = f"t{self.temps}"
+                self.temps += 1
+                lines.append(f"{name} = {code.text}")
+                self._name(e, name, code.batched)
+        return lines
+
+    def assign(self, target: str, expr: TensorExpr) -> tuple[list[str], list[str], bool]:
+        """``target = expr`` (one fresh array, then updated in place where NumPy allows): the
+        temporaries it needs first, its own lines, and whether the result is batched."""
+        temps = self._shared(expr)
+        if self.numpy and isinstance(expr, Apply) and isinstance(expr.args[0], Apply) and expr.args[0].op.fresh \
+                and expr.args[0] not in self.names:
+            args = [self.code(a) for a in expr.args]
+            batched = any(a.batched for a in args)
+            if args[0].shape == expr.shape and args[0].batched == batched:
+                in_place = expr.op.in_place(args, self, target)
+                if in_place:
+                    return temps, in_place, batched
+        code = self.code(expr)
+        return temps, [f"{target} = {code.text}"], code.batched
+
+    @staticmethod
+    def _comment(temps: list[str], lines: list[str], shown: str) -> list[str]:
+        """The statement's lines, the first commented with the equation they compute."""
+        return [f"    {t}" for t in temps] + [f"    {line}" + (f"  # {comment_line(shown)}" if i == 0 else "")
+                                               for i, line in enumerate(lines)]
+
+    # -- parameters --------------------------------------------------------------------------------
+
+    def _view(self, p: Tensor) -> str:
+        """``params`` sliced into ``p``'s shape (a view), or through an index array (a copy)."""
+        start, strides = self.graph.layout[p]
+        positions = np.full(p.shape, start, dtype=np.int64)
+        for axis, step in enumerate(strides):
+            shape = [1] * len(p.shape)
+            shape[axis] = p.shape[axis]
+            positions = positions + step * np.arange(p.shape[axis]).reshape(shape)
+        n = size(p.shape)
+        contiguous = np.array_equal(positions.ravel(), start + np.arange(n))
+        if contiguous:
+            shape = ", ".join(map(str, p.shape))
+            return f"{{v}}[{start}:{start + n}]" + (f".reshape({shape})" if len(p.shape) != 1 else "")
+        view = flat_view(positions, self.graph.size) if len(p.shape) <= 2 and self.numpy else None
+        if view is not None:
+            return view
+        name = f"index_{self.variables[p]}"
+        self.constants[name] = positions
+        return f"{{v}}[{name}]"
+
+    def _prologue(self, with_targets: bool) -> list[str]:
+        g = self.graph
+        lines = ["    B = X.shape[0]"]
+        if g.parameters:
+            lines.append("    # parameters: views into the flat vector (no copies) where its layout allows")
+        for p in g.parameters:
+            lines.append(f"    {self.variables[p]} = {self.views[p].format(v='params')}  # {comment_line(repr(p))}")
+            self._name(p, self.variables[p], False)
+        for tensors, array in ((g.inputs, "X"), (g.targets if with_targets else (), "Y")):
+            start = 0
+            for t in tensors:
+                n, name = size(t.shape), self.variables[t]
+                whole = len(tensors) == 1
+                part = array if whole else f"{array}[:, {start}:{start + n}]"
+                if len(t.shape) != 1:
+                    part = f"{part}.reshape(B{''.join(f', {k}' for k in t.shape)})"
+                lines.append(f"    {name} = {part}  # {comment_line(repr(t))}")
+                self._name(t, name, True)
+                start += n
+        return lines
+
+    def _forward(self, nodes) -> list[str]:
+        lines = ["    # forward pass"]
+        shown = dict(zip(self.graph.definitions, self.display.text(forward=True).splitlines()))
+        for node in nodes:
+            expr = self.graph.definitions[node]
+            name = self.variables[node]
+            temps, body, batched = self.assign(name, expr)
+            lines += self._comment(temps, body, shown[node])
+            self._name(node, name, batched)
+            self._name(expr, name, batched)
+        return lines
+
+    def _needed(self, targets) -> list[Tensor]:
+        wanted = set(targets)
+        for t in targets:
+            wanted |= self.graph.ancestors(t)
+        return [n for n in self.graph.nodes if n in wanted]
+
+    # -- the three functions -------------------------------------------------------------------------
+
+    def forward(self) -> str:
+        self._start()
+        g = self.graph
+        uses_targets = [p for p in g.predictions if g.ancestors(p) & set(g.targets)]
+        if uses_targets:
+            raise CompileError(f"the prediction {uses_targets[0]} depends on a target, so it cannot be computed "
+                               "from inputs alone; say which nodes predict (predictions=[…])")
+        lines = ["def forward(params, X):", '    """The predictions, one row per sample."""']
+        lines += self._prologue(with_targets=False) + self._forward(self._needed(g.predictions))
+        parts = []
+        for p in g.predictions:
+            code = self.code(p)
+            text = code.text if code.batched else f"{self.xp}.broadcast_to({code.text}, (B,) + {code.atom()}.shape)"
+            parts.append(text if len(p.shape) == 1 else f"{text}.reshape(B, {size(p.shape)})")
+        lines.append(f"    return {parts[0]}" if len(parts) == 1
+                     else f"    return {self.xp}.concatenate([{', '.join(parts)}], axis=1)")
+        return "\n".join(lines)
+
+    def _loss_value(self) -> str:
+        out = self.code(self.graph.output)
+        return f"{array_sum(self.xp, out.text)} / B" if out.batched else out.text
+
+    def loss(self) -> str:
+        self._start()
+        lines = ["def loss(params, X, Y):", '    """The batch mean of the per-sample loss."""']
+        lines += self._prologue(with_targets=True) + self._forward(self._needed([self.graph.output]))
+        lines.append(f"    return {self._loss_value()}")
+        return "\n".join(lines)
+
+    def loss_and_gradient(self) -> str:
+        self._start()
+        g = self.graph
+        lines = ["def loss_and_gradient(params, X, Y):",
+                 '    """The batch mean of the loss and its gradient, from the δ equations."""']
+        lines += self._prologue(with_targets=True) + self._forward(self._needed([g.output]))
+        lines.append(f"    seed = {self.xp}.full(B, 1.0 / B, dtype=params.dtype)  # ∂(batch mean)/∂L per sample")
+        self._name(SEED, "seed", True)
+        lines.append("    grad = numpy.empty_like(params)" if self.numpy else "    grad = jnp.zeros_like(params)")
+        lines.append("    # backward pass")
+        shown = self.display.text().splitlines()
+        done = set()
+        for equation, text in zip(self.derivation.equations, shown):
+            if isinstance(equation.lhs, Adjoint):
+                name = self.variables[equation.lhs]
+                temps, body, batched = self.assign(name, equation.rhs)
+                self._name(equation.lhs, name, batched)
+            else:
+                temps, body = self._shared(equation.rhs), self._gradient(equation.lhs.wrt, equation.rhs)
+                done.add(equation.lhs.wrt)
+            lines += self._comment(temps, body, text)
+        for p in g.parameters:
+            if p not in done and self.numpy:
+                lines.append(f"    {self.views[p].format(v='grad')}[...] = 0  # {comment_line(p.name)} does not reach the loss")
+        lines.append(f"    return {self._loss_value()}, grad")
+        return "\n".join(lines)
+
+    def _gradient(self, p: Tensor, rhs: TensorExpr) -> list[str]:
+        """``∂L/∂p``, summed over the batch, written into its place in ``grad``."""
+        lines: list[str] = []
+        terms = rhs.args if isinstance(rhs, Apply) and isinstance(rhs.op, Add) else (rhs,)
+        view = self.views[p].format(v="grad")
+        if not self.numpy:
+            total = " + ".join(self._summed(t) for t in terms)
+            target = view.replace("grad[", "grad.at[", 1) if view.startswith("grad[index_") else None
+            if target is None:  # a slice of grad: give JAX the positions
+                name = f"index_{self.variables[p]}"
+                self.constants[name] = self._positions(p)
+                target = f"grad.at[{name}]"
+            return lines + [f"grad = {target}.set({total})"]
+        for k, term in enumerate(terms):
+            if k == 0 and self.is_batched(term) and isinstance(term, Apply):
+                self._kernels(term)
+                into = term.op.batch_sum_into([self.code(a) for a in term.args], self, view)
+                if into:
+                    lines.append(into)
+                    continue
+            summed = self._summed(term)
+            lines.append(f"{view}[...] {'=' if k == 0 else '+='} {summed}")
+        return lines
+
+    def _positions(self, p: Tensor) -> np.ndarray:
+        start, strides = self.graph.layout[p]
+        return np.array([start + sum(i * s for i, s in zip(index, strides)) for index in row_major(p.shape)]
+                        ).reshape(p.shape)
+
+    def is_batched(self, expr: TensorExpr) -> bool:
+        """Whether ``expr`` varies by sample (it uses data, or the seed)."""
+        return any(self.batched.get(e, False) for e in walk(expr) if e in self.names)
+
+    def _summed(self, term: TensorExpr) -> str:
+        """The batch sum of ``term`` (itself when it does not vary by sample)."""
+        if not self.is_batched(term):
+            return self.code(term).text
+        if isinstance(term, Apply):
+            self._kernels(term)
+            cheaper = term.op.batch_sum_code([self.code(a) for a in term.args], self)
+            if cheaper:
+                return cheaper
+        return array_sum(self.xp, self.code(term).text, 0)
+
+    def functions(self) -> str:
+        return "\n\n\n".join([self.forward(), self.loss(), self.loss_and_gradient()]) + "\n"
+
+    def text(self, functions: str) -> str:
+        """The whole program as a student reads it: the equations, the kernels, the functions."""
+        header = "\n".join(f"#   {comment_line(line)}" for line in self.display.text(forward=True).splitlines())
+        kernels = "\n\n".join(inspect.getsource(k) for k in self.kernels.values())
+        parts = [f"# Generated by symbackprop from the tensor equations:\n{header}"]
+        if kernels:
+            parts.append(f"# kernels (called with the array module first)\n{kernels}")
+        return "\n\n".join(parts + [functions])
+
+
+# -- the model ---------------------------------------------------------------------------------------
+
+class TensorModel(Model):
+    """A ``Model`` running a tensor graph's equations. Its scalar names (``parameters``,
+    ``inputs``) are made only when asked for; ``X`` may also come as ``(B, *input shape)``."""
+
+    def __init__(self, tensor: TensorGraph, graph, functions, source: str, dtype):
+        super().__init__(graph, functions, source, dtype)
+        self.tensor = tensor
+
+    def _entries(self, tensors) -> tuple[sp.Symbol, ...]:
+        found = tensor_symbols(self.tensor)
+        return tuple(s for t in tensors for s in found[t])
+
+    @property
+    def parameters(self) -> tuple[sp.Symbol, ...]:
+        if "parameters" not in self.__dict__:
+            found = tensor_symbols(self.tensor)
+            index = {p: dict(zip(row_major(p.shape), found[p])) for p in self.tensor.parameters}
+            self.__dict__["parameters"] = tuple(index[p][i] for p, i in parameter_order(self.tensor))
+        return self.__dict__["parameters"]
+
+    @property
+    def inputs(self) -> tuple[sp.Symbol, ...]:
+        return self._entries(self.tensor.inputs)
+
+    @property
+    def targets(self) -> tuple[sp.Symbol, ...]:
+        return self._entries(self.tensor.targets)
+
+    @property
+    def predictions(self) -> tuple[sp.Symbol, ...]:
+        return self._entries(self.tensor.predictions)
+
+    def params(self, params) -> np.ndarray:
+        array = np.asarray(params, dtype=self.dtype)
+        if array.shape != (self.tensor.size,):
+            raise DataError(f"expected {self.tensor.size} parameters ({_short(self.parameters)}), "
+                            f"got an array of shape {array.shape}")
+        return array
+
+    def inputs_array(self, X, role: str = "X") -> np.ndarray:
+        inputs = self.tensor.inputs
+        if len(inputs) == 1 and len(inputs[0].shape) > 1:
+            array = np.asarray(X) if not isinstance(X, np.ndarray) else X
+            if array.ndim == len(inputs[0].shape) + 1 and array.shape[1:] == inputs[0].shape:
+                X = array.reshape(len(array), -1)
+        return super().inputs_array(X, role)
+
+    def init_params(self, seed: int | None = None) -> np.ndarray:
+        """Zeros, or with a seed U(−1/√fan_in, 1/√fan_in) as PyTorch draws a layer's weights and
+        biases (fan-in: the inputs each entry of the layer reads, from the op table)."""
+        if seed is None:
+            return np.zeros(self.tensor.size, dtype=self.dtype)
+        bounds = np.ones(self.tensor.size)
+        for p, fan_in in _fan_ins(self.tensor).items():
+            start, strides = self.tensor.layout[p]
+            for index in row_major(p.shape):
+                bounds[start + sum(i * s for i, s in zip(index, strides))] = 1 / np.sqrt(fan_in)
+        return np.random.default_rng(seed).uniform(-bounds, bounds).astype(self.dtype)
+
+    def __repr__(self) -> str:
+        t = self.tensor
+        return (f"TensorModel({t.size} parameters, inputs=({', '.join(repr(x) for x in t.inputs)}), "
+                f"predictions=({', '.join(p.name for p in t.predictions)}), dtype={self.dtype.name})")
+
+
+def _fan_ins(graph: TensorGraph) -> dict[Tensor, int]:
+    """Each parameter's fan-in: what its operation says (``W`` in ``W a``: a's length; a kernel:
+    C·k·k), a bias's that of the weight beside it in its sum, else 1."""
+    found: dict[Tensor, int] = {}
+    for expr in graph.definitions.values():
+        for e in walk(expr):
+            if not isinstance(e, Apply):
+                continue
+            shapes = [a.shape for a in e.args]
+            for i, arg in enumerate(e.args):
+                fan_in = e.op.fan_in(shapes, i)
+                if fan_in and isinstance(arg, Tensor) and arg in graph.parameters:
+                    found[arg] = max(found.get(arg, 1), fan_in)
+            if isinstance(e.op, Add):
+                beside = [found.get(w) for t in e.args if isinstance(t, Apply) for w in t.args if w in found]
+                for arg in e.args:
+                    if isinstance(arg, Tensor) and arg in graph.parameters and beside:
+                        found[arg] = max(found.get(arg, 1), *beside)
+    return found
+
+
+# -- entry points -------------------------------------------------------------------------------------
+
+def fused_units(graph: TensorGraph) -> bool:
+    """True when some node applies a function straight to a product (``z = f(W x)``, as the
+    lecture writes its units): ``compile`` keeps the scalar code of such a graph's view, whose
+    comments name the nodes its author wrote."""
+    return any(isinstance(expr, Apply) and isinstance(expr.op, Elementwise)
+               and any(isinstance(e, Apply) and isinstance(e.op, MatMul) for e in walk(expr.args[0]))
+               for expr in graph.definitions.values())
+
+
+def _bound(graph: TensorGraph, functions: Mapping | None) -> TensorGraph:
+    """The graph with undefined functions bound and scalar constants (``λ``) given values."""
+    bound = chosen_functions(graph.undefined_functions, graph.metadata, functions)
+    if bound:
+        graph = graph.substitute_functions(bound)
+    values = graph.metadata.get("values") or {}
+    constants = {s: sp.Float(values[s.name]) for s in graph.scalar_constants() if s.name in values}
+    missing = [s for s in graph.scalar_constants() if s.name not in values]
+    if missing:
+        raise CompileError(f"the constant {missing[0]} has no value; give it one in the model file's values:")
+    if constants:
+        graph = graph.with_definitions({n: replace(e, lambda x: _with_values(x, constants))
+                                        for n, e in graph.definitions.items()})
+    if graph.constants:
+        raise CompileError(f"the tensors {', '.join(t.name for t in graph.constants)} are neither data nor "
+                           "parameters; a compiled model trains every leaf that is not data")
+    return graph
+
+
+def _with_values(expr: TensorExpr, constants: dict):
+    if isinstance(expr, Scalar) and expr.value.free_symbols:
+        return Scalar(expr.value.xreplace(constants))
+    factor = getattr(getattr(expr, "op", None), "factor", None)
+    if isinstance(factor, sp.Expr) and factor.free_symbols:
+        args = tuple(replace(a, lambda x: _with_values(x, constants)) for a in expr.args)
+        return type(expr.op)(factor.xreplace(constants)).simplify(args)
+    return None
+
+
+def compile_tensor(graph, functions: Mapping | None = None, dtype=np.float64, backend: str = "numpy") -> Model:
+    """The vectorized ``Model`` of a tensor graph (or of ``mlp``'s): NumPy by default, or with
+    ``backend="jax"`` the same code over ``jax.numpy`` under ``jax.jit``."""
+    tensor = _bound(as_tensor_graph(graph), functions)
+    dtype = float_dtype(dtype)
+    view = graph if isinstance(graph, ScalarView) and tensor is graph.tensor else ScalarView(tensor)
+    if backend not in ("numpy", "jax"):
+        raise CompileError(f"backend must be 'numpy' or 'jax', not {backend!r}")
+    program = _Program(tensor, backend)
+    try:
+        code = program.functions()
+    except GraphError as error:
+        raise CompileError(str(error)) from None
+    if backend == "jax":
+        namespace, wrap = _jax_namespace(dtype)
+    else:
+        namespace, wrap = {"numpy": np}, None
+    # The generated lines name only the array module, the kernels and the index arrays (the
+    # kernels keep their module's globals: NumPy imports lazily, which needs builtins).
+    namespace.update({"__builtins__": {}, **program.kernels, **program.constants})
+    exec(builtins.compile(code, "<symbackprop tensor model>", "exec"), namespace)
+    raw = {name: namespace[name] for name in ("forward", "loss", "loss_and_gradient")}
+    return TensorModel(tensor, view, wrap(raw) if wrap else raw, program.text(code), dtype)
+
+
+def _jax_namespace(dtype):
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError:
+        raise CompileError("backend='jax' needs JAX: pip install 'symbackprop[jax]' (or pip install jax)") from None
+    if dtype == np.float64 and not jax.config.jax_enable_x64:
+        raise CompileError("float64 under JAX needs jax.config.update('jax_enable_x64', True) first; "
+                           "or compile with dtype=numpy.float32")
+
+    def wrap(raw):
+        jitted = {name: jax.jit(f) for name, f in raw.items()}
+
+        def to_numpy(name):
+            def call(*arrays):
+                result = jitted[name](*arrays)
+                return tuple(np.asarray(r) for r in result) if isinstance(result, tuple) else np.asarray(result)
+            return call
+
+        return {name: to_numpy(name) for name in raw}
+
+    return {"jnp": jnp}, wrap

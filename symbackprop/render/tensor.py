@@ -1,0 +1,326 @@
+"""Text, LaTeX and MathML of tensor derivations, the way the textbooks print the backward pass:
+``δ^(1) = (W^(2))ᵀ δ^(2) ⊙ tanh'(u^(1))``, ``∂L/∂W^(1) = δ^(1) xᵀ``, ``∂L/∂K = x ⋆ δ``.
+
+Each printer subclasses the package's own (``TextPrinter``, ``LaTeXPrinter``, ``MathMLPrinter``)
+with ``_print_<Class>`` methods for tensors, adjoints and gradients; an operation prints by the
+``Notation`` its class declares in the op table (infix, call, postfix, scale, list, template),
+so a new operation needs no change here.
+
+>>> from symbackprop.core.tensor.base import Tensor
+>>> W, d = Tensor("W^(2)", (3, 4)), Tensor("δ^(2)", 3)
+>>> TEXT.doprint(W.T @ d), LATEX.doprint(W.T @ d)
+('(W^(2))ᵀ δ^(2)', '\\\\left(W^{(2)}\\\\right)^{\\\\top} \\\\delta^{(2)}')
+"""
+
+from __future__ import annotations
+
+import re
+from xml.dom.minidom import parseString
+
+import sympy as sp
+from sympy.printing.precedence import PRECEDENCE
+
+from ..core.derive import Partial
+from ..core.tensor.base import Apply, Tensor
+from ..core.tensor.derive import Adjoint, Gradient
+from ..core.tensor.scalar import entry_of
+from .mathml import MathMLPrinter
+from .printing import LaTeXPrinter, TextPrinter
+
+__all__ = ["TensorTextPrinter", "TensorLaTeXPrinter", "TensorMathMLPrinter", "TEXT", "LATEX", "MATHML",
+           "tensor_name_latex", "derivation_text", "derivation_latex", "derivation_mathml", "entry_text",
+           "entry_latex"]
+
+_SUPERSCRIPT = re.compile(r"^(.*?)\^\(([^()]*)\)$")
+_GREEK = {"δ": r"\delta", "λ": r"\lambda", "σ": r"\sigma", "θ": r"\theta", "α": r"\alpha", "β": r"\beta",
+          "γ": r"\gamma", "η": r"\eta", "μ": r"\mu", "ε": r"\varepsilon", "Δ": r"\Delta"}
+
+
+def tensor_name_latex(name: str) -> str:
+    """``W^(1)`` → ``W^{(1)}``, ``δ_h`` → ``\\delta_{h}``, ``h1`` → ``h_{1}``."""
+    match = _SUPERSCRIPT.match(name)
+    if match:
+        return f"{tensor_name_latex(match.group(1))}^{{({match.group(2)})}}"
+    base, _, sub = name.partition("_")
+    head = "".join(_GREEK.get(ch, ch) for ch in base)
+    if not sub and re.fullmatch(r"[A-Za-z]+\d+", base):
+        letters = re.match(r"[A-Za-z]+", base).group()
+        return f"{letters}_{{{base[len(letters):]}}}"
+    if head != base and len(base) == 1:
+        head = head + " " if not sub else head
+    return f"{head.strip()}_{{{tensor_name_latex(sub)}}}" if sub else head.strip()
+
+
+def _superscripted(expr) -> bool:
+    return isinstance(expr, (Tensor, Adjoint)) and "^" in str(expr)
+
+
+class _TensorNotation:
+    """What the three printers share: an operation prints by its class's ``Notation``."""
+
+    def _args(self, expr: Apply, wrap: int) -> list:
+        return [self._wrapped(a, wrap) for a in expr.args]
+
+    def _print_Apply(self, expr: Apply):
+        notation = expr.op.notation()
+        kind = notation.kind
+        if kind == "infix":
+            if expr.op.name == "add":
+                return self._sum(expr.args)
+            return self._infix(self._args(expr, notation.wrap), notation)
+        if kind == "call":
+            return self._call(notation, [self._print(a) for a in expr.args])
+        if kind == "postfix":
+            (arg,) = expr.args
+            wrapped = _superscripted(arg) or arg.precedence < notation.wrap
+            return self._postfix(self._print(arg), wrapped, notation)
+        if kind == "scale":
+            return self._scale(expr.op.factor, expr.args[0])
+        if kind == "list":
+            return self._list([self._print(a) for a in expr.args], notation)
+        return self._template(expr, notation)
+
+
+class TensorTextPrinter(_TensorNotation, TextPrinter):
+    """Plain text: ``(W^(2))ᵀ δ^(2) ⊙ tanh'(u^(1))``."""
+
+    def _print_Tensor(self, expr):
+        return expr.name
+
+    def _print_Adjoint(self, expr):
+        return expr.name
+
+    def _print_Scalar(self, expr):
+        return self._print(expr.value)
+
+    def _print_Gradient(self, expr):
+        return f"∂{self._print(expr.of)}/∂{self._print(expr.wrt)}"
+
+    def _wrapped(self, arg, wrap: int) -> str:
+        text = self._print(arg)
+        return f"({text})" if arg.precedence < wrap else text
+
+    def _sum(self, terms) -> str:
+        out = self._print(terms[0])
+        for term in terms[1:]:
+            text = self._wrapped(term, PRECEDENCE["Add"])
+            out += f" - {text[1:]}" if text.startswith("-") else f" + {text}"
+        return out
+
+    def _infix(self, args, notation):
+        return notation.text.join(args)
+
+    def _call(self, notation, args):
+        return f"{notation.text}({', '.join(args)})"
+
+    def _postfix(self, arg, wrapped, notation):
+        return f"({arg}){notation.text}" if wrapped else f"{arg}{notation.text}"
+
+    def _scale(self, factor, arg):
+        shown = self._wrapped(arg, PRECEDENCE["Mul"])
+        if factor == -1:
+            return f"-{shown}"
+        return f"{self.parenthesize(factor, PRECEDENCE['Mul'], strict=True)} {shown}"
+
+    def _list(self, args, notation):
+        opening, separator, closing = notation.text.split("|")
+        return opening + separator.join(args) + closing
+
+    def _template(self, expr, notation):
+        return notation.text.format(*self._args(expr, notation.wrap))
+
+
+class TensorLaTeXPrinter(_TensorNotation, LaTeXPrinter):
+    """LaTeX: ``\\left(W^{(2)}\\right)^{\\top} \\delta^{(2)} \\odot \\tanh'\\left(u^{(1)}\\right)``."""
+
+    def _print_Tensor(self, expr):
+        return tensor_name_latex(expr.name)
+
+    _print_Adjoint = _print_Tensor
+
+    def _print_Scalar(self, expr):
+        return self._print(expr.value)
+
+    def _print_Gradient(self, expr):
+        return self._print(Partial(sp.Symbol(expr.of.name), sp.Symbol(expr.wrt.name)))
+
+    def _print_Symbol(self, expr, style="plain"):
+        if "^(" in expr.name or any(ch in _GREEK for ch in expr.name):
+            return tensor_name_latex(expr.name)
+        return super()._print_Symbol(expr, style=style)
+
+    def _wrapped(self, arg, wrap: int) -> str:
+        text = self._print(arg)
+        return rf"\left({text}\right)" if arg.precedence < wrap else text
+
+    def _sum(self, terms) -> str:
+        out = self._print(terms[0])
+        for term in terms[1:]:
+            text = self._wrapped(term, PRECEDENCE["Add"])
+            out += f" - {text[1:]}" if text.startswith("-") else f" + {text}"
+        return out
+
+    def _infix(self, args, notation):
+        return notation.latex.join(args)
+
+    def _call(self, notation, args):
+        return rf"{notation.latex}\left({', '.join(args)}\right)"
+
+    def _postfix(self, arg, wrapped, notation):
+        return rf"\left({arg}\right){notation.latex}" if wrapped else f"{{{arg}}}{notation.latex}"
+
+    def _scale(self, factor, arg):
+        shown = self._wrapped(arg, PRECEDENCE["Mul"])
+        if factor == -1:
+            return f"-{shown}"
+        return f"{self.parenthesize(factor, PRECEDENCE['Mul'], strict=True)} {shown}"
+
+    def _list(self, args, notation):
+        opening, separator, closing = notation.latex.split("|")
+        return opening + separator.join(args) + closing
+
+    def _template(self, expr, notation):
+        return notation.latex.format(*self._args(expr, notation.wrap))
+
+
+class TensorMathMLPrinter(_TensorNotation, MathMLPrinter):
+    """Presentation MathML; a template operation's MathML is converted from its LaTeX."""
+
+    def _print_Tensor(self, expr):
+        match = _SUPERSCRIPT.match(expr.name)
+        if match:
+            layer = self._row(self._mo("("), self.element("mn", text=match.group(2)), self._mo(")"))
+            return self.element("msup", self._print_Tensor(Tensor(match.group(1))), layer)
+        base, _, sub = expr.name.partition("_")
+        head = self._print(sp.Symbol(base))
+        return self.element("msub", head, self._print_Tensor(Tensor(sub))) if sub else head
+
+    _print_Adjoint = _print_Tensor
+
+    def _print_Scalar(self, expr):
+        return self._print(expr.value)
+
+    def _print_Gradient(self, expr):
+        return self.element("mfrac", self._row(self._mo("∂"), self._print(expr.of)),
+                            self._row(self._mo("∂"), self._print(expr.wrt)))
+
+    def _wrapped(self, arg, wrap: int):
+        element = self._print(arg)
+        return self._row(self._mo("("), element, self._mo(")")) if arg.precedence < wrap else element
+
+    def _sum(self, terms):
+        row = self._row(self._print(terms[0]))
+        for term in terms[1:]:
+            negative = isinstance(term, Apply) and term.op.name == "scale" and term.op.factor.could_extract_minus_sign()
+            if negative:
+                row.appendChild(self._mo("-"))
+                row.appendChild(self._print(Apply(term.op.__class__(-term.op.factor), term.args)
+                                            if term.op.factor != -1 else term.args[0]))
+            else:
+                row.appendChild(self._mo("+"))
+                row.appendChild(self._wrapped(term, PRECEDENCE["Add"]))
+        return row
+
+    def _subscripted(self, text: str, tag: str):
+        """``⋆_(p=1)`` or ``maxpool_2×2`` as the name with a subscript."""
+        name, _, sub = text.partition("_")
+        element = self.element(tag, text=name)
+        return self.element("msub", element, self.element("mtext", text=sub.strip("()"))) if sub else element
+
+    def _infix(self, args, notation):
+        row = self._row()
+        for i, arg in enumerate(args):
+            if i and notation.text.strip():
+                row.appendChild(self._subscripted(notation.text.strip(), "mo"))
+            elif i:
+                row.appendChild(self._mo("\u2062"))  # invisible times: a product by juxtaposition
+            row.appendChild(arg)
+        return row
+
+    def _call(self, notation, args):
+        name = self._subscripted(notation.text, "mi")
+        row = self._row(self._mo("("))
+        for i, arg in enumerate(args):
+            if i:
+                row.appendChild(self._mo(","))
+            row.appendChild(arg)
+        row.appendChild(self._mo(")"))
+        return self._row(name, row)
+
+    def _postfix(self, arg, wrapped, notation):
+        base = self._row(self._mo("("), arg, self._mo(")")) if wrapped else arg
+        return self.element("msup", base, self._mo("⊤"))
+
+    def _scale(self, factor, arg):
+        shown = self._wrapped(arg, PRECEDENCE["Mul"])
+        if factor == -1:
+            return self._row(self._mo("-"), shown)
+        return self._row(self.parenthesize(factor, PRECEDENCE["Mul"], strict=True), shown)
+
+    def _list(self, args, notation):
+        row = self._row(self._mo("["))
+        for i, arg in enumerate(args):
+            if i:
+                row.appendChild(self._mo(";"))
+            row.appendChild(arg)
+        row.appendChild(self._mo("]"))
+        return row
+
+    def _template(self, expr, notation):
+        from latex2mathml.converter import convert
+        converted = parseString(convert(LATEX.doprint(expr))).documentElement
+        row = self._row()
+        for child in list(converted.childNodes):
+            row.appendChild(self.dom.importNode(child, True))
+        return row
+
+
+TEXT = TensorTextPrinter()
+LATEX = TensorLaTeXPrinter()
+MATHML = TensorMathMLPrinter()
+
+
+# -- whole derivations ---------------------------------------------------------------------------------
+
+def _lines(derivation, forward: bool) -> list[tuple]:
+    shown = list(derivation.graph.definitions.items()) if forward else []
+    return shown + [(e.lhs, e.rhs) for e in derivation.equations]
+
+
+def derivation_text(derivation, forward: bool = False) -> str:
+    """One equation a line (``forward=True``: the forward definitions first)."""
+    return "\n".join(f"{TEXT.doprint(lhs)} = {TEXT.doprint(rhs)}" for lhs, rhs in _lines(derivation, forward))
+
+
+def derivation_latex(derivation, forward: bool = False) -> str:
+    """An ``align*`` block of the same equations."""
+    lines = [f"{LATEX.doprint(lhs)} &= {LATEX.doprint(rhs)}" for lhs, rhs in _lines(derivation, forward)]
+    return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}"
+
+
+def derivation_mathml(derivation, forward: bool = False) -> str:
+    """A display ``<math>`` table: left sides right-aligned, right sides left."""
+    rows = "".join(f'<mtr><mtd class="lhs">{MATHML.doprint(lhs)}</mtd><mtd class="rhs"><mo>=</mo>'
+                   f"{MATHML.doprint(rhs)}</mtd></mtr>" for lhs, rhs in _lines(derivation, forward))
+    return f'<math display="block"><mtable displaystyle="true">{rows}</mtable></math>'
+
+
+def _entry_parts(derivation, parameter, printer, indexed: str) -> list[str]:
+    tensor, index = entry_of(derivation.graph, parameter)
+    at = ",".join(str(i + 1) for i in index) or "1"
+    gradient = Gradient(derivation.graph.output, tensor)
+    return [printer.doprint(Partial(sp.Symbol(derivation.graph.output.name), sp.Symbol(str(parameter)))),
+            indexed.format(printer.doprint(gradient), at),
+            indexed.format(printer.doprint(derivation.gradient(tensor)), at),
+            printer.doprint(derivation.entry(parameter))]
+
+
+def entry_text(derivation, parameter) -> str:
+    """``∂L/∂w = [∂L/∂W]_(i,j) = [<its equation>]_(i,j) = <the scalar path sum>`` (1-based)."""
+    return " = ".join(_entry_parts(derivation, parameter, TEXT, "[{}]_({})"))
+
+
+def entry_latex(derivation, parameter) -> str:
+    """The same chain in LaTeX (one line)."""
+    return " = ".join(_entry_parts(derivation, parameter, LATEX, r"\left[{}\right]_{{{}}}"))
+
