@@ -166,8 +166,8 @@ def test_cli_one_answer_exit_codes(tmp_path, capsys, monkeypatch):
     assert read == "read as: f'(p11·z1 + p21·z2)·f'(w11·x1 + w21·x2)·p11·s1·x1"   # how the answer was read, first
     assert wrong.startswith("✗ incomplete: 1 of 2 paths.  present: w11→z1→m1→a   missing: w11→z1→m2→a")
     assert "x1 = 1, x2 = -0.5, w11 = 0.1" in wrong      # the model file's example point
-    monkeypatch.setattr(sys, "stdin", io.StringIO(r"\frac{\partial a}{\partial z_1} f'(w_{11} x_1 + w_{21} x_2) x_1"))
-    assert main(["verify", str(MODEL), "--wrt", "w11", "--answer-latex", "-"]) == 0
+    monkeypatch.setattr(sys, "stdin", io.StringIO(r"\frac{\partial a}{\partial m_1} f'(p_{11} z_1 + p_{21} z_2)\, z_1"))
+    assert main(["verify", str(MODEL), "--wrt", "p11", "--answer-latex", "-"]) == 0
     assert main(["verify", str(MODEL), "--wrt", "p11", "--answer", "s1*m1*z1", "--format", "json",
                  "-o", str(tmp_path / "v.json")]) == 3
     assert json.loads((tmp_path / "v.json").read_text(encoding="utf-8"))["wrong_factors"][0]["kind"] == "derivative"

@@ -211,18 +211,18 @@ def test_500_mixed_requests_from_20_clients():
 
 DEEP = "\n".join(["inputs: x", "functions: f"]
                  + [f"h{l}_{j} = f(a{l}_{j}1*{'x' if l == 1 else f'h{l - 1}_1'} + a{l}_{j}2*{'x' if l == 1 else f'h{l - 1}_2'})"
-                    for l in range(1, 9) for j in (1, 2)]
-                 + ["y = h8_1 + h8_2"])
+                    for l in range(1, 15) for j in (1, 2)]
+                 + ["y = h14_1 + h14_2"])
 
 
 def test_a_slow_answer_blocks_no_one(tmp_path):
-    """A wrong answer about a parameter with 128 paths takes a while; answers about another
-    parameter, sent meanwhile, come back at once."""
+    """A wrong answer about a parameter with 8,192 paths takes its whole diagnosis budget;
+    answers about another parameter, sent meanwhile, come back at once."""
     model = tmp_path / "deep.sbp"
     model.write_text(DEEP, encoding="utf-8")
     with serving(model) as port:
         quick = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        fast_body = json.dumps({"parameter": "a8_11", "answer": "h7_1*f'(a8_11*h7_1 + a8_12*h7_2)"}).encode()
+        fast_body = json.dumps({"parameter": "a14_11", "answer": "h13_1*f'(a14_11*h13_1 + a14_12*h13_2)"}).encode()
         assert request(quick, "/api/verify", fast_body)[1]["correct"]          # warmed up
         slow = {}
 

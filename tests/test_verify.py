@@ -37,7 +37,6 @@ CORRECT = [
     ("s1", "f(p11*z1 + p21*z2)"),
     ("s1", "f(p11*f(w11*x1 + w21*x2) + p21*f(w12*x1 + w22*x2))"),
     ("s2", "m2"),
-    ("s2", "∂a/∂s2"),
     ("p11", "s1*f'(p11*z1 + p21*z2)*z1"),
     ("p11", "s1 z1 f'(p11 z1 + p21 z2)"),
     ("p11", "∂a/∂m1·∂m1/∂p11"),
@@ -50,12 +49,12 @@ CORRECT = [
     ("w11", f"{B} + {A}"),
     ("w11", "f'(w11*x1 + w21*x2)*x1*(s1*f'(p11*z1 + p21*z2)*p11 + s2*f'(p12*z1 + p22*z2)*p12)"),
     ("w11", "∂a/∂m1·∂m1/∂z1·∂z1/∂w11 + ∂a/∂m2·∂m2/∂z1·∂z1/∂w11"),
-    ("w11", "partial(a, z1)*partial(z1, w11)"),
+    ("w11", "partial(a, m1)*partial(m1, z1)*partial(z1, w11) + partial(a, m2)*partial(m2, z1)*partial(z1, w11)"),
     ("w11", A.replace("z1", "f(w11*x1 + w21*x2)").replace("z2", "f(w12*x1 + w22*x2)") + " + " + B),
     ("w21", "(s1*f'(p11*z1 + p21*z2)*p11 + s2*f'(p12*z1 + p22*z2)*p12)*f'(w11*x1 + w21*x2)*x2"),
     ("w12", "(s1 f'(p11 z1 + p21 z2) p21 + s2 f'(p12 z1 + p22 z2) p22) f'(w12 x1 + w22 x2) x1"),
     ("w22", "s1*f'(p11*z1 + p21*z2)*p21*f'(w12*x1 + w22*x2)*x2 + s2*f'(p12*z1 + p22*z2)*p22*f'(w12*x1 + w22*x2)*x2"),
-    ("x1", "∂a/∂z1·∂z1/∂x1 + ∂a/∂z2·∂z2/∂x1"),
+    ("x1", "∂a/∂m1·∂m1/∂z1·∂z1/∂x1 + ∂a/∂m2·∂m2/∂z1·∂z1/∂x1 + ∂a/∂m1·∂m1/∂z2·∂z2/∂x1 + ∂a/∂m2·∂m2/∂z2·∂z2/∂x1"),
 ]
 
 CORRECT_LATEX = [
@@ -208,10 +207,13 @@ def test_feedback_in_russian():
 
 @pytest.mark.parametrize("wrt, answer", [("w11", A), ("p11", "s1*f(p11*z1 + p21*z2)*z1"), ("s1", "x1*s1")])
 def test_the_counterexample_is_a_real_one(wrt, answer):
-    """Recompute both values at the reported point with SymPy's evalf, f the reported stand-in."""
+    """Recompute both values at the reported point with SymPy's evalf, f the reported stand-in
+    (its text read back by SymPy's own parser)."""
     verdict = sbp.verify(G, wrt, answer)
     example = verdict.counterexample
-    stand_in = {"tanh": sp.tanh, "sin": sp.sin, "atan": sp.atan}[example.functions["f"]]
+    u = sp.Symbol("u")
+    stand_in = sp.Lambda(u, sp.sympify(example.functions["f"], locals={
+        "u": u, "softplus": lambda t: sp.log(1 + sp.exp(t))}))
     point = {leaf: sp.Rational(v.numerator, v.denominator) for leaf, v in example.values.items()}
 
     def at_point(expr):
@@ -328,4 +330,4 @@ def test_random_graphs_f_for_f_prime_is_caught(graph, data):
     chosen = data.draw(st.sampled_from(primes))
     swapped = closed_form.xreplace({chosen: sp.Function("f")(*chosen.args)})
     verdict = sbp.verify(graph, wrt, swapped)
-    assert not verdict.correct and verdict.counterexample.functions["f"] in ("tanh", "sin", "atan")
+    assert not verdict.correct and verdict.counterexample.functions["f"].startswith(("tanh(", "softplus(", "atan("))

@@ -67,7 +67,7 @@ class AnswerRow:
     @property
     def status(self) -> str:
         """``correct``, ``incorrect`` or ``error`` (the row could not be checked)."""
-        if self.verdict is None:
+        if self.verdict is None or self.verdict.status == "unchecked":
             return "error"
         return "correct" if self.verdict.correct else "incorrect"
 
@@ -401,11 +401,11 @@ def _html(report: ClassReport) -> str:
     parts.append(f"<h2>{e(say['by_parameter'])}</h2>")
     # With variants, a parameter's derivative differs from variant to variant: none is shown.
     derivations = {} if report.variants else {
-        row.parameter: row.verdict.derivation for row in report.rows if row.verdict is not None}
+        row.parameter: row.verdict for row in report.rows if row.verdict is not None}
     parts.append(_table([e(say["parameter"]), "✓", "✗", e(say["unchecked"]), e(say["mean_mark"]),
                          e(say["derivative"])],
                         [[e(p), *map(str, report.counts(p).values()), f"{report.mean_mark(p):g}",
-                          f"<code>{e(derivations[p].text()) if p in derivations else ''}</code>"]
+                          f"<code>{e(derivations[p].expected_text()) if p in derivations else ''}</code>"]
                          for p in report.parameters()]))
     parts.append(f"<h2>{e(say['marks'])}</h2>")
     parts.append(_table([e(say["who"]), e(say["variant"]), e(say["marks"]), e(say["total"])],

@@ -1,8 +1,9 @@
 """A ``Verdict`` in words, for a student: English or Russian.
 
-The first line is the verdict (``✓ correct …``, ``✗ incomplete: 1 of 2 paths …``); each
-further line is one finding (a missing path with its term, a wrong factor, an extra term, a
-point where the answer and the derivative differ).
+The first line is the verdict (``✓ correct …``, ``✗ incomplete: 1 of 2 paths …``, ``✗ correct
+for f = tanh, the bound activation …``, ``? could not be checked …``); each further line is one
+finding (a missing path with its term, a wrong factor, an extra term, a point where the answer
+and the derivative differ, a diagnosis that was skipped).
 
 >>> from symbackprop import lecture_network, verify
 >>> print(verify(lecture_network(), "s1", "m1", lang="ru").message)
@@ -12,9 +13,11 @@ point where the answer and the derivative differ).
 from __future__ import annotations
 
 from ..core.functions import prime_order
+from .dag import MAX_TREE, tree_size
+from ..numeric.sampling import MIN_POINTS
 from ..render.printing import path_term_text, text
 
-__all__ = ["message", "mistakes", "PHRASES", "LANGUAGES", "by_language"]
+__all__ = ["message", "mistakes", "too_many_paths", "PHRASES", "LANGUAGES", "by_language"]
 
 
 # Each phrase in English and Russian; the m_ phrases are short forms, for counting common
@@ -22,7 +25,27 @@ __all__ = ["message", "mistakes", "PHRASES", "LANGUAGES", "by_language"]
 _PHRASES = {
     "correct": ("✓ correct: all paths ({n}): {paths}  ({how})",
                 "✓ верно: учтены все пути ({n}): {paths}  ({how})"),
+    "correct_many": ("✓ correct: all {n} paths  ({how})", "✓ верно: учтены все пути ({n})  ({how})"),
     "correct_zero": ("✓ correct: {d} = 0  ({how})", "✓ верно: {d} = 0  ({how})"),
+    "unchecked": ("? could not be checked: {d} is defined at only {k} of the {tried} points tried "
+                  "(at least {need} are needed), so nothing was compared",
+                  "? не удалось проверить: {d} определена лишь в {k} из {tried} опробованных точек "
+                  "(нужно не меньше {need}), сравнивать не в чем"),
+    "bound": ("✗ correct for {binding}, the bound activation; the question is for a general {f}: "
+              "write {primes}",
+              "✗ верно только для {binding} — активации, заданной в модели (bind); вопрос — для "
+              "произвольной {f}: запишите {primes}"),
+    "bound_many": ("✗ correct for {binding}, the bound activations; the question is for general "
+                   "{f}: write {primes}",
+                   "✗ верно только для {binding} — активаций, заданных в модели (bind); вопрос — для "
+                   "произвольных {f}: запишите {primes}"),
+    "skipped_budget": ("  (the detailed diagnosis was skipped: it did not fit in the time budget of {budget:g} s)",
+                       "  (подробный разбор пропущен: он не уложился в отведённые {budget:g} с)"),
+    "skipped_paths": ("  (the detailed diagnosis was skipped: {n} paths are too many to compare one by one)",
+                      "  (подробный разбор пропущен: путей слишком много ({n}), чтобы сравнивать их по одному)"),
+    "more": ("  … and {n} more", "  … и ещё {n}"),
+    "too_many_paths": ("{d}: a sum over {n} paths (too many to write out)",
+                       "{d}: сумма по {n} путям (их слишком много, чтобы выписать)"),
     "symbolic": ("checked symbolically", "проверено символьно"),
     "numeric": ("checked numerically at {points} points", "проверено численно в {points} точках"),
     "incomplete": ("✗ incomplete: {k} of {n} paths.  present: {present}   missing: {missing}",
@@ -61,6 +84,7 @@ _PHRASES = {
     "m_coefficient": ("a factor {found} on path {path}", "множитель {found} на пути {path}"),
     "m_extra": ("extra term {term}", "лишнее слагаемое {term}"),
     "m_other": ("not a sum of the paths", "не сумма путей"),
+    "m_bound": ("right only for {binding}", "верно только для {binding}"),
     "m_instead": ("{found} instead of {expected}", "{found} вместо {expected}"),
 }
 LANGUAGES = ("en", "ru")
@@ -74,6 +98,9 @@ def by_language(phrases: dict[str, tuple[str, str]]) -> dict[str, dict[str, str]
 PHRASES = by_language(_PHRASES)
 _LINE_OF_KIND = {"symbol": "factor"}         # a wrong symbol reads like any other wrong factor
 _INSTEAD = ("derivative", "index", "symbol", "factor")
+MAX_LISTED = 6          # paths named in one line; more are counted
+MAX_LINES = 12          # findings shown one per line; more are counted
+MAX_VALUES = 16         # leaf values shown in a counterexample (all of them are in as_dict())
 
 
 def _term(path) -> str:
@@ -81,54 +108,91 @@ def _term(path) -> str:
 
 
 def _show(expr) -> str:
-    return "" if expr is None else text(expr)
+    if expr is None:
+        return ""
+    return text(expr) if tree_size(expr) <= MAX_TREE else "(…)"
 
 
 def _derivative_symbol(verdict) -> str:
     return f"∂{verdict.of}/∂{verdict.wrt}"
 
 
+def _count(n: int, lang: str) -> str:
+    """``16,384`` in English, ``16 384`` (a narrow no-break space) in Russian."""
+    return f"{n:,}".replace(",", "\u202f" if lang == "ru" else ",")
+
+
+def too_many_paths(verdict, lang: str = "en") -> str:
+    """``∂a/∂w1: a sum over 1,048,576 paths (too many to write out)``."""
+    return PHRASES[lang]["too_many_paths"].format(d=_derivative_symbol(verdict), n=_count(verdict.path_count, lang))
+
+
 def message(verdict, lang: str = "en") -> str:
     """The whole feedback: the verdict line, then one line per finding."""
     say = PHRASES[lang]
-    paths, d = verdict.paths, _derivative_symbol(verdict)
+    d = _derivative_symbol(verdict)
+    if verdict.status == "unchecked":
+        return say["unchecked"].format(d=d, k=verdict.points, tried=_count(verdict.tried, lang), need=MIN_POINTS)
     if verdict.correct:
         how = say[verdict.method].format(points=verdict.points)
-        if not paths:
+        n = verdict.path_count
+        if not n:
             return say["correct_zero"].format(d=d, how=how)
-        return say["correct"].format(n=len(paths), paths=", ".join(map(str, paths)), how=how)
-    lines = [_headline(verdict, say, d)]
+        if n > MAX_LISTED:
+            return say["correct_many"].format(n=_count(n, lang), how=how)
+        return say["correct"].format(n=n, paths=", ".join(map(str, verdict.paths)), how=how)
+    bound = verdict.status == "correct_for_bound"
+    lines = [_bound_headline(verdict, say) if bound else _headline(verdict, say, d, lang)]
     only_missing = verdict.present and verdict.missing and not (verdict.extra or verdict.wrong_factors)
-    if not only_missing:
-        lines += _findings(verdict, say)
+    if bound or not only_missing:
+        lines += _findings(verdict, say, lang)
     if verdict.counterexample is not None:
         lines.append(_counterexample(verdict.counterexample, say, d))
     return "\n".join(lines)
 
 
-def _headline(verdict, say: dict, d: str) -> str:
-    paths = verdict.paths
-    if not paths:
+def _bound_headline(verdict, say: dict) -> str:
+    bound = verdict.bound
+    return say["bound" if len(bound) == 1 else "bound_many"].format(
+        binding=", ".join(f"{name} = {chosen}" for name, chosen in bound.items()), f=", ".join(bound),
+        primes=", ".join(f"{name}′(…)" for name in bound))
+
+
+def _headline(verdict, say: dict, d: str, lang: str) -> str:
+    n = verdict.path_count
+    if not n:
         return say["wrong_zero"].format(d=d, wrt=verdict.wrt, of=verdict.of)
     if verdict.present and verdict.missing and not (verdict.extra or verdict.wrong_factors):
-        missing = "   ".join(f"{p}  ({_term(p)})" for p in verdict.missing)
-        return say["incomplete"].format(k=len(verdict.present), n=len(paths),
-                                        present=", ".join(map(str, verdict.present)), missing=missing)
-    return say["wrong"].format(k=len(verdict.present), n=len(paths))
+        if len(verdict.missing) <= MAX_LISTED:
+            missing = "   ".join(f"{p}  ({_term(p)})" for p in verdict.missing)
+            return say["incomplete"].format(k=len(verdict.present), n=n,
+                                            present=_listed(verdict.present, say, lang), missing=missing)
+    return say["wrong"].format(k=len(verdict.present), n=_count(n, lang))
 
 
-def _findings(verdict, say: dict) -> list[str]:
+def _listed(paths, say: dict, lang: str) -> str:
+    shown = ", ".join(map(str, paths[:MAX_LISTED]))
+    return shown if len(paths) <= MAX_LISTED else shown + say["more"].format(n=_count(len(paths) - MAX_LISTED, lang))
+
+
+def _findings(verdict, say: dict, lang: str) -> list[str]:
     lines = []
     if verdict.present:
-        lines.append(say["present"].format(paths=", ".join(map(str, verdict.present))))
+        lines.append(say["present"].format(paths=_listed(verdict.present, say, lang)))
     lines += [say["missing"].format(path=p, term=_term(p)) for p in verdict.missing]
     for wrong in verdict.wrong_factors:
-        inside = say["inside"].format(context=text(wrong.context)) if wrong.context is not None else ""
+        inside = say["inside"].format(context=_show(wrong.context)) if wrong.context is not None else ""
         lines.append(say[_LINE_OF_KIND.get(wrong.kind, wrong.kind)].format(
             path=wrong.path, found=_show(wrong.found), expected=_show(wrong.expected), inside=inside,
             what=say[_order_change(wrong)] if wrong.kind == "derivative" else ""))
-    lines += [say["extra"].format(term=text(t), wrt=verdict.wrt, of=verdict.of) for t in verdict.extra]
-    if not (verdict.missing or verdict.wrong_factors or verdict.extra):
+    lines += [say["extra"].format(term=_show(t), wrt=verdict.wrt, of=verdict.of) for t in verdict.extra]
+    if len(lines) > MAX_LINES + 1:
+        lines = lines[:MAX_LINES] + [say["more"].format(n=_count(len(lines) - MAX_LINES, lang))]
+    if verdict.skipped == "budget":
+        lines.append(say["skipped_budget"].format(budget=verdict.budget))
+    elif verdict.skipped == "paths":
+        lines.append(say["skipped_paths"].format(n=_count(verdict.path_count, lang)))
+    elif not (verdict.missing or verdict.wrong_factors or verdict.extra or verdict.bound):
         lines.append(say["unmatched"])
     return lines
 
@@ -143,7 +207,8 @@ def _order_change(wrong) -> str:
 
 def _counterexample(example, say: dict, d: str) -> str:
     functions = "".join(f"{name} = {chosen}; " for name, chosen in example.functions.items())
-    values = ", ".join(f"{leaf} = {float(v):g}" for leaf, v in example.values.items())
+    shown = [f"{leaf} = {float(v):g}" for leaf, v in example.values.items()]
+    values = ", ".join(shown[:MAX_VALUES]) + (", …" if len(shown) > MAX_VALUES else "")
     # + 0.0 turns -0.0 into 0.0: a zero has no sign worth showing
     return say["counterexample"].format(functions=functions, values=values, answer=example.answer + 0.0,
                                         expected=example.expected + 0.0, d=d)
@@ -151,12 +216,14 @@ def _counterexample(example, say: dict, d: str) -> str:
 
 def mistakes(verdict, lang: str = "en") -> tuple[str, ...]:
     """Short descriptions of each mistake, comparable across students."""
-    if verdict.correct:
+    if verdict.correct or verdict.status == "unchecked":
         return ()
     say = PHRASES[lang]
+    if verdict.status == "correct_for_bound":
+        return (say["m_bound"].format(binding=", ".join(f"{n} = {a}" for n, a in verdict.bound.items())),)
     found = [say["m_missing"].format(path=p) for p in verdict.missing]
     for wrong in verdict.wrong_factors:
         key = "m_instead" if wrong.kind in _INSTEAD else f"m_{wrong.kind}"
         found.append(say[key].format(path=wrong.path, found=_show(wrong.found), expected=_show(wrong.expected)))
-    found += [say["m_extra"].format(term=text(t)) for t in verdict.extra]
+    found += [say["m_extra"].format(term=_show(t)) for t in verdict.extra]
     return tuple(found) or (say["m_other"],)

@@ -9,9 +9,11 @@ the same mistake gives the same note whoever made it and in whatever language th
   ``wrong_factor:p21_for_p12``: another symbol or factor where one belongs;
 - ``missing_factor:x1``, ``extra_factor:x1``: a factor dropped from, or added to, a path's term;
 - ``extra_term:s1·m2``: a term that matches no path;
+- ``bound_activation:f=tanh``: right only for the activation the model binds ``f`` to;
 - ``not_path_sum``: wrong, with no finding (not a sum of the paths' terms).
 
-Expressions are written as ``text`` prints them, without spaces. A correct answer has no note.
+Expressions are written as ``text`` prints them, without spaces. A correct answer, and one that
+could not be checked, has no note.
 
 >>> from symbackprop import lecture_network, verify
 >>> g = lecture_network()
@@ -63,10 +65,14 @@ def _wrong_factor_note(wrong) -> str:
 
 
 def answer_notes(verdict) -> tuple[str, ...]:
-    """The notes of a verdict, in the order of its findings; ``()`` when it is correct."""
-    if verdict.correct:
+    """The notes of a verdict, in the order of its findings; ``()`` when it is correct (or
+    could not be checked)."""
+    if verdict.correct or verdict.status == "unchecked":
         return ()
-    notes = [f"missing_path:{path}" for path in verdict.missing]
+    notes = []
+    if verdict.bound:
+        notes.append("bound_activation:" + ",".join(f"{f}={chosen}" for f, chosen in verdict.bound.items()))
+    notes += [f"missing_path:{path}" for path in verdict.missing]
     notes += [_wrong_factor_note(wrong) for wrong in verdict.wrong_factors]
     notes += [f"extra_term:{_compact(term)}" for term in verdict.extra]
     return tuple(dict.fromkeys(notes)) or (NOT_PATH_SUM,)

@@ -8,26 +8,34 @@ report.json``; repeatable) with marks (``--marks marks.toml``, a gradebook CSV w
 against its student's own variant (``--variant N`` for one answer).
 
 Exit codes: 0 the answer is correct (or the class report was written), 3 the answer is
-incorrect (a result, not an error), 1 a user error (unreadable model, an answer that does not
-parse, an unknown parameter), 2 usage.
+incorrect (a result, not an error; also an answer right only for the bound activation), 4 it
+could not be checked (the derivative is undefined almost everywhere), 1 a user error
+(unreadable model, an answer that does not parse, an unknown parameter), 2 usage.
+
+An answer may begin with a minus: ``--answer "-m1"`` is the answer −m1, not an option.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 
 from ..check.classroom import check_class, read_answers_file, write_report
 from ..check.marking import load_scheme
 from ..check.reading import read_as
 from ..check.variants import read_variants
-from ..check.verify import MAX_ANSWER_LENGTH, verify
+from ..check.verify import MAX_ANSWER_LENGTH, MAX_LATEX_LENGTH, verify
 from ..core.errors import SymbackpropError
 from ._common import (add_command, add_model_argument, load_model, note, refuse_own_input, selected_output,
                       write_output)
 
 INCORRECT = 3
+UNCHECKED = 4
+# argparse takes any word that begins with '-' for an option unless it looks like a negative
+# number; for this command, whatever is not one of its options is a value (an answer "-m1").
+_NOT_AN_OPTION = re.compile(r"^-(?!-)")
 
 
 def add_parser(subparsers) -> None:
@@ -36,10 +44,12 @@ def add_parser(subparsers) -> None:
         "verify", help="check a hand-computed derivative (one answer, or a class CSV)",
         description="Check a hand-computed derivative path by path: which paths are present or\n"
                     "missing, which factor is wrong, and a point where the answer is off.\n"
-                    "Exit code: 0 correct (or a class report written), 3 incorrect, 1 error, 2 usage.",
+                    "Exit code: 0 correct (or a class report written), 3 incorrect, 4 could not be\n"
+                    "checked, 1 error, 2 usage.",
         examples=[
             'symbackprop verify examples/lecture.sbp --wrt w11 --answer "s1*f\'(p11*z1+p21*z2)*p11*f\'(w11*x1+w21*x2)*x1"',
-            'symbackprop verify examples/lecture.sbp --wrt w11 --answer-latex "\\frac{\\partial a}{\\partial z_1} f\'(w_{11} x_1 + w_{21} x_2) x_1"',
+            'symbackprop verify examples/lecture.sbp --wrt p11 --answer-latex "\\frac{\\partial a}{\\partial m_1} f\'(p_{11} z_1 + p_{21} z_2) z_1"',
+            'symbackprop verify examples/lecture.sbp --wrt s1 --answer "-m1"',
             "symbackprop verify examples/lecture.sbp --answers examples/class.csv -o report.html",
             "symbackprop verify examples/lecture.sbp --answers answers.csv --variants build/variants/variants.csv "
             "--marks marks.toml --gradebook grades.csv -o report.html",
@@ -65,6 +75,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("-o", "--output", metavar="FILE", action="append",
                         help="write there (atomically); a class report is .html, .csv, .json or .txt "
                              "by extension; repeatable")
+    parser._negative_number_matcher = _NOT_AN_OPTION
     parser.set_defaults(run=run, parser=parser)
 
 
@@ -119,9 +130,9 @@ def _check_one(args: argparse.Namespace, graph, of) -> int:
     latex = args.answer_latex is not None
     answer = args.answer_latex if latex else args.answer
     if answer == "-":
-        answer = sys.stdin.read(MAX_ANSWER_LENGTH + 1).strip()
+        answer = sys.stdin.read((MAX_LATEX_LENGTH if latex else MAX_ANSWER_LENGTH) + 1).strip()
     verdict = verify(graph, args.wrt, answer, of=of, lang=args.lang, format="latex" if latex else "plain")
     output = (json.dumps(verdict.as_dict(), ensure_ascii=False, indent=2) if args.format == "json"
               else read_as(verdict.answer, args.lang) + "\n" + verdict.message)
     write_output(output, args.output[0] if args.output else None)
-    return 0 if verdict.correct else INCORRECT
+    return 0 if verdict.correct else UNCHECKED if verdict.status == "unchecked" else INCORRECT

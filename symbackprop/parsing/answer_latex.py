@@ -6,14 +6,19 @@ parse error points into the LaTeX the student wrote. Nothing is executed: the ou
 the one safe parser.
 
 - ``\frac{a}{b}`` → ``((a)/(b))``; ``\cdot``, ``\times`` → ``*``; ``x^{2}`` → ``x^(2)``;
-  ``\left( … \right)``, ``[ ]`` and ``{ }`` groups → parentheses; spacing commands vanish;
+  ``\left( … \right)``, ``[ ]`` and ``{ }`` groups → parentheses; spacing commands, line
+  breaks ``\\`` and ``\begin{align*}``/``\end{…}`` vanish;
+- arguments as TeX reads them: without braces, ``\frac``, ``\sqrt`` and ``^`` take one token,
+  so ``\frac12 x`` is ½·x and ``x^23`` is x²·3;
 - names: ``w_{11}`` → ``w11``, ``s_1`` → ``s1``, ``w^{(1)}_{32}`` → ``w1_3_2`` (the layered
   names of ``mlp``); Greek letters → their Unicode letter (``\sigma`` is σ, the sigmoid);
   ``\tanh``, ``\exp``, ``\operatorname{ReLU}`` → function names; ``e^{x}`` → ``exp(x)``;
-- ``f'(u)``, ``f^{\prime}(u)`` → ``f'(u)``; ``\tanh^2(u)`` → ``tanh(u)^(2)``;
+- ``f'(u)``, ``f^{\prime}(u)``, ``f′(u)`` → ``f'(u)``; ``\tanh^2(u)`` → ``tanh(u)^(2)``; SymPy's
+  own ``\tanh^{2}{\left(u \right)}`` and ``\operatorname{LSE}`` read as they print;
 - a Leibniz factor ``\frac{\partial a}{\partial m_1}`` (or ``\partial a/\partial m_1``, or
   ``∂a/∂m1`` in plain text) → ``partial(a, m1)``, which the checker replaces by the graph's
-  local partial ∂a/∂m1;
+  local partial ∂a/∂m1; a direct arrow's ``\left(\frac{\partial a}{\partial w}\right)_{z}``
+  (``(∂a/∂w)_z``) too;
 - products are made explicit: ``s_1 f'(u) p_{11}`` → ``s1*f'(u)*p11``; a name that is not a
   function followed by ``(`` multiplies (``s_1 (a + b)``).
 
@@ -36,10 +41,12 @@ import sympy as sp
 from ..core.errors import ParseError
 from .parse import BUILTIN_FUNCTIONS, parse_expression
 
-__all__ = ["Translation", "from_latex", "from_plain", "PARTIAL_NAME"]
+__all__ = ["Translation", "from_latex", "from_plain", "PARTIAL_NAME", "DIRECT_PARTIAL_NAME"]
 
 # The function name a Leibniz factor ∂v/∂u is written with in the parser's syntax.
 PARTIAL_NAME = "partial"
+# … and a direct arrow's partial (∂a/∂w)_z, which is not the total ∂a/∂w even when w → a is an edge.
+DIRECT_PARTIAL_NAME = "direct_partial"
 
 _GREEK = {name: chr(code) for name, code in (
     ("alpha", 0x3B1), ("beta", 0x3B2), ("gamma", 0x3B3), ("delta", 0x3B4), ("epsilon", 0x3B5),
@@ -49,10 +56,13 @@ _GREEK = {name: chr(code) for name, code in (
     ("phi", 0x3C6), ("varphi", 0x3C6), ("chi", 0x3C7), ("psi", 0x3C8), ("omega", 0x3C9),
     ("Gamma", 0x393), ("Delta", 0x394), ("Theta", 0x398), ("Lambda", 0x39B), ("Xi", 0x39E),
     ("Pi", 0x3A0), ("Sigma", 0x3A3), ("Phi", 0x3A6), ("Psi", 0x3A8), ("Omega", 0x3A9))}
-_FUNCTIONS = {"exp", "log", "ln", "tanh", "sin", "cos", "max", "min"}
+_FUNCTIONS = {"exp", "log", "ln", "tanh", "sin", "cos", "sinh", "cosh", "max", "min"}
+_OPERATOR_NAMES = {"LSE": "logsumexp"}      # \operatorname{…} names the package prints otherwise
+_PRIMES = {"'": 1, "′": 1, "″": 2, "‴": 3}
 _TEXT_NAMES = {"operatorname", "mathrm", "text", "mathit", "textrm", "mathsf"}
 _STYLES = {"mathbf", "boldsymbol", "bm", "displaystyle", "textstyle"}
-_SPACES = {",", ";", ":", "!", " ", "quad", "qquad", "enspace", "thinspace"}
+_SPACES = {",", ";", ":", "!", " ", "\\", "quad", "qquad", "enspace", "thinspace", "nonumber", "notag"}
+_ENVIRONMENTS = {"begin", "end"}        # \begin{align*} … \end{align*}: the display around a formula
 _PRODUCTS = {"cdot", "times", "ast", "bullet"}
 _SIZES = {"left", "right", "bigl", "bigr", "Bigl", "Bigr", "biggl", "biggr", "big", "Big", "bigg", "Bigg"}
 _FRACTIONS = {"frac", "dfrac", "tfrac"}
@@ -61,7 +71,13 @@ _LETTERS = re.compile(r"[A-Za-z]+[0-9]*")
 _NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?|\.[0-9]+")
 _COMMAND = re.compile(r"\\([A-Za-z]+|.)")
 _FUNCTION_POWER = re.compile(r"\^\s*(?:\{\s*([0-9]+)\s*\}|([0-9]))")
-_PLAIN_LEIBNIZ = re.compile(r"∂\s*([^\W\d_]\w*)\s*/\s*∂\s*([^\W\d_]\w*)")
+_ENVIRONMENT = re.compile(r"\s*\{\s*[A-Za-z]+\*?\s*\}")
+_CALL = ("(", "\\left(", "\\bigl(", "\\Bigl(", "{")      # what follows a function that is called
+_LAYERED = re.compile(r"^[A-Za-z]+\d+_\d+(?:_\d+)?$")     # w1_3_2 prints as w^{(1)}_{32}
+# ∂a/∂m1, or a direct arrow's partial (∂a/∂w)_z (the nodes held fixed are implied by the arrow)
+_PLAIN_LEIBNIZ = re.compile(r"\(\s*∂\s*(?P<direct_of>[^\W\d_]\w*)\s*/\s*∂\s*(?P<direct_wrt>[^\W\d_]\w*)\s*\)_[^\W\d_][\w,]*"
+                            r"|∂\s*(?P<of>[^\W\d_]\w*)\s*/\s*∂\s*(?P<wrt>[^\W\d_]\w*)")
+_DIRECT_PARTIAL = re.compile(r"\(partial\([^()]*\)\)$")      # the output so far ends with (∂v/∂u)
 
 
 @dataclass(frozen=True)
@@ -95,12 +111,16 @@ class Translation:
 
 
 def from_plain(source: str) -> Translation:
-    """Plain syntax, with ``∂a/∂m1`` written as the parser's ``partial(a, m1)``."""
+    """Plain syntax, with ``∂a/∂m1`` (and a direct arrow's ``(∂a/∂w)_z``) written as the
+    parser's ``partial(a, m1)``."""
     pieces, origin, last = [], [], 0
     for match in _PLAIN_LEIBNIZ.finditer(source):
         pieces.append(source[last:match.start()])
         origin.extend(range(last, match.start()))
-        replacement = f"{PARTIAL_NAME}({match.group(1)}, {match.group(2)})"
+        if match["of"]:
+            replacement = f"{PARTIAL_NAME}({match['of']}, {match['wrt']})"
+        else:
+            replacement = f"{DIRECT_PARTIAL_NAME}({match['direct_of']}, {match['direct_wrt']})"
         pieces.append(replacement)
         origin.extend([match.start()] * len(replacement))
         last = match.end()
@@ -109,10 +129,21 @@ def from_plain(source: str) -> Translation:
     return Translation(source, "".join(pieces), tuple(origin))
 
 
-def from_latex(source: str, functions: Collection[str] = ()) -> Translation:
+def from_latex(source: str, functions: Collection[str] = (), names: Collection[str] = ()) -> Translation:
     """Translate a LaTeX answer; ``functions`` are the names (besides the built-ins) that are
-    called rather than multiplied when ``(`` follows them."""
-    return _LatexReader(source, set(functions) | set(BUILTIN_FUNCTIONS) | {PARTIAL_NAME}).translate()
+    called rather than multiplied when ``(`` follows them. ``names`` are the symbols the answer
+    may use: ``b_{1}`` reads as ``b_1`` when that is a name and ``b1`` is not (both print so).
+
+    >>> print(from_latex(r"b_{1} x_{1}", names=["b_1", "x1"]).text)
+    b_1*x1
+    """
+    written = {}
+    for name in names:
+        written.setdefault(name.replace("_", ""), []).append(name)
+    aliases = {alias: found[0] for alias, found in written.items()
+               if len(found) == 1 and alias not in names and not _LAYERED.match(found[0])}
+    called = set(functions) | set(BUILTIN_FUNCTIONS) | {PARTIAL_NAME, DIRECT_PARTIAL_NAME}
+    return _LatexReader(source, called, aliases).translate()
 
 
 class _LatexReader:
@@ -120,8 +151,8 @@ class _LatexReader:
     a product sign goes (``atom`` after a name, number or ``)``; ``function`` after a name
     that is called)."""
 
-    def __init__(self, source: str, functions: set[str]):
-        self.source, self.functions = source, functions
+    def __init__(self, source: str, functions: set[str], aliases: dict[str, str]):
+        self.source, self.functions, self.aliases = source, functions, aliases
         self.i, self.end = 0, len(source)
         self.out: list[str] = []
         self.origin: list[int] = []
@@ -159,6 +190,13 @@ class _LatexReader:
                 self.out.append(power)
                 self.origin.extend([at] * len(power))
             self.parentheses -= 1
+
+    def rename_last(self, old: str, new: str) -> None:
+        """The last piece of output ``old`` becomes ``new`` (its characters keep their origin)."""
+        k = len(self.out) - 1 - self.out[::-1].index(old)
+        start = sum(len(piece) for piece in self.out[:k])
+        self.origin[start:start + len(old)] = [self.origin[start]] * len(new)
+        self.out[k] = new
 
     def fail(self, message: str, at: int) -> ParseError:
         return ParseError(message, 1, at + 1, self.source, at + 1)
@@ -217,9 +255,9 @@ class _LatexReader:
             number = _NUMBER.match(self.source, at, self.end)
             self.i = number.end()
             self.emit(number.group(), at, "atom")
-        elif char == "{":
+        elif char == "{":          # a group; after a function, SymPy's \tanh{\left(u \right)}
             self.i += 1
-            self.emit("(", at, "(")
+            self.emit("(", at, "call" if self.last == "function" else "(")
             self.sequence(closing="}")
             self.emit(")", self.i - 1, ")")
         elif char in "([":
@@ -232,13 +270,18 @@ class _LatexReader:
             raise self.fail("unexpected '}' without its '{'", at)
         elif char == "^":
             self.superscript()
+        elif char == "_" and self.last == ")" and _DIRECT_PARTIAL.search("".join(self.out)):
+            self.i += 1                 # (∂a/∂w)_{z}: the arrow's partial, what it holds is implied
+            self.skip_group()
+            self.rename_last(PARTIAL_NAME, DIRECT_PARTIAL_NAME)
         elif char == "_":
             raise self.fail("a subscript must follow a letter", at)
-        elif char == "'":
+        elif char in _PRIMES:
             if self.last != "function":
                 raise self.fail("a prime (') must follow a function name, as in f'(u)", at)
             self.i += 1
-            self.emit("'", at, "function")
+            self.emit("'" * _PRIMES[char], at, "function")
+            self.function_power_ahead()
         elif char in "+-−*/=,·×":
             self.i += 1
             self.emit(char, at, "op")
@@ -280,9 +323,15 @@ class _LatexReader:
         elif word in _FUNCTIONS:
             self.name(word, at)
         elif word in _TEXT_NAMES:
-            self.name(self.braced_letters(word), at)
+            name = self.braced_letters(word)
+            self.name(_OPERATOR_NAMES.get(name, name), at)
         elif word in _STYLES:
             pass
+        elif word in _ENVIRONMENTS:
+            environment = _ENVIRONMENT.match(self.source, self.i, self.end)
+            if not environment:
+                raise self.fail(f"\\{word} takes an environment's name in braces, as in \\{word}{{align*}}", at)
+            self.i = environment.end()
         elif word == "partial":
             self.i = at
             self.leibniz_inline()
@@ -328,15 +377,21 @@ class _LatexReader:
         return match.group(1)
 
     def group_as_parentheses(self, call: bool = False) -> None:
-        """A ``{…}`` argument (or one character) as a parenthesized expression."""
+        """A ``{…}`` argument, or one token as TeX takes it (a digit, a letter or a command),
+        as a parenthesized expression."""
         self.skip_spaces()
-        at = self.i
+        at, char = self.i, self.peek()
         self.emit("(", at, "call" if call else "(")
-        if self.peek() == "{":
+        if char == "{":
             self.i += 1
             self.sequence(closing="}")
-        elif self.peek():
-            self.item()
+        elif char == "\\":
+            self.command()
+        elif char.isalnum() and char.isascii():
+            self.i += 1
+            self.emit(char, at, "atom")
+        elif char:
+            raise self.fail(f"an argument of more than one character needs braces: {{{char}…}}", at)
         else:
             raise self.fail("an argument is missing", at)
         self.emit(")", self.i - 1, ")")
@@ -375,6 +430,19 @@ class _LatexReader:
             parts = list(parts[0])      # w^{(1)}_{32}: single-digit indices written together
         return base + layer + "".join("_" + p for p in parts)
 
+    def skip_group(self) -> None:
+        """Past one ``{…}`` group (braces balanced) or one character."""
+        if self.peek() != "{":
+            self.i += 1
+            return
+        depth, at = 0, self.i
+        while self.i < self.end:
+            depth += {"{": 1, "}": -1}.get(self.source[self.i], 0)
+            self.i += 1
+            if depth == 0:
+                return
+        raise self.fail("the subscript's '{' is not closed", at)
+
     def subscript(self) -> list[str]:
         at = self.i
         if self.peek() == "{":
@@ -392,25 +460,32 @@ class _LatexReader:
     def name(self, base: str, at: int | None = None) -> None:
         at = self.i - len(base) if at is None else at
         name = self.read_name(base)
+        name = self.aliases.get(name, name)
         if name == "e" and self.peek() == "^":
             self.i += 1
             self.emit("exp", at, "function")
             self.group_as_parentheses(call=True)
             return
-        power = _FUNCTION_POWER.match(self.source, self.i, self.end) if name in self.functions else None
-        if power and self.source[power.end():self.end].lstrip().startswith(("(", "\\left(")):
-            self.i, self.function_power = power.end(), power.group(1) or power.group(2)
+        if name in self.functions:
+            self.function_power_ahead()
         called = (name in self.functions and self.upcoming_call()) or self.upcoming_prime()
         self.emit(name, at, "function" if called else "atom")
+
+    def function_power_ahead(self) -> None:
+        """``\\tanh^2(u)``, ``f'^{2}\\left(u\\right)``: the power of a function about to be called
+        waits for the call's closing parenthesis."""
+        power = _FUNCTION_POWER.match(self.source, self.i, self.end)
+        if power and self.source[power.end():self.end].lstrip().startswith(_CALL):
+            self.i, self.function_power = power.end(), power.group(1) or power.group(2)
 
     def upcoming_call(self) -> bool:
         """True if ``(`` or a prime follows (spaces and sizing commands aside)."""
         rest = self.source[self.i:self.end].lstrip()
-        return self.upcoming_prime() or rest.startswith(("(", "\\left(", "\\bigl(", "\\Bigl("))
+        return self.upcoming_prime() or rest.startswith(_CALL)
 
     def upcoming_prime(self) -> bool:
         """A prime right after a name makes it a function: ``f'``, ``f^{\\prime}``."""
-        return self.source.startswith(("'", "^{\\prime", "^\\prime"), self.i)
+        return self.source.startswith((*_PRIMES, "^{\\prime", "^\\prime"), self.i)
 
     def superscript(self) -> None:
         at = self.i
@@ -419,6 +494,7 @@ class _LatexReader:
         if primes and self.last == "function":
             self.i = primes.end()
             self.emit("'" * primes.group(1).count("\\prime"), at, "function")
+            self.function_power_ahead()
             return
         self.emit("^", at, "op")
         self.group_as_parentheses()
@@ -442,9 +518,13 @@ class _LatexReader:
                 raise self.fail(f"expected a name after \\partial, not '\\{word}'", at)
         elif self.peek().isalpha() and self.peek().isascii():
             base = self.read_letters()
+        elif self.peek().isalpha():         # a Greek letter typed as itself: ∂η
+            base = self.peek()
+            self.i += 1
         else:
             raise self.fail("expected a name after \\partial", at)
         name = self.read_name(base)
+        name = self.aliases.get(name, name)
         self.skip_spaces()
         return name
 

@@ -23,8 +23,9 @@ Grammar::
   unless ``x`` is a function; ``x 2`` and ``2 3`` are errors.
 - **Functions**: the activation library (``sigmoid``/``σ``, ``tanh``, ``relu``/``ReLU``,
   ``softplus``, ``identity``/``linear``, ``logsumexp``), ``exp``, ``log``/``ln``, ``sqrt``,
-  ``abs``, ``max``, ``min``, ``sin``, ``cos``, the step ``H``/``Heaviside``, and whatever ``functions`` adds
-  (a model file's undefined functions, whose derivatives are written ``f'(u)``, ``f''(u)``).
+  ``abs``, ``max``, ``min``, ``sin``, ``cos``, ``sinh``, ``cosh``, ``sech``, the step
+  ``H``/``Heaviside``, and whatever ``functions`` adds (a model file's undefined functions,
+  whose derivatives are written ``f'(u)``, ``f''(u)``, or with Unicode primes ``f′(u)``, ``f″(u)``).
   The spellings SymPy's printer uses (``Abs``, ``Max``, ``Min``) are accepted too. A prime on a
   built-in one-argument function is its derivative: ``σ'(u)`` is ``σ(u)·(1 − σ(u))``.
 
@@ -74,6 +75,7 @@ NAME = re.compile(rf"[^\W\d_{_SUPERSCRIPTS}][^\W{_SUPERSCRIPTS}]*")
 _POWER = re.compile(rf"[{_SUPERSCRIPTS}]+")    # x² is x^2
 _NUMBER = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _SPACE = re.compile(r"\s+")
+_PRIMES = {"'": 1, "′": 1, "″": 2, "‴": 3}     # f'(u) or f′(u); f″(u) is f''(u)
 _WORD = re.compile(r"\w+")
 _OPERATORS = {"**": "^", "^": "^", "+": "+", "-": "-", "−": "-", "*": "*", "·": "*", "⋅": "*",
               "×": "*", "/": "/", "(": "(", ")": ")", ",": ","}
@@ -107,6 +109,7 @@ BUILTIN_FUNCTIONS: Mapping[str, Callable] = {
     **ACTIVATIONS, "logsumexp": logsumexp,
     "exp": sp.exp, "log": sp.log, "ln": sp.log, "sqrt": sp.sqrt, "sin": sp.sin, "cos": sp.cos,
     "abs": sp.Abs, "Abs": sp.Abs, "max": _max, "Max": _max, "min": _min, "Min": _min,
+    "sinh": sp.sinh, "cosh": sp.cosh, "sech": sp.sech,
     "H": _heaviside, "Heaviside": _heaviside,
 }
 # Named constants: π is the number (a model file's tanh-GELU writes sqrt(2/π)).
@@ -197,8 +200,10 @@ def _tokens(text: str, fail: Callable[[str, int], ParseError]) -> Iterator[_Toke
             kind, end = "number", number.end()
         elif name:
             kind, end = "name", name.end()
-        elif char == "'" and previous in ("name", "prime") and not spaced:
+        elif char in _PRIMES and previous in ("name", "prime") and not spaced:
             # a prime touches its name (f'); any other quote would start a string
+            for _ in range(_PRIMES[char] - 1):
+                yield _Token("prime", char, i)
             kind, end = "prime", i + 1
         elif text.startswith("**", i):
             kind, end = "^", i + 2
