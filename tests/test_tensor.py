@@ -3,6 +3,8 @@
 own tolerance) and the scalar view's path sums (each entry of ``∂L/∂W`` equals
 ``gradient(scalar_graph, w)`` symbolically)."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -135,10 +137,8 @@ def data(graph, rows=6, seed=0):
     return X, Y
 
 
-@pytest.mark.parametrize("case", CASES)
-def test_gradient_matches_torch_autograd_in_float64(case):
-    graph = CASES[case]()
-    model = sbp.compile(graph)
+def assert_matches_torch(model, graph) -> None:
+    """The model's loss, gradient and predictions against torch's, in float64."""
     params = model.init_params(seed=1) * 2
     X, Y = data(graph)
     value, grad = model.loss_and_gradient(params, X, Y)
@@ -146,7 +146,13 @@ def test_gradient_matches_torch_autograd_in_float64(case):
     assert value == pytest.approx(reference_value, rel=1e-12)
     assert relative_error(grad, reference_grad) < 1e-10
     assert np.allclose(model.forward(params, X), torch_tensor.predictions(model.tensor, params, X), rtol=1e-12, atol=1e-14)
-    assert model.loss(params, X, Y) == pytest.approx(value, rel=1e-14)
+    assert model.loss(params, X, Y) == pytest.approx(value, rel=1e-12)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_gradient_matches_torch_autograd_in_float64(case):
+    graph = CASES[case]()
+    assert_matches_torch(sbp.compile(graph), graph)
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -217,3 +223,41 @@ def test_shape_errors_name_the_definition():
         T.Graph({h: t("W") @ x}, inputs=[x])
     with pytest.raises(sbp.GraphError, match="not a scalar: a backward pass starts from a loss"):
         T.derive(T.Graph({h: W @ t("x", 4)}, inputs=[t("x", 4)]))
+
+
+# -- random tensor graphs ------------------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from tensor_graphs import tensor_graphs  # noqa: E402
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(graph=tensor_graphs())
+def test_random_tensor_graphs_match_torch_and_their_path_sums(graph):
+    model = sbp.compile(graph)
+    params = model.init_params(seed=4) * 2
+    X, Y = data(graph, rows=5, seed=5)
+    if "cross_entropy" in graph.definitions[graph.output].op.name or "LSE" in str(graph.definitions[graph.output]):
+        Y = np.eye(Y.shape[1])[np.random.default_rng(5).integers(0, Y.shape[1], len(Y))]
+    value, grad = model.loss_and_gradient(params, X, Y)
+    reference_value, reference_grad = torch_tensor.loss_and_gradient(model.tensor, params, X, Y)
+    assert value == pytest.approx(reference_value, rel=1e-11)
+    assert relative_error(grad, reference_grad) < 1e-10
+    # entry = path sum at a random point of the leaves, every node at its forward value (as
+    # functions of the leaves; comparing expanded expressions takes minutes on softmax chains)
+    derivation, scalar = T.derive(graph), T.scalar_graph(graph)
+    rng = np.random.default_rng(6)
+    point = {leaf: sp.Float(rng.uniform(-0.9, 0.9), 30) for leaf in scalar.leaves}
+    for node, expr in scalar.definitions.items():
+        point[node] = sp.N(expr.xreplace(point), 30)
+    for p in (scalar.parameters[0], scalar.parameters[-1]):
+        entry, path_sum = (sp.N(e.xreplace(point), 30) for e in (derivation.entry(p), sbp.gradient(scalar, p)))
+        assert abs(float(entry - path_sum)) < 1e-20 * (1 + abs(float(path_sum))), p
+
+
+def test_the_zero_start_check_of_a_large_model_finds_the_symbolic_groups_from_numbers():
+    from symbackprop.numeric.train import equal_units, symmetric_units
+    for graph in (sbp.mlp((3, 4, 4, 2), loss="softmax_cross_entropy"), sbp.load(Path(__file__).parent.parent / "examples" / "autoencoder.sbp")):
+        model = sbp.compile(graph)
+        assert set(equal_units(model)) == set(symmetric_units(graph))
+    assert equal_units(sbp.compile(sbp.mlp((3, 4, 2), loss="squared_error")))  # 4 hidden units alike

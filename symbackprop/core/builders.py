@@ -46,12 +46,12 @@ def lecture_network(activation: Callable = sp.Function("f"), loss: str | None = 
     z, m, s, a = Tensor("z", entries="z{0}"), Tensor("m", entries="m{0}"), Tensor("s", 2, entries="s{0}"), Tensor("a")
     definitions = {z: apply_function(activation, W @ x), m: apply_function(activation, P @ z), a: dot(s, m)}
     if loss is None:
-        return ScalarView(TensorGraph(definitions, inputs=[x]))
+        return ScalarView(TensorGraph(definitions, inputs=[x]), scalar_code=True)
     if loss != "squared_error":
         raise GraphError(f"the lecture's network takes loss='squared_error' or None, not {loss!r}")
     y, L = Tensor("y", ()), Tensor("L")
     definitions[L] = squared_error(a, y)
-    return ScalarView(TensorGraph(definitions, inputs=[x], targets=[y], output=L, predictions=[a]))
+    return ScalarView(TensorGraph(definitions, inputs=[x], targets=[y], output=L, predictions=[a]), scalar_code=True)
 
 
 def _check_sizes(sizes: Sequence[int]) -> tuple[int, ...]:

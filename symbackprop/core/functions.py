@@ -86,6 +86,9 @@ class softplus(sp.Function):
 
     _eval_rewrite_as_exp = _eval_rewrite_as_log
 
+    def _eval_evalf(self, prec):
+        return self._eval_rewrite_as_log(*self.args)._eval_evalf(prec)
+
 
 class logsumexp(sp.Function):
     """LSE(u_1, …, u_n) = log Σ e^(u_k); ∂LSE/∂u_k = softmax_k = e^(u_k − LSE)."""
@@ -104,6 +107,9 @@ class logsumexp(sp.Function):
         return sp.log(sp.Add(*[sp.exp(a) for a in args]))
 
     _eval_rewrite_as_exp = _eval_rewrite_as_log
+
+    def _eval_evalf(self, prec):
+        return self._eval_rewrite_as_log(*self.args)._eval_evalf(prec)
 
 
 def identity(u: sp.Expr) -> sp.Expr:

@@ -157,8 +157,9 @@ class Graph:
         for node, expr in pairs:
             structure.add_edges_from((parent, node) for parent in expr.free_symbols)
         position = {node: i for i, (node, _) in enumerate(pairs)}
-        try:
-            cycle = nx.find_cycle(structure.subgraph(defined))
+        try:  # the cheap test first: find_cycle walks every edge in Python (seconds on a CNN's view)
+            acyclic = nx.is_directed_acyclic_graph(structure.subgraph(defined))
+            cycle = None if acyclic else nx.find_cycle(structure.subgraph(defined))
         except nx.NetworkXNoCycle:
             cycle = None
         if cycle:
@@ -167,7 +168,8 @@ class Graph:
 
         order = list(nx.lexicographical_topological_sort(
             structure.subgraph(defined), key=lambda n: position[n]))
-        leaves = _first_use_order([(n, defined[n]) for n in order], set(defined))
+        # an ordered set: membership checks of listed parameters stay O(1) on large graphs
+        leaves = dict.fromkeys(_first_use_order([(n, defined[n]) for n in order], set(defined)))
 
         self._inputs = self._data_leaves(inputs, "input", defined, leaves)
         self._targets = self._data_leaves(targets, "target", defined, leaves)

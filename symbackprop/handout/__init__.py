@@ -30,15 +30,17 @@ from ..core.atomic import write_atomic
 from ..core.derive import DEFAULT_MAX_PATHS
 from ..render.diagram import render, svgs
 from ..core.errors import SymbackpropError
-from ..core.graph import Graph, takes_graph
+from ..core.graph import Graph, as_graph
+from ..core.tensor.graph import TensorGraph
 from ..numeric.point import Point, evaluate
 from .build import Context, build
 from .html import document_html
 from .model import Document
 from .strings import LANGUAGES
+from .tensor import tensor_document
 from .tex import ENGINES, build_pdf, document_tex, figure_file
 
-__all__ = ["handout", "Handout", "output_stem"]
+__all__ = ["handout", "Handout", "output_stem", "tensor_handout"]
 
 
 class Handout:
@@ -118,8 +120,7 @@ def _symbols(graph: Graph, wrt) -> tuple[sp.Symbol, ...]:
     return chosen
 
 
-@takes_graph
-def handout(graph: Graph, wrt: Iterable | str | None = None, of=None, lang: str = "en",
+def handout(graph: Graph | TensorGraph | str, wrt: Iterable | str | None = None, of=None, lang: str = "en",
             exercises: bool = False, values: Mapping | Point | None = None,
             functions: Mapping | None = None, optimizers: Sequence | None = None,
             summary: int | None = None, subtitle: str | None = None,
@@ -135,8 +136,11 @@ def handout(graph: Graph, wrt: Iterable | str | None = None, of=None, lang: str 
     ``summary``: collapse layers wider than this in the diagrams (default: automatic);
     ``subtitle``: the line under the title, instead of the network's name (a worksheet's
     student and variant); ``max_paths``: the most paths of one parameter the handout lists and
-    draws.
+    draws. A ``TensorGraph`` gets the tensor handout (``tensor_handout``); a path is a model file.
     """
+    graph = as_graph(graph, "handout: graph", kinds=(TensorGraph,))
+    if isinstance(graph, TensorGraph):
+        return tensor_handout(graph, entry=wrt, lang=lang)
     if lang not in LANGUAGES:
         raise SymbackpropError(f"unknown language {lang!r}; choose one of {', '.join(LANGUAGES)}")
     chosen = _symbols(graph, wrt)
@@ -149,6 +153,14 @@ def handout(graph: Graph, wrt: Iterable | str | None = None, of=None, lang: str 
         answers = replace(answers, subtitle=subtitle) if answers is not None else None
     key = Handout(answers, is_answer_key=True) if answers is not None else None
     return Handout(document, key)
+
+
+def tensor_handout(graph, entry=None, lang: str = "en") -> Handout:
+    """The handout of a tensor graph (or of ``mlp``'s, or a model file with shapes): its layers as
+    boxes with shapes, the forward and backward passes as matrix equations, and the gradient
+    entry of one scalar parameter ``entry`` expanded as its path sum. ``handout`` calls it for
+    a ``TensorGraph``."""
+    return Handout(tensor_document(graph, entry=entry, lang=lang))
 
 
 class _CallablePackage(types.ModuleType):

@@ -33,7 +33,7 @@ from ..core.graph import Graph, as_graph
 from ..core.tensor.graph import TensorGraph
 from ..core.tensor.scalar import ScalarView
 from .compile_layers import compile_dense
-from .compile_tensor import compile_tensor, fused_units
+from .compile_tensor import compile_tensor
 from .model import Model, NumPyCodePrinter, chosen_functions, comment_line, float_dtype
 
 __all__ = ["compile", "compile_scalar", "bind_functions", "Model", "NumPyCodePrinter"]
@@ -266,9 +266,9 @@ def compile(graph, functions: Mapping | None = None, dtype=np.float64, backend: 
     graph = as_graph(graph, "compile: graph", kinds=(TensorGraph,))
     tensor = graph if isinstance(graph, TensorGraph) else graph.tensor if isinstance(graph, ScalarView) else None
     if tensor is not None:
-        # the scalar code: for a network without a loss (as it always was), and for the
-        # lecture's units written f(W x), whose per-node code names the author's nodes
-        scalar_code = tensor.output.shape or (isinstance(graph, ScalarView) and fused_units(tensor))
+        # the scalar code: for a network without a loss (as it always was), and for a view
+        # asking for it (the lecture's network, whose per-node code names the lecture's nodes)
+        scalar_code = tensor.output.shape or (isinstance(graph, ScalarView) and graph.scalar_code)
         if backend != "numpy" or not scalar_code:
             return compile_tensor(graph, functions, dtype, backend)
         graph = graph if isinstance(graph, ScalarView) else ScalarView(tensor)

@@ -33,12 +33,12 @@ from ..core.errors import CompileError, DataError, GraphError
 from ..core.tensor.base import Apply, Code, CodeContext, Scalar, Tensor, TensorExpr, replace, row_major, size, walk
 from ..core.tensor.derive import Adjoint, Gradient, as_tensor_graph, derive_tensor
 from ..core.tensor.graph import TensorGraph
-from ..core.tensor.ops import Add, Elementwise, MatMul, array_sum
+from ..core.tensor.ops import Add, array_sum
 from ..core.tensor.scalar import ScalarView, parameter_order, tensor_symbols
 from .compile_layers import flat_view
 from .model import JaxCodePrinter, Model, NumPyCodePrinter, _short, chosen_functions, comment_line, float_dtype
 
-__all__ = ["compile_tensor", "TensorModel", "SEED", "fused_units"]
+__all__ = ["compile_tensor", "TensorModel", "SEED"]
 
 # The adjoint of each sample's loss in the batch mean: 1/B. The code's backward pass starts here.
 SEED = Tensor("seed", ())
@@ -128,10 +128,26 @@ class _Program(CodeContext):
 
     # -- statements -----------------------------------------------------------------------------
 
+    def share(self, text: str) -> str:
+        """A variable holding ``text``'s value, computed once per function: the windows of a
+        map that a convolution and its kernel's gradient both read (``CodeContext.share``)."""
+        if text not in self.shared_texts:
+            self.shared_texts[text] = f"t{self.temps}"
+            self.temps += 1
+            self.pending.append(f"{self.shared_texts[text]} = {text}")
+        return self.shared_texts[text]
+
+    def _flush(self) -> list[str]:
+        """The shared values asked for since the last statement, to emit before it."""
+        lines, self.pending = self.pending, []
+        return lines
+
     def _start(self):
         self.names: dict[TensorExpr, str] = {}
         self.batched: dict[TensorExpr, bool] = {}
         self.temps = 0
+        self.shared_texts: dict[str, str] = {}
+        self.pending: list[str] = []
 
     def _name(self, expr: TensorExpr, name: str, batched: bool) -> None:
         self.names[expr] = name
@@ -146,7 +162,7 @@ class _Program(CodeContext):
                 code = self.code(e)
                 name = f"t{self.temps}"
                 self.temps += 1
-                lines.append(f"{name} = {code.text}")
+                lines += self._flush() + [f"{name} = {code.text}"]
                 self._name(e, name, code.batched)
         return lines
 
@@ -161,9 +177,9 @@ class _Program(CodeContext):
             if args[0].shape == expr.shape and args[0].batched == batched:
                 in_place = expr.op.in_place(args, self, target)
                 if in_place:
-                    return temps, in_place, batched
+                    return temps + self._flush(), in_place, batched
         code = self.code(expr)
-        return temps, [f"{target} = {code.text}"], code.batched
+        return temps + self._flush(), [f"{target} = {code.text}"], code.batched
 
     @staticmethod
     def _comment(temps: list[str], lines: list[str], shown: str) -> list[str]:
@@ -186,7 +202,7 @@ class _Program(CodeContext):
         if contiguous:
             shape = ", ".join(map(str, p.shape))
             return f"{{v}}[{start}:{start + n}]" + (f".reshape({shape})" if len(p.shape) != 1 else "")
-        view = flat_view(positions, self.graph.size) if len(p.shape) <= 2 and self.numpy else None
+        view = flat_view(positions, self.graph.size) if len(p.shape) <= 2 else None
         if view is not None:
             return view
         name = f"index_{self.variables[p]}"
@@ -197,7 +213,8 @@ class _Program(CodeContext):
         g = self.graph
         lines = ["    B = X.shape[0]"]
         if g.parameters:
-            lines.append("    # parameters: views into the flat vector (no copies) where its layout allows")
+            lines.append("    # parameters: views into the flat vector (no copies) where its layout allows" if self.numpy
+                         else "    # parameters: gathered from the flat vector")
         for p in g.parameters:
             lines.append(f"    {self.variables[p]} = {self.views[p].format(v='params')}  # {comment_line(repr(p))}")
             self._name(p, self.variables[p], False)
@@ -248,19 +265,41 @@ class _Program(CodeContext):
             code = self.code(p)
             text = code.text if code.batched else f"{self.xp}.broadcast_to({code.text}, (B,) + {code.atom()}.shape)"
             parts.append(text if len(p.shape) == 1 else f"{text}.reshape(B, {size(p.shape)})")
+        lines += [f"    {line}" for line in self._flush()]
         lines.append(f"    return {parts[0]}" if len(parts) == 1
                      else f"    return {self.xp}.concatenate([{', '.join(parts)}], axis=1)")
         return "\n".join(lines)
 
+    def values(self) -> str:
+        """``values(params, X)``: every node that the inputs alone determine, by name (for
+        looking inside the network, e.g. at the units a zero start leaves equal)."""
+        self._start()
+        g = self.graph
+        nodes = [n for n in g.nodes if not g.ancestors(n) & set(g.targets)]
+        lines = ["def values(params, X):", '    """Every node computed from the inputs, by name."""']
+        lines += self._prologue(with_targets=False) + self._forward(nodes)
+        lines += [f"    {line}" for line in self._flush()]
+        lines.append("    return {" + ", ".join(f"{i}: {self.variables[n]}" for i, n in enumerate(nodes)) + "}")
+        return "\n".join(lines)
+
     def _loss_value(self) -> str:
-        out = self.code(self.graph.output)
-        return f"{array_sum(self.xp, out.text)} / B" if out.batched else out.text
+        """The batch mean of the output, from its definition's terms (a loss kernel's batch sum,
+        a penalty as it is: the mean of a constant is itself)."""
+        expr = self.graph.definitions[self.graph.output]
+        terms = expr.args if isinstance(expr, Apply) and isinstance(expr.op, Add) else (expr,)
+        parts = [f"({self._summed(t)}) / B" if self.is_batched(t) else self.code(t).text for t in terms]
+        return " + ".join(parts)
+
+    def _loss_nodes(self) -> list[Tensor]:
+        """The nodes the loss needs, the output itself left out (``_loss_value`` computes it)."""
+        return [n for n in self._needed([self.graph.output]) if n != self.graph.output]
 
     def loss(self) -> str:
         self._start()
         lines = ["def loss(params, X, Y):", '    """The batch mean of the per-sample loss."""']
-        lines += self._prologue(with_targets=True) + self._forward(self._needed([self.graph.output]))
-        lines.append(f"    return {self._loss_value()}")
+        lines += self._prologue(with_targets=True) + self._forward(self._loss_nodes())
+        value = self._loss_value()
+        lines += [f"    {line}" for line in self._flush()] + [f"    return {value}"]
         return "\n".join(lines)
 
     def loss_and_gradient(self) -> str:
@@ -268,10 +307,11 @@ class _Program(CodeContext):
         g = self.graph
         lines = ["def loss_and_gradient(params, X, Y):",
                  '    """The batch mean of the loss and its gradient, from the δ equations."""']
-        lines += self._prologue(with_targets=True) + self._forward(self._needed([g.output]))
+        lines += self._prologue(with_targets=True) + self._forward(self._loss_nodes())
         lines.append(f"    seed = {self.xp}.full(B, 1.0 / B, dtype=params.dtype)  # ∂(batch mean)/∂L per sample")
         self._name(SEED, "seed", True)
-        lines.append("    grad = numpy.empty_like(params)" if self.numpy else "    grad = jnp.zeros_like(params)")
+        if self.numpy:
+            lines.append("    grad = numpy.empty_like(params)")
         lines.append("    # backward pass")
         shown = self.display.text().splitlines()
         done = set()
@@ -281,13 +321,20 @@ class _Program(CodeContext):
                 temps, body, batched = self.assign(name, equation.rhs)
                 self._name(equation.lhs, name, batched)
             else:
-                temps, body = self._shared(equation.rhs), self._gradient(equation.lhs.wrt, equation.rhs)
+                temps = self._shared(equation.rhs)
+                body = self._gradient(equation.lhs.wrt, equation.rhs)
+                temps += self._flush()
                 done.add(equation.lhs.wrt)
             lines += self._comment(temps, body, text)
         for p in g.parameters:
             if p not in done and self.numpy:
                 lines.append(f"    {self.views[p].format(v='grad')}[...] = 0  # {comment_line(p.name)} does not reach the loss")
-        lines.append(f"    return {self._loss_value()}, grad")
+            elif p not in done:
+                lines.append(f"    grad_{self.variables[p]} = jnp.zeros({p.shape!r}, dtype=params.dtype)")
+        if not self.numpy:
+            lines += self._assembled()
+        value = self._loss_value()
+        lines += [f"    {line}" for line in self._flush()] + [f"    return {value}, grad"]
         return "\n".join(lines)
 
     def _gradient(self, p: Tensor, rhs: TensorExpr) -> list[str]:
@@ -295,14 +342,8 @@ class _Program(CodeContext):
         lines: list[str] = []
         terms = rhs.args if isinstance(rhs, Apply) and isinstance(rhs.op, Add) else (rhs,)
         view = self.views[p].format(v="grad")
-        if not self.numpy:
-            total = " + ".join(self._summed(t) for t in terms)
-            target = view.replace("grad[", "grad.at[", 1) if view.startswith("grad[index_") else None
-            if target is None:  # a slice of grad: give JAX the positions
-                name = f"index_{self.variables[p]}"
-                self.constants[name] = self._positions(p)
-                target = f"grad.at[{name}]"
-            return lines + [f"grad = {target}.set({total})"]
+        if not self.numpy:  # JAX arrays are immutable: each gradient is a value, assembled at the end
+            return lines + [f"grad_{self.variables[p]} = {' + '.join(self._summed(t) for t in terms)}"]
         for k, term in enumerate(terms):
             if k == 0 and self.is_batched(term) and isinstance(term, Apply):
                 self._kernels(term)
@@ -313,6 +354,15 @@ class _Program(CodeContext):
             summed = self._summed(term)
             lines.append(f"{view}[...] {'=' if k == 0 else '+='} {summed}")
         return lines
+
+    def _assembled(self) -> list[str]:
+        """JAX: the flat gradient from the parameters' gradients, one gather into the layout's order."""
+        parts = ", ".join(f"grad_{self.variables[p]}.reshape(-1)" for p in self.graph.parameters)
+        order = np.argsort(np.concatenate([self._positions(p).ravel() for p in self.graph.parameters]))
+        if np.array_equal(order, np.arange(len(order))):
+            return [f"    grad = jnp.concatenate([{parts}])"]
+        self.constants["layout_order"] = order
+        return [f"    grad = jnp.concatenate([{parts}])[layout_order]  # into the flat vector's order"]
 
     def _positions(self, p: Tensor) -> np.ndarray:
         start, strides = self.graph.layout[p]
@@ -332,10 +382,13 @@ class _Program(CodeContext):
             cheaper = term.op.batch_sum_code([self.code(a) for a in term.args], self)
             if cheaper:
                 return cheaper
-        return array_sum(self.xp, self.code(term).text, 0)
+        code = self.code(term)
+        if self.numpy and len(code.shape) == 1:  # Σ_b of rows: one product with a row of ones (BLAS)
+            return f"{self.share('numpy.ones(B, dtype=params.dtype)')} @ {code.atom()}"
+        return array_sum(self.xp, code.text, 0)
 
     def functions(self) -> str:
-        return "\n\n\n".join([self.forward(), self.loss(), self.loss_and_gradient()]) + "\n"
+        return "\n\n\n".join([self.forward(), self.loss(), self.loss_and_gradient(), self.values()]) + "\n"
 
     def text(self, functions: str) -> str:
         """The whole program as a student reads it: the equations, the kernels, the functions."""
@@ -371,7 +424,9 @@ class TensorModel(Model):
 
     @property
     def inputs(self) -> tuple[sp.Symbol, ...]:
-        return self._entries(self.tensor.inputs)
+        if "inputs" not in self.__dict__:
+            self.__dict__["inputs"] = self._entries(self.tensor.inputs)
+        return self.__dict__["inputs"]
 
     @property
     def targets(self) -> tuple[sp.Symbol, ...]:
@@ -395,6 +450,12 @@ class TensorModel(Model):
             if array.ndim == len(inputs[0].shape) + 1 and array.shape[1:] == inputs[0].shape:
                 X = array.reshape(len(array), -1)
         return super().inputs_array(X, role)
+
+    def node_values(self, params, X) -> dict[Tensor, np.ndarray]:
+        """Every node the inputs determine, ``tensor → (B, *shape)`` array, at ``params``."""
+        nodes = [n for n in self.tensor.nodes if not self.tensor.ancestors(n) & set(self.tensor.targets)]
+        found = self._functions["values"](self.params(params), self.inputs_array(X))
+        return {n: np.broadcast_to(np.asarray(found[i]), (len(X),) + n.shape) for i, n in enumerate(nodes)}
 
     def init_params(self, seed: int | None = None) -> np.ndarray:
         """Zeros, or with a seed U(−1/√fan_in, 1/√fan_in) as PyTorch draws a layer's weights and
@@ -436,15 +497,6 @@ def _fan_ins(graph: TensorGraph) -> dict[Tensor, int]:
 
 
 # -- entry points -------------------------------------------------------------------------------------
-
-def fused_units(graph: TensorGraph) -> bool:
-    """True when some node applies a function straight to a product (``z = f(W x)``, as the
-    lecture writes its units): ``compile`` keeps the scalar code of such a graph's view, whose
-    comments name the nodes its author wrote."""
-    return any(isinstance(expr, Apply) and isinstance(expr.op, Elementwise)
-               and any(isinstance(e, Apply) and isinstance(e.op, MatMul) for e in walk(expr.args[0]))
-               for expr in graph.definitions.values())
-
 
 def _bound(graph: TensorGraph, functions: Mapping | None) -> TensorGraph:
     """The graph with undefined functions bound and scalar constants (``λ``) given values."""
@@ -496,7 +548,7 @@ def compile_tensor(graph, functions: Mapping | None = None, dtype=np.float64, ba
     # kernels keep their module's globals: NumPy imports lazily, which needs builtins).
     namespace.update({"__builtins__": {}, **program.kernels, **program.constants})
     exec(builtins.compile(code, "<symbackprop tensor model>", "exec"), namespace)
-    raw = {name: namespace[name] for name in ("forward", "loss", "loss_and_gradient")}
+    raw = {name: namespace[name] for name in ("forward", "loss", "loss_and_gradient", "values")}
     return TensorModel(tensor, view, wrap(raw) if wrap else raw, program.text(code), dtype)
 
 

@@ -41,6 +41,7 @@ from .compile import Model, compile
 from .model import check_seed
 from ..core.errors import DataError, SymbackpropError, SymbackpropWarning, names
 from ..core.graph import Graph
+from ..core.tensor.scalar import tensor_symbols
 from ..core.tensor.graph import TensorGraph
 from .optim import by_name
 
@@ -285,14 +286,43 @@ def _start(model: Model, init, seed) -> tuple[np.ndarray, bool]:
     return params.copy(), False
 
 
-def _warn_if_symmetric(graph: Graph) -> None:
-    groups = symmetric_units(graph)
+# Past this many parameters, a tensor model's symmetric units are found from numbers (the
+# scalar view would take seconds to build).
+SYMBOLIC_SYMMETRY_LIMIT = 5000
+
+
+def equal_units(model, seed: int = 0) -> list[tuple[sp.Symbol, ...]]:
+    """``symmetric_units`` of a large tensor model, from numbers: the entries of each hidden node
+    that stay equal on random inputs when every parameter has one random value."""
+    tensor = model.tensor
+    values = model.node_values(np.full(tensor.size, 0.37), np.random.default_rng(seed).normal(size=(3, len(model.inputs))))
+    visible = set(tensor.predictions) | {tensor.output} | set(tensor.ancestors(tensor.output)) - set(tensor.nodes)
+    visible |= {n for n in tensor.nodes if tensor.output in tensor.users(n)}
+    entries = tensor_symbols(tensor)
+    groups = []
+    for node, value in values.items():
+        if node in visible or not (tensor.ancestors(node) & set(tensor.parameters)):
+            continue
+        columns: dict = {}
+        for symbol, column in zip(entries[node], value.reshape(len(value), -1).T):
+            columns.setdefault(tuple(np.round(column, 9)), []).append(symbol)
+        groups += [tuple(group) for group in columns.values() if len(group) > 1]
+    return groups
+
+
+def _warn_if_symmetric(model: Model) -> None:
+    large = getattr(model, "tensor", None) is not None and model.tensor.size > SYMBOLIC_SYMMETRY_LIMIT
+    groups = equal_units(model) if large and not model.graph.built else symmetric_units(model.graph)
     if groups:
         warnings.warn("the zero start leaves hidden units symmetric: "
-                      + "; ".join("{" + names(g) + "}" for g in groups)
+                      + "; ".join("{" + _short_group(g) + "}" for g in groups)
                       + " compute equal values and receive equal gradients at every step, so they never differ;"
                       " start from random parameters instead (init='random', on the command line --init random)",
                       SymmetryWarning, stacklevel=3)
+
+
+def _short_group(group) -> str:
+    return names(group) if len(group) <= 6 else f"{names(group[:3])}, …, {group[-1]} ({len(group)} units)"
 
 
 def _first_nonfinite(values: np.ndarray, parameters) -> str | None:
@@ -418,7 +448,7 @@ def train(model: Model | Graph | str, X, y=None, optimizer=None, batch_size: int
     seed = check_seed(seed)
     params, zero_start = _start(model, init, seed)
     if zero_start:
-        _warn_if_symmetric(model.graph)
+        _warn_if_symmetric(model)
 
     rng = np.random.default_rng(seed)
     state = optimizer.init(params)

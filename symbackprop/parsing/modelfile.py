@@ -54,7 +54,9 @@ from sympy.printing.str import StrPrinter
 from ..core.errors import CycleError, GraphError, ModelFileError, ParseError, did_you_mean, names
 from ..core.functions import ACTIVATIONS, is_undefined
 from ..core.graph import Graph, leaves_named_like_nodes
+from ..core.tensor.scalar import ScalarView
 from .parse import BUILTIN_FUNCTIONS, NestingBudget, is_name, parse_expression
+from .tensorfile import declares_shapes, definition_lines, tensor_graph_from_model, tensor_sections
 from ..core.products import split_product
 
 __all__ = ["load", "read_model_text", "graph_from_text", "graph_to_text", "SECTIONS",
@@ -252,6 +254,8 @@ def graph_from_text(text: str, base_dir: str | os.PathLike | None = None,
     ``source`` is recorded as ``metadata["source"]``.
     """
     model = _ModelText(text)
+    if declares_shapes(model.items("inputs") + model.items("targets") + model.items("parameters")):
+        return _tensor_model(model, base_dir, source)
     if "inputs" not in model.sections:
         raise ParseError("the model has no 'inputs:' section (write 'inputs: x1, x2', or "
                          "'inputs:' for none)", 1, 1)
@@ -311,6 +315,15 @@ def graph_from_text(text: str, base_dir: str | os.PathLike | None = None,
     except CycleError as error:
         first = defined_at[str(error.cycle[0])]
         raise ParseError(str(error), first.line, first.start + 1, first.source) from None
+
+
+def _tensor_model(model: _ModelText, base_dir, source) -> Graph:
+    """A model file with shapes: its tensor graph (``tensorfile``), seen as a ``Graph``."""
+    def metadata_of(functions, constants):
+        metadata = _metadata(model, functions, constants, base_dir)
+        return {**metadata, "source": str(source)} if source is not None else metadata
+
+    return ScalarView(tensor_graph_from_model(model, metadata_of), declared_with_shapes=True)
 
 
 def _real_constants(expr: sp.Expr, name: str, item: _Item) -> sp.Expr:
@@ -479,6 +492,8 @@ def graph_to_text(graph: Graph) -> str:
     definitions, roles and metadata (numbers become exact rationals, symbols lose assumptions).
     """
     meta = graph.metadata
+    if isinstance(graph, ScalarView) and graph.declared_with_shapes:  # written back with its shapes
+        return "\n".join(tensor_sections(graph.tensor) + _metadata_lines(meta) + definition_lines(graph.tensor)) + "\n"
     data = set(graph.inputs) | set(graph.targets)
     lines = [f"inputs: {_names(graph.inputs)}".rstrip()]
     if graph.targets:
@@ -491,6 +506,14 @@ def graph_to_text(graph: Graph) -> str:
     lines.append(f"output: {_names([graph.output])}")
     if graph.predictions != (graph.output,):
         lines.append(f"predictions: {_names(graph.predictions)}")
+    lines += _metadata_lines(meta)
+    lines += [f"{_names([node])} = {_MODEL.doprint(expr)}" for node, expr in graph.definitions.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _metadata_lines(meta: Mapping) -> list[str]:
+    """The ``bind:``, ``values:`` and ``data:`` lines of a model file."""
+    lines = []
     if meta.get("bind"):
         lines.append("bind: " + ", ".join(f"{k} = {v}" for k, v in meta["bind"].items()))
     if meta.get("values"):
@@ -498,8 +521,7 @@ def graph_to_text(graph: Graph) -> str:
         lines.append("values: " + ", ".join(f"{k} = {float(v) + 0.0!r}" for k, v in meta["values"].items()))
     if meta.get("data"):
         lines.append(f"data: {_data_path(meta)}")
-    lines += [f"{_names([node])} = {_MODEL.doprint(expr)}" for node, expr in graph.definitions.items()]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _names(symbols) -> str:

@@ -25,30 +25,36 @@ from ..core.tensor.base import Apply, Tensor
 from ..core.tensor.derive import Adjoint, Gradient
 from ..core.tensor.scalar import entry_of
 from .mathml import MathMLPrinter
-from .printing import LaTeXPrinter, TextPrinter
+from .printing import LaTeXPrinter, TextPrinter, greek_latex, name_latex
 
 __all__ = ["TensorTextPrinter", "TensorLaTeXPrinter", "TensorMathMLPrinter", "TEXT", "LATEX", "MATHML",
-           "tensor_name_latex", "derivation_text", "derivation_latex", "derivation_mathml", "entry_text",
+           "tensor_name_latex", "derivation_text", "derivation_latex", "derivation_mathml", "definitions_latex", "entry_text",
            "entry_latex"]
 
 _SUPERSCRIPT = re.compile(r"^(.*?)\^\(([^()]*)\)$")
-_GREEK = {"δ": r"\delta", "λ": r"\lambda", "σ": r"\sigma", "θ": r"\theta", "α": r"\alpha", "β": r"\beta",
-          "γ": r"\gamma", "η": r"\eta", "μ": r"\mu", "ε": r"\varepsilon", "Δ": r"\Delta"}
 
 
 def tensor_name_latex(name: str) -> str:
-    """``W^(1)`` → ``W^{(1)}``, ``δ_h`` → ``\\delta_{h}``, ``h1`` → ``h_{1}``."""
+    """``W^(1)`` → ``W^{(1)}``, ``δ_h`` → ``\\delta_{h}``, ``h1`` → ``h_{1}``, ``h_{t-1}`` →
+    ``h_{t-1}``; a name with TeX's special characters is escaped (``printing.name_latex``)."""
     match = _SUPERSCRIPT.match(name)
     if match:
-        return f"{tensor_name_latex(match.group(1))}^{{({match.group(2)})}}"
+        return f"{tensor_name_latex(match.group(1))}^{{({_part(match.group(2))})}}"
     base, _, sub = name.partition("_")
-    head = "".join(_GREEK.get(ch, ch) for ch in base)
-    if not sub and re.fullmatch(r"[A-Za-z]+\d+", base):
-        letters = re.match(r"[A-Za-z]+", base).group()
-        return f"{letters}_{{{base[len(letters):]}}}"
-    if head != base and len(base) == 1:
-        head = head + " " if not sub else head
-    return f"{head.strip()}_{{{tensor_name_latex(sub)}}}" if sub else head.strip()
+    if sub and base:
+        group = re.fullmatch(r"\{([A-Za-z0-9+\-]+)\}", sub)  # h_{t-1}: a time index, as written
+        return f"{tensor_name_latex(base)}_{{{group.group(1) if group else tensor_name_latex(sub)}}}"
+    numbered = re.fullmatch(r"([A-Za-z]+)(\d+)", name)
+    if numbered:
+        return f"{numbered.group(1)}_{{{numbered.group(2)}}}"
+    return _part(name)
+
+
+def _part(text: str) -> str:
+    """One piece of a name: letters and digits as they are, a Greek letter as its command."""
+    if text.isascii() and text.isalnum():
+        return text
+    return (greek_latex(text) if len(text) == 1 else None) or name_latex(text) or text
 
 
 def _superscripted(expr) -> bool:
@@ -145,7 +151,7 @@ class TensorLaTeXPrinter(_TensorNotation, LaTeXPrinter):
         return self._print(Partial(sp.Symbol(expr.of.name), sp.Symbol(expr.wrt.name)))
 
     def _print_Symbol(self, expr, style="plain"):
-        if "^(" in expr.name or any(ch in _GREEK for ch in expr.name):
+        if "^(" in expr.name:
             return tensor_name_latex(expr.name)
         return super()._print_Symbol(expr, style=style)
 
@@ -295,6 +301,12 @@ def derivation_text(derivation, forward: bool = False) -> str:
 def derivation_latex(derivation, forward: bool = False) -> str:
     """An ``align*`` block of the same equations."""
     lines = [f"{LATEX.doprint(lhs)} &= {LATEX.doprint(rhs)}" for lhs, rhs in _lines(derivation, forward)]
+    return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}"
+
+
+def definitions_latex(graph) -> str:
+    """The forward pass of a tensor graph as an ``align*`` block."""
+    lines = [f"{LATEX.doprint(node)} &= {LATEX.doprint(expr)}" for node, expr in graph.definitions.items()]
     return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}"
 
 

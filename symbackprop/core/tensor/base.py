@@ -357,7 +357,10 @@ class CodeContext:
       symbols to code (``tanh(ξ)`` → ``numpy.tanh(u1)``);
     - ``value(expr)``: the variable already holding ``expr``, or ``None`` (so ``tanh'(u)`` can
       be written with the node ``a = tanh(u)`` as ``1 - a**2``);
-    - ``code(expr)``: the ``Code`` of any subexpression.
+    - ``code(expr)``: the ``Code`` of any subexpression;
+    - ``share(text)``: a variable holding the value of the code ``text``, computed once in the
+      function however many operations ask for it (a map's windows, read by a convolution and
+      by its kernel's gradient).
     """
 
     xp: str
@@ -370,6 +373,9 @@ class CodeContext:
         raise NotImplementedError
 
     def code(self, expr: TensorExpr) -> Code:
+        raise NotImplementedError
+
+    def share(self, text: str) -> str:
         raise NotImplementedError
 
 

@@ -23,6 +23,7 @@ one kernel offset at a time.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 
@@ -34,16 +35,20 @@ from .base import Notation, Op, ShapeError, call, register, row_major, shape_tex
 
 __all__ = ["Conv1d", "Conv2d", "ConvInputGrad", "ConvKernelGrad", "MaxPool1d", "MaxPool2d", "AvgPool1d",
            "AvgPool2d", "MaxPoolRoute", "AvgPoolSpread", "conv1d", "conv2d", "max_pool1d", "max_pool2d",
-           "avg_pool1d", "avg_pool2d", "patches", "scatter_patches"]
+           "avg_pool1d", "avg_pool2d", "patches", "scatter_patches", "scatter_offsets", "columns_of"]
 
 
 # -- kernels: im2col and col2im on a batch ----------------------------------------------------------
 
 def patches(xp, x, window, stride, padding):
-    """Every window of ``x`` (B×C×spatial): B×C×(output positions)×(window), zero-padded."""
+    """Every window of ``x`` (B×C×spatial): B×C×(output positions)×(window), zero-padded; a
+    strided view on NumPy (no copy), gathered by index arrays on JAX."""
     dims = len(window)
     if padding:
         x = xp.pad(x, [(0, 0), (0, 0)] + [(padding, padding)] * dims)
+    if xp.__name__ == "numpy":
+        windows = xp.lib.stride_tricks.sliding_window_view(x, tuple(window), axis=tuple(range(2, 2 + dims)))
+        return windows[(slice(None), slice(None)) + (slice(None, None, stride),) * dims]
     index = []
     for d, k in enumerate(window):
         out = (x.shape[2 + d] - k) // stride + 1
@@ -55,57 +60,131 @@ def patches(xp, x, window, stride, padding):
 
 
 def scatter_patches(xp, columns, spatial, stride, padding):
-    """The inverse walk of ``patches``: each window's values added back at the positions it
-    covered (B×C×spatial), one kernel offset at a time."""
-    dims = len(spatial)
-    window = columns.shape[2 + dims:]
-    outputs = columns.shape[2:2 + dims]
-    padded = xp.zeros(columns.shape[:2] + tuple(n + 2 * padding for n in spatial), dtype=columns.dtype)
+    """The inverse walk of ``patches``: each window's values (B×C×positions×window) added back
+    at the positions it covered (B×C×spatial)."""
+    window = columns.shape[2 + len(spatial):]
+    return scatter_offsets(xp, lambda offset: columns[(Ellipsis,) + offset], columns.shape[:2], window,
+                           spatial, stride, padding)
+
+
+def scatter_offsets(xp, piece, leading, window, spatial, stride, padding):
+    """Adds ``piece(offset)`` (B×C×positions: the windows' values at one window offset) at the
+    map positions that offset covered, one offset at a time; the map is B×C×spatial
+    (``leading`` = (B, C)), cropped of its ``padding``."""
+    padded = xp.zeros(tuple(leading) + tuple(n + 2 * padding for n in spatial), dtype=piece((0,) * len(window)).dtype)
     for offset in itertools.product(*map(range, window)):
+        values = piece(offset)
         where = (slice(None), slice(None)) + tuple(slice(a, a + stride * (n - 1) + 1, stride)
-                                                   for a, n in zip(offset, outputs))
-        piece = columns[(Ellipsis,) + offset]
+                                                   for a, n in zip(offset, values.shape[2:]))
         if xp.__name__ == "numpy":
-            padded[where] += piece
+            padded[where] += values
         else:  # JAX arrays are immutable: .at[…].add returns the updated copy
-            padded = padded.at[where].add(piece)
+            padded = padded.at[where].add(values)
     crop = (slice(None), slice(None)) + tuple(slice(padding, padding + n) for n in spatial)
     return padded[crop]
 
 
-def conv_forward(xp, x, K, stride, padding):
-    """``x ⋆ K`` on a batch: B×O×(output positions)."""
-    dims = K.ndim - 2
-    windows = patches(xp, x, K.shape[2:], stride, padding)
-    taken = [1] + list(range(2 + dims, 2 + 2 * dims))
-    return xp.moveaxis(xp.tensordot(windows, K, axes=(taken, [1] + list(range(2, 2 + dims)))), -1, 1)
+def _batch_last(xp, x, padding):
+    """``x`` (B×C×spatial) as C×spatial×B, zero-padded: sliding a window over a small map then
+    moves runs of whole rows of samples, not a few pixels at a time."""
+    x = xp.moveaxis(x, 0, -1)
+    if not padding:
+        return x
+    if xp.__name__ != "numpy":
+        return xp.pad(x, [(0, 0)] + [(padding, padding)] * (x.ndim - 2) + [(0, 0)])
+    padded = xp.zeros((x.shape[0], *(n + 2 * padding for n in x.shape[1:-1]), x.shape[-1]), dtype=x.dtype)
+    padded[(slice(None), *(slice(padding, padding + n) for n in x.shape[1:-1]))] = x  # numpy.pad is far slower
+    return padded
 
 
-def conv_kernel_grad(xp, x, delta, window, stride, padding):
-    """``x ⋆ δ`` summed over the batch: O×C×window."""
-    dims = len(window)
-    windows = patches(xp, x, window, stride, padding)
-    axes = [0] + list(range(2, 2 + dims))
-    return xp.tensordot(delta, windows, axes=(axes, axes))
+def _offset_slices(offset, out, stride):
+    return tuple(slice(a, a + stride * (n - 1) + 1, stride) for a, n in zip(offset, out))
+
+
+def columns_of(xp, x, window, stride, padding):
+    """im2col: ``(matrix, positions, batch)``, the windows of ``x`` as a matrix with one row per
+    (channel, window offset) and one column per (output position, sample), built batch-last
+    (see ``_batch_last``); the output positions' shape; the batch size."""
+    padded = _batch_last(xp, x, padding)
+    out = tuple((n - k) // stride + 1 for n, k in zip(padded.shape[1:-1], window))
+    blocks = [padded[(slice(None), *_offset_slices(offset, out, stride))]
+              for offset in itertools.product(*map(range, window))]
+    return xp.stack(blocks, axis=1).reshape(x.shape[1] * size(window), -1), out, x.shape[0]
+
+
+def _by_channel(xp, delta):
+    """A B×O×(positions) adjoint as the O×(positions·B) matrix that pairs with ``columns_of``."""
+    return xp.moveaxis(delta, 0, -1).reshape(delta.shape[1], -1)
+
+
+def conv_forward(xp, columns, K):
+    """``x ⋆ K`` on a batch from ``x``'s windows (``columns_of``), one matrix product of the
+    kernel with them: B×O×(positions) (a view of a batch-last array, which the next convolution
+    reads without a copy)."""
+    matrix, out, batch = columns
+    result = K.reshape(K.shape[0], -1) @ matrix  # O × (positions·B)
+    return xp.moveaxis(result.reshape((K.shape[0], *out, batch)), -1, 0)
+
+
+def conv_kernel_grad(xp, columns, delta, window):
+    """``x ⋆ δ`` summed over the batch, from ``x``'s windows: O×C×window, one matrix product."""
+    matrix = columns[0]
+    return (_by_channel(xp, delta) @ matrix.T).reshape((delta.shape[1], -1, *window))
 
 
 def conv_input_grad(xp, delta, K, spatial, stride, padding):
-    """``δ ∗ rot180(K)`` on a batch: each δ[o, i]·K[o, c, a] added at input position i·s + a − p."""
-    dims = K.ndim - 2
-    columns = xp.tensordot(delta, K, axes=([1], [0]))  # B × outputs × C × window
-    columns = xp.moveaxis(columns, 1 + dims, 1)
-    return scatter_patches(xp, columns, spatial, stride, padding)
+    """``δ ∗ rot180(K)`` on a batch: each δ[o, i]·K[o, c, a] added at input position i·s + a − p
+    (batch-last, one kernel offset at a time)."""
+    window, out = K.shape[2:], delta.shape[2:]
+    columns = K.reshape(K.shape[0], -1).T @ _by_channel(xp, delta)  # (C·window) × (positions·B)
+    columns = columns.reshape((K.shape[1], size(window), *out, delta.shape[0]))
+    padded = xp.zeros((K.shape[1], *(n + 2 * padding for n in spatial), delta.shape[0]), dtype=columns.dtype)
+    for k, offset in enumerate(itertools.product(*map(range, window))):
+        padded = _add(xp, padded, (slice(None), *_offset_slices(offset, out, stride)), columns[:, k])
+    crop = (slice(None), *(slice(padding, padding + n) for n in spatial))
+    return xp.moveaxis(padded[crop], -1, 0)
+
+
+def _add(xp, array, where, values):
+    """``array[where] += values``: in place on NumPy, a functional update on JAX."""
+    if xp.__name__ == "numpy":
+        array[where] += values
+        return array
+    return array.at[where].add(values)
+
+
+def _tiles(x, window):
+    """When pooling windows tile the map (stride = size), each window offset's entries over all
+    windows: one strided view per offset, in the window's row-major order."""
+    dims, k = len(window), window[0]
+    out = [n // k for n in x.shape[2:]]
+    for offset in itertools.product(range(k), repeat=dims):
+        yield offset, x[(slice(None), slice(None)) + tuple(slice(a, a + k * (o - 1) + 1, k)
+                                                           for a, o in zip(offset, out))]
 
 
 def max_pool_forward(xp, x, window, stride):
-    dims = len(window)
+    """The largest entry of each window: an elementwise maximum over the offsets when the
+    windows tile the map, else over the gathered windows."""
+    if stride == window[0]:
+        return functools.reduce(xp.maximum, (tile for _, tile in _tiles(x, window)))
     windows = patches(xp, x, window, stride, 0)
-    return windows.reshape(windows.shape[:2 + dims] + (-1,)).max(axis=-1)
+    return windows.reshape(windows.shape[:2 + len(window)] + (-1,)).max(axis=-1)
 
 
 def max_pool_route(xp, x, delta, window, stride):
-    """Each window's δ to the position of its (first) maximum."""
+    """Each window's δ to the position of its (first) maximum, as PyTorch routes it."""
     dims = len(window)
+    if stride == window[0]:
+        pooled = max_pool_forward(xp, x, window, stride)
+        routed, taken = xp.zeros_like(x), xp.zeros(pooled.shape, dtype=bool)
+        for offset, tile in _tiles(x, window):
+            first = (tile == pooled) & ~taken
+            taken = taken | first
+            where = (slice(None), slice(None)) + tuple(slice(a, a + window[0] * (n - 1) + 1, window[0])
+                                                       for a, n in zip(offset, pooled.shape[2:]))
+            routed = _assign(xp, routed, where, first * delta)
+        return routed
     windows = patches(xp, x, window, stride, 0)
     flat = windows.reshape(windows.shape[:2 + dims] + (-1,))
     first = xp.argmax(flat, axis=-1)[..., None] == xp.arange(flat.shape[-1])
@@ -114,16 +193,32 @@ def max_pool_route(xp, x, delta, window, stride):
 
 
 def avg_pool_forward(xp, x, window, stride):
-    dims = len(window)
+    if stride == window[0]:
+        return functools.reduce(xp.add, (tile for _, tile in _tiles(x, window))) / size(window)
     windows = patches(xp, x, window, stride, 0)
-    return windows.reshape(windows.shape[:2 + dims] + (-1,)).mean(axis=-1)
+    return windows.reshape(windows.shape[:2 + len(window)] + (-1,)).sum(axis=-1) / size(window)
 
 
 def avg_pool_spread(xp, delta, spatial, window, stride):
     """Each window's δ spread evenly over it."""
-    columns = xp.broadcast_to((delta / size(window)).reshape(delta.shape + (1,) * len(window)),
-                              delta.shape + tuple(window))
+    share = delta / size(window)
+    if stride == window[0]:
+        spread = xp.zeros(delta.shape[:2] + tuple(spatial), dtype=delta.dtype)
+        for offset in itertools.product(range(window[0]), repeat=len(window)):
+            where = (slice(None), slice(None)) + tuple(slice(a, a + stride * (n - 1) + 1, stride)
+                                                       for a, n in zip(offset, delta.shape[2:]))
+            spread = _assign(xp, spread, where, share)
+        return spread
+    columns = xp.broadcast_to(share.reshape(delta.shape + (1,) * len(window)), delta.shape + tuple(window))
     return scatter_patches(xp, columns, spatial, stride, 0)
+
+
+def _assign(xp, array, where, values):
+    """``array[where] = values``: in place on NumPy, a functional update on JAX."""
+    if xp.__name__ == "numpy":
+        array[where] = values
+        return array
+    return array.at[where].set(values)
 
 
 def _call(kernel, ctx, args, data, *extra) -> str:
@@ -133,6 +228,13 @@ def _call(kernel, ctx, args, data, *extra) -> str:
     texts = [a.text if batched or k not in data else f"{a.atom()}[None]" for k, a in enumerate(args)]
     text = f"{kernel.__name__}({ctx.xp}, {', '.join(texts)}{''.join(f', {e!r}' for e in extra)})"
     return text if batched else f"{text}[0]"
+
+
+def _columns(ctx, x, window, stride: int, padding: int) -> str:
+    """The variable holding ``x``'s windows (``columns_of``), computed once for the convolution
+    and its kernel's gradient."""
+    batched = x.text if x.batched else f"{x.atom()}[None]"
+    return ctx.share(f"columns_of({ctx.xp}, {batched}, {tuple(window)!r}, {stride}, {padding})")
 
 
 def _read(stride: int, padding: int, x_shape, out_index, offset):
@@ -198,10 +300,13 @@ class _Conv(Op):
                         PRECEDENCE["Mul"], PRECEDENCE["Mul"] + 1)
 
     def code(self, args, ctx):
-        return _call(conv_forward, ctx, args, (0,), self.stride, self.padding)
+        x, K = args
+        columns = _columns(ctx, x, K.shape[2:], self.stride, self.padding)
+        text = f"conv_forward({ctx.xp}, {columns}, {K.text})"
+        return text if x.batched else f"{text}[0]"
 
     def kernels(self):
-        return (conv_forward, patches)
+        return (conv_forward, columns_of, _batch_last, _offset_slices)
 
 
 def _subscript(op, latex: bool = False) -> str:
@@ -272,10 +377,12 @@ class ConvKernelGrad(Op):
         return f"{ctx.xp}.einsum('bo{axes},bc{axes}{window}->boc{window}', {d.text}, {windows})"
 
     def batch_sum_code(self, args, ctx):
-        return _call(conv_kernel_grad, ctx, args, (0, 1), tuple(self.window), self.stride, self.padding)
+        x, d = args
+        columns = _columns(ctx, x, self.window, self.stride, self.padding)
+        return f"conv_kernel_grad({ctx.xp}, {columns}, {d.text if d.batched else d.atom() + '[None]'}, {tuple(self.window)!r})"
 
     def kernels(self):
-        return (conv_kernel_grad, patches)
+        return (conv_kernel_grad, columns_of, _batch_last, _offset_slices, _by_channel)
 
 
 @register
@@ -313,7 +420,7 @@ class ConvInputGrad(Op):
         return _call(conv_input_grad, ctx, args, (0,), tuple(self.spatial), self.stride, self.padding)
 
     def kernels(self):
-        return (conv_input_grad, scatter_patches)
+        return (conv_input_grad, _by_channel, _offset_slices, _add)
 
 
 # -- pooling --------------------------------------------------------------------------------------------
@@ -374,7 +481,7 @@ class _MaxPool(_Pool):
         return _call(max_pool_forward, ctx, args, (0,), self.window, self.stride)
 
     def kernels(self):
-        return (max_pool_forward, patches)
+        return (max_pool_forward, _tiles, patches)
 
 
 class _AvgPool(_Pool):
@@ -392,7 +499,7 @@ class _AvgPool(_Pool):
         return _call(avg_pool_forward, ctx, args, (0,), self.window, self.stride)
 
     def kernels(self):
-        return (avg_pool_forward, patches)
+        return (avg_pool_forward, _tiles, patches)
 
 
 @register
@@ -462,7 +569,7 @@ class MaxPoolRoute(_Pool):
         return _call(max_pool_route, ctx, args, (0, 1), self.window, self.stride)
 
     def kernels(self):
-        return (max_pool_route, patches, scatter_patches)
+        return (max_pool_route, max_pool_forward, _tiles, _assign, patches, scatter_patches, scatter_offsets)
 
 
 @register
@@ -497,7 +604,7 @@ class AvgPoolSpread(_Pool):
         return _call(avg_pool_spread, ctx, args, (0,), tuple(self.spatial), self.window, self.stride)
 
     def kernels(self):
-        return (avg_pool_spread, scatter_patches)
+        return (avg_pool_spread, _assign, scatter_patches, scatter_offsets)
 
 
 # -- constructors -----------------------------------------------------------------------------------

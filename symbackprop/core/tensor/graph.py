@@ -46,6 +46,18 @@ def _as_tensor(key) -> Tensor:
     return key
 
 
+def _runs(start: int, strides: tuple[int, ...], shape: Shape) -> list[tuple[int, int]]:
+    """``(first position, length)`` of each run of consecutive positions a parameter occupies:
+    a row when the last stride is 1 (a weight row of ``mlp``), else a single entry."""
+    if any(step < 1 for step in strides):
+        raise GraphError(f"a layout's strides are positive, not {strides}")
+    rows, length = (shape[:-1], shape[-1]) if shape and strides[-1] == 1 else (shape, 1)
+    firsts = [start]
+    for n, step in zip(rows, strides):
+        firsts = [q + i * step for q in firsts for i in range(n)]
+    return [(first, length) for first in firsts]
+
+
 def _row_major_strides(shape: Shape) -> tuple[int, ...]:
     strides, step = [], 1
     for n in reversed(shape):
@@ -197,13 +209,14 @@ class TensorGraph:
         placed = {self._leaf(p, "a parameter"): (int(start), tuple(strides)) for p, (start, strides) in layout.items()}
         if set(placed) != set(self._parameters):
             raise GraphError(f"the layout places {names(placed)}, not the parameters {names(self._parameters)}")
-        seen: set[int] = set()
-        for p, (start, strides) in placed.items():
-            positions = {start}
-            for n, step in zip(p.shape, strides):
-                positions = {q + i * step for q in positions for i in range(n)}
-            seen |= positions
-        if seen != set(range(self.size)):
+        # every entry exactly once: the runs of consecutive positions tile 0 … size − 1
+        runs = sorted(run for p, (start, strides) in placed.items() for run in _runs(start, strides, p.shape))
+        end = 0
+        for first, length in runs:
+            if first != end:
+                raise GraphError("the layout does not place every parameter entry exactly once in the flat vector")
+            end = first + length
+        if end != self.size:
             raise GraphError("the layout does not place every parameter entry exactly once in the flat vector")
         return MappingProxyType(placed)
 

@@ -52,7 +52,7 @@ __all__ = ["Add", "Scale", "Hadamard", "Elementwise", "MatMul", "Outer", "Dot", 
            "FUNCTION_TEXT", "FUNCTION_LATEX", "add", "scale", "hadamard", "elementwise", "matmul",
            "outer", "dot", "transpose", "reshape", "flatten", "concat", "tsum", "mean", "softmax",
            "squared_error", "binary_cross_entropy", "softmax_cross_entropy", "squared_norm",
-           "apply_function", "softmax_kernel", "logsumexp_kernel", "array_sum"]
+           "apply_function", "softmax_kernel", "logsumexp_kernel", "softmax_parts", "array_sum"]
 
 _XI = sp.Symbol("ξ")
 
@@ -195,7 +195,8 @@ class Scale(Op):
         return Scale.apply(seed, factor=self.factor)
 
     def notation(self):
-        return Notation("scale", "", "", PRECEDENCE["Mul"], PRECEDENCE["Mul"])
+        # the printers show the factor itself; the text is for plain str()
+        return Notation("scale", "-" if self.factor == -1 else f"{self.factor} ", "", PRECEDENCE["Mul"], PRECEDENCE["Mul"])
 
     def code(self, args, ctx):
         factor = _number(self.factor)
@@ -714,8 +715,13 @@ class Mean(Sum):
         return call("mean", r"\operatorname{mean}")
 
     def code(self, args, ctx):  # a sum over a count: ndarray.mean needs an import at run time
-        count = size(args[0].shape) // max(1, size(self.shape(args[0].shape)))
-        return f"{super().code(args, ctx)} / {count}"
+        return f"{super().code(args, ctx)} / {self._count(args[0].shape)}"
+
+    def batch_sum_code(self, args, ctx):
+        return f"{super().batch_sum_code(args, ctx)} / {self._count(args[0].shape)}"
+
+    def _count(self, shape) -> int:
+        return size(shape) // max(1, size(self.shape(shape)))
 
 
 @register
@@ -769,6 +775,15 @@ def softmax_kernel(xp, z):
     return e / e.sum(axis=-1, keepdims=True)
 
 
+def softmax_parts(xp, z):
+    """``(softmax(z), log Σ exp z)`` along the last axis from one shifted exponential: a softmax
+    cross-entropy and its rule ``softmax(z) − y`` share it."""
+    shift = z.max(axis=-1, keepdims=True)
+    e = xp.exp(z - shift)
+    total = e.sum(axis=-1, keepdims=True)
+    return e / total, xp.log(total[..., 0]) + shift[..., 0]
+
+
 def logsumexp_kernel(xp, z):
     """log Σ exp along the last axis, shifted by the largest entry."""
     shift = z.max(axis=-1, keepdims=True)
@@ -807,11 +822,11 @@ class Softmax(Op):
     def notation(self):
         return call("softmax", r"\operatorname{softmax}")
 
-    def code(self, args, ctx):
-        return f"softmax_kernel({ctx.xp}, {args[0].text})"
+    def code(self, args, ctx):  # computed once with the loss that needs its log-sum-exp
+        return f"{ctx.share(f'softmax_parts({ctx.xp}, {args[0].text})')}[0]"
 
     def kernels(self):
-        return (softmax_kernel,)
+        return (softmax_parts,)
 
 
 @register
@@ -931,10 +946,15 @@ class SoftmaxCrossEntropy(_Loss):
 
     def code(self, args, ctx):
         z, y = args
-        return f"logsumexp_kernel({ctx.xp}, {z.text}) - {array_sum(ctx.xp, f'{y.atom()} * {z.atom()}', -1)}"
+        return f"{ctx.share(f'softmax_parts({ctx.xp}, {z.text})')}[1] - {array_sum(ctx.xp, f'{y.atom()} * {z.atom()}', -1)}"
+
+    def batch_sum_code(self, args, ctx):
+        z, y = args
+        lse = f"{ctx.share(f'softmax_parts({ctx.xp}, {z.text})')}[1]"
+        return f"{array_sum(ctx.xp, lse)} - {ctx.xp}.vdot({y.text}, {z.text})"
 
     def kernels(self):
-        return (logsumexp_kernel,)
+        return (softmax_parts,)
 
 
 LOSS_OPS = {cls.name: cls for cls in (SquaredError, BinaryCrossEntropy, SoftmaxCrossEntropy)}

@@ -76,11 +76,17 @@ class ScalarView(Graph):
 
     Until something reads the scalar graph (its definitions, parameters, a derivation) only the
     tensor graph exists, ``.tensor``; then the view becomes that scalar graph. Every ``Graph``
-    attribute is the scalar graph's: the view is a ``Graph`` in every respect.
+    attribute is the scalar graph's: the view is a ``Graph`` in every respect. ``scalar_code``
+    asks ``compile`` for the per-node code of the scalar view instead of the tensor code (the
+    lecture's network: its code's comments name the lecture's nodes); ``declared_with_shapes``
+    (a model file with shapes) makes ``to_text`` write the tensor notation back.
     """
 
-    def __init__(self, tensor: TensorGraph):  # no Graph.__init__: the scalar state comes later
+    def __init__(self, tensor: TensorGraph, scalar_code: bool = False, declared_with_shapes: bool = False):
+        # no Graph.__init__: the scalar state comes later
         self.tensor = tensor
+        self.scalar_code = scalar_code
+        self.declared_with_shapes = declared_with_shapes
 
     def __getattr__(self, name: str):
         # Called only for attributes not found: Graph's private state before the first build.
@@ -88,6 +94,15 @@ class ScalarView(Graph):
             vars(self).update(vars(scalar_graph(self.tensor)))
             return getattr(self, name)
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    @property
+    def metadata(self):
+        """The tensor graph's metadata (a model file's source, bind, values): no scalar needed."""
+        return self.tensor.metadata
+
+    @property
+    def undefined_functions(self) -> tuple:
+        return self.tensor.undefined_functions
 
     @property
     def built(self) -> bool:

@@ -1,0 +1,31 @@
+"""The tensor examples run as a user runs them: the CNN reaches 98% on the held-out digits, the
+tied autoencoder prints its weight's two contributions and learns to reconstruct."""
+
+import importlib.util
+import re
+from pathlib import Path
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+def example(name: str):
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_cnn_reaches_98_percent_on_the_held_out_digits(capsys):
+    assert example("conv_digits").main([]) == 0
+    out = capsys.readouterr().out
+    assert "∂L/∂K1 = x ⋆_(p=1) δ_u1" in out and "route_2×2" in out
+    accuracy = float(re.search(r"^test accuracy: (0\.\d+)", out, re.M).group(1))
+    assert accuracy >= 0.98, out[-300:]
+
+
+def test_the_tied_autoencoder_shows_both_uses_of_its_weight_and_learns(capsys):
+    assert example("autoencoder").main(["--epochs", "15"]) == 0
+    out = capsys.readouterr().out
+    assert "∂L/∂W = (δ_h ⊙ σ'(W x + b)) xᵀ + h δ_oᵀ + 2·λ W" in out
+    error, baseline = map(float, re.search(r"per pixel\): ([\d.]+) \(predicting the mean image: ([\d.]+)\)", out).groups())
+    assert error < 0.5 * baseline
