@@ -11,7 +11,7 @@ page faults on every step's temporaries):
    ours (the derived equations compiled with ``backend="jax"``, and with NumPy);
 2. a network with a skip connection and a weight shared by two layers, at ~400 and ~100k
    parameters, batch 64: PyTorch eager (autograd, ``torch.optim.Adam``) / ours;
-3. the CNN of ``examples/conv_digits.py`` (``examples/cnn.sbp``), batch 32: PyTorch eager / ours.
+3. the CNN of ``examples/conv_digits.py`` (``examples/tensor/cnn.sbp``), batch 32: PyTorch eager / ours.
 
     python3 benchmarks/tensor_step.py [--rounds 9]
 """
@@ -174,7 +174,7 @@ class TorchSkipShared(torch.nn.Module):
 
 
 class TorchCNN(torch.nn.Module):
-    """``examples/cnn.sbp`` in PyTorch."""
+    """``examples/tensor/cnn.sbp`` in PyTorch."""
 
     def __init__(self):
         super().__init__()
@@ -267,7 +267,7 @@ def main(argv=None) -> None:
                        "symbackprop", args.rounds)
         print(f"  → PyTorch eager / ours = {ratio['PyTorch eager']:.2f} (target ≥ 1)")
 
-    cnn = sbp.load(EXAMPLES / "cnn.sbp")
+    cnn = sbp.load(EXAMPLES / "tensor" / "cnn.sbp")
     X, Y = data(64, 10, 32)
     ratio = report(f"the CNN of conv_digits.py, {cnn.tensor.size:,} parameters, batch 32:",
                    {"symbackprop": ours(cnn, X, Y), "PyTorch eager": torch_step((TorchCNN(), cross_entropy), X, Y)},

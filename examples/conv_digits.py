@@ -1,6 +1,6 @@
 """Train a small convolutional network on scikit-learn's digits and print its test accuracy.
 
-The network is ``examples/cnn.sbp`` (two 3×3 convolutions with 16 channels and zero padding,
+The network is ``examples/tensor/cnn.sbp`` (two 3×3 convolutions with 16 channels and zero padding,
 each with a ReLU, 2×2 max pooling, a dense layer to 10 classes, softmax cross-entropy), read as
 a tensor graph; its backward pass is derived as δ equations (printed first: ``∂L/∂K1 = x ⋆
 δ_u1``, ``δ_h1 = δ_u2 ∗ rot180(K2)``, the routing of max pooling) and compiled to vectorized
@@ -36,7 +36,7 @@ BATCH_SIZE = 32
 
 
 def network() -> sbp.Graph:
-    return sbp.load(HERE / "cnn.sbp")
+    return sbp.load(HERE / "tensor" / "cnn.sbp")
 
 
 def main(argv: list[str] | None = None) -> int:

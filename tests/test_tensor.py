@@ -257,7 +257,7 @@ def test_random_tensor_graphs_match_torch_and_their_path_sums(graph):
 
 def test_the_zero_start_check_of_a_large_model_finds_the_symbolic_groups_from_numbers():
     from symbackprop.numeric.train import equal_units, symmetric_units
-    for graph in (sbp.mlp((3, 4, 4, 2), loss="softmax_cross_entropy"), sbp.load(Path(__file__).parent.parent / "examples" / "autoencoder.sbp")):
+    for graph in (sbp.mlp((3, 4, 4, 2), loss="softmax_cross_entropy"), sbp.load(Path(__file__).parent.parent / "examples" / "tensor" / "autoencoder.sbp")):
         model = sbp.compile(graph)
         assert set(equal_units(model)) == set(symmetric_units(graph))
     assert equal_units(sbp.compile(sbp.mlp((3, 4, 2), loss="squared_error")))  # 4 hidden units alike

@@ -10,7 +10,7 @@ EXAMPLES = Path(__file__).parent.parent / "examples"
 
 
 def test_an_autoencoder_handout_shows_its_layers_equations_and_one_entry():
-    handout = sbp.handout(sbp.load(EXAMPLES / "autoencoder.sbp").tensor, wrt="W_1_2")
+    handout = sbp.handout(sbp.load(EXAMPLES / "tensor" / "autoencoder.sbp").tensor, wrt="W_1_2")
     html, tex = handout.html(), handout.tex()
     assert "<svg" in html and "3×8" in html                          # W's box with its shape
     assert r"h {\delta_{o}}^{\top} + 2 \cdot \lambda W" in tex       # the tied W's two uses and the penalty

@@ -14,7 +14,7 @@ EXAMPLES = Path(__file__).parent.parent / "examples"
 
 
 def test_the_cnn_file_is_the_python_graph():
-    graph = sbp.load(EXAMPLES / "cnn.sbp")
+    graph = sbp.load(EXAMPLES / "tensor" / "cnn.sbp")
     shapes = [("x", (1, 8, 8)), ("y", 10), ("K1", (16, 1, 3, 3)), ("b1", 16), ("K2", (16, 16, 3, 3)), ("b2", 16),
               ("V", (10, 256)), ("c", 10)]
     x, y, K1, b1, K2, b2, V, c = (T.Tensor(n, s) for n, s in shapes)
@@ -31,7 +31,7 @@ def test_the_cnn_file_is_the_python_graph():
 
 
 def test_the_autoencoder_file_has_a_tied_weight_and_a_named_penalty():
-    graph = sbp.load(EXAMPLES / "autoencoder.sbp")
+    graph = sbp.load(EXAMPLES / "tensor" / "autoencoder.sbp")
     text = T.derive(graph).text()
     assert "∂L/∂W = (δ_h ⊙ σ'(W x + b)) xᵀ + h δ_oᵀ + 2·λ W" in text
     model = sbp.compile(graph)  # λ = 0.001 from values:
@@ -74,3 +74,12 @@ def test_random_tensor_graphs_round_trip_through_their_text(graph):
             again.tensor.predictions) == (graph.inputs, graph.targets, graph.parameters, graph.output,
                                           graph.predictions)
     assert again.to_text() == text
+
+
+@pytest.mark.parametrize("name", ["cnn", "autoencoder"])
+def test_the_tensor_example_files_round_trip(name):
+    graph = sbp.load(EXAMPLES / "tensor" / f"{name}.sbp")
+    text = graph.to_text()
+    again = sbp.Graph.from_text(text)
+    assert dict(again.tensor.definitions) == dict(graph.tensor.definitions) and again.to_text() == text
+    assert (EXAMPLES / "tensor" / f"{name}.sbp").read_text().count("=") >= text.count(" = ")
