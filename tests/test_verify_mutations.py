@@ -23,10 +23,11 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 
 import symbackprop as sbp
+from example_models import HAND_SIZED
 from symbackprop.core.functions import prime, prime_order
 from symbackprop.render.printing import path_term_text
 
-MODELS = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.sbp"))
+MODELS = HAND_SIZED
 F = sp.Function("f")
 # Neither odd nor even, and not one of verify's stand-ins: an independent judge of "wrong".
 CONCRETE_F = sp.Lambda(sp.Symbol("u"), sp.exp(-sp.Symbol("u") ** 2) + sp.Symbol("u"))

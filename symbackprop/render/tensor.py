@@ -87,24 +87,14 @@ class _TensorNotation:
         return self._template(expr, notation)
 
 
-class TensorTextPrinter(_TensorNotation, TextPrinter):
-    """Plain text: ``(W^(2))ᵀ δ^(2) ⊙ tanh'(u^(1))``."""
+class _StringNotation(_TensorNotation):
+    """What the text and LaTeX printers share: they differ only in ``field``, the ``Notation``
+    attribute they print (``text`` or ``latex``), and in how they wrap and call (below)."""
 
-    def _print_Tensor(self, expr):
-        return expr.name
-
-    def _print_Adjoint(self, expr):
-        return expr.name
+    field: str
 
     def _print_Scalar(self, expr):
         return self._print(expr.value)
-
-    def _print_Gradient(self, expr):
-        return f"∂{self._print(expr.of)}/∂{self._print(expr.wrt)}"
-
-    def _wrapped(self, arg, wrap: int) -> str:
-        text = self._print(arg)
-        return f"({text})" if arg.precedence < wrap else text
 
     def _sum(self, terms) -> str:
         out = self._print(terms[0])
@@ -114,13 +104,7 @@ class TensorTextPrinter(_TensorNotation, TextPrinter):
         return out
 
     def _infix(self, args, notation):
-        return notation.text.join(args)
-
-    def _call(self, notation, args):
-        return f"{notation.text}({', '.join(args)})"
-
-    def _postfix(self, arg, wrapped, notation):
-        return f"({arg}){notation.text}" if wrapped else f"{arg}{notation.text}"
+        return getattr(notation, self.field).join(args)
 
     def _scale(self, factor, arg):
         shown = self._wrapped(arg, PRECEDENCE["Mul"])
@@ -129,23 +113,47 @@ class TensorTextPrinter(_TensorNotation, TextPrinter):
         return f"{self.parenthesize(factor, PRECEDENCE['Mul'], strict=True)} {shown}"
 
     def _list(self, args, notation):
-        opening, separator, closing = notation.text.split("|")
+        opening, separator, closing = getattr(notation, self.field).split("|")
         return opening + separator.join(args) + closing
 
     def _template(self, expr, notation):
-        return notation.text.format(*self._args(expr, notation.wrap))
+        return getattr(notation, self.field).format(*self._args(expr, notation.wrap))
 
 
-class TensorLaTeXPrinter(_TensorNotation, LaTeXPrinter):
+class TensorTextPrinter(_StringNotation, TextPrinter):
+    """Plain text: ``(W^(2))ᵀ δ^(2) ⊙ tanh'(u^(1))``."""
+
+    field = "text"
+
+    def _print_Tensor(self, expr):
+        return expr.name
+
+    def _print_Adjoint(self, expr):
+        return expr.name
+
+    def _print_Gradient(self, expr):
+        return f"∂{self._print(expr.of)}/∂{self._print(expr.wrt)}"
+
+    def _wrapped(self, arg, wrap: int) -> str:
+        text = self._print(arg)
+        return f"({text})" if arg.precedence < wrap else text
+
+    def _call(self, notation, args):
+        return f"{notation.text}({', '.join(args)})"
+
+    def _postfix(self, arg, wrapped, notation):
+        return f"({arg}){notation.text}" if wrapped else f"{arg}{notation.text}"
+
+
+class TensorLaTeXPrinter(_StringNotation, LaTeXPrinter):
     """LaTeX: ``\\left(W^{(2)}\\right)^{\\top} \\delta^{(2)} \\odot \\tanh'\\left(u^{(1)}\\right)``."""
+
+    field = "latex"
 
     def _print_Tensor(self, expr):
         return tensor_name_latex(expr.name)
 
     _print_Adjoint = _print_Tensor
-
-    def _print_Scalar(self, expr):
-        return self._print(expr.value)
 
     def _print_Gradient(self, expr):
         return self._print(Partial(sp.Symbol(expr.of.name), sp.Symbol(expr.wrt.name)))
@@ -159,34 +167,11 @@ class TensorLaTeXPrinter(_TensorNotation, LaTeXPrinter):
         text = self._print(arg)
         return rf"\left({text}\right)" if arg.precedence < wrap else text
 
-    def _sum(self, terms) -> str:
-        out = self._print(terms[0])
-        for term in terms[1:]:
-            text = self._wrapped(term, PRECEDENCE["Add"])
-            out += f" - {text[1:]}" if text.startswith("-") else f" + {text}"
-        return out
-
-    def _infix(self, args, notation):
-        return notation.latex.join(args)
-
     def _call(self, notation, args):
         return rf"{notation.latex}\left({', '.join(args)}\right)"
 
     def _postfix(self, arg, wrapped, notation):
         return rf"\left({arg}\right){notation.latex}" if wrapped else f"{{{arg}}}{notation.latex}"
-
-    def _scale(self, factor, arg):
-        shown = self._wrapped(arg, PRECEDENCE["Mul"])
-        if factor == -1:
-            return f"-{shown}"
-        return f"{self.parenthesize(factor, PRECEDENCE['Mul'], strict=True)} {shown}"
-
-    def _list(self, args, notation):
-        opening, separator, closing = notation.latex.split("|")
-        return opening + separator.join(args) + closing
-
-    def _template(self, expr, notation):
-        return notation.latex.format(*self._args(expr, notation.wrap))
 
 
 class TensorMathMLPrinter(_TensorNotation, MathMLPrinter):
