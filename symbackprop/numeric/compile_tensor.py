@@ -278,8 +278,12 @@ class _Program(CodeContext):
         """``δ_member`` into its rows of the stack's δ; after the last one, the stacked gradients."""
         lines = []
         if stack.adjoint not in self.names:
-            shape = ", ".join(map(str, stack.node.shape))
-            lines.append(f"{self.variables[stack.adjoint]} = numpy.empty(({self.batch}, {shape}), dtype=params.dtype)")
+            shape = stack.node.shape
+            if len(shape) == 2:  # column by column, as columns_product reads it and writes its results
+                empty = f"numpy.empty(({self.batch}, {shape[1]}, {shape[0]}), dtype=params.dtype).swapaxes(-1, -2)"
+            else:
+                empty = f"numpy.empty(({self.batch}, {', '.join(map(str, shape))}), dtype=params.dtype)"
+            lines.append(f"{self.variables[stack.adjoint]} = {empty}")
             self._name(stack.adjoint, self.variables[stack.adjoint], True)
             self.filled[stack] = 0
         lines.append(f"{self.code(stack.block(stack.adjoint, member)).text} = {name}")

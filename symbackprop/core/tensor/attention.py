@@ -32,7 +32,8 @@ from .derive import derive_tensor
 from .graph import TensorGraph
 from .norm import layer_norm
 from .ops import (Softmax, SoftmaxBackward, _Loss, _rows, apply_function, array_sum, concat, hadamard,
-                  logsumexp_kernel, scale, softmax, softmax_kernel, squared_error, transpose)
+                  row_max_kernel, row_sum_kernel, scale, softmax, softmax_kernel, softmax_parts, squared_error,
+                  transpose)
 
 __all__ = ["CausalSoftmax", "TokenCrossEntropy", "causal_softmax", "token_cross_entropy", "self_attention",
            "attention_graph", "transformer_block"]
@@ -77,7 +78,7 @@ class CausalSoftmax(Softmax):
         return f"causal_softmax_kernel({ctx.xp}, {args[0].text})"
 
     def kernels(self):
-        return (causal_softmax_kernel, softmax_kernel)
+        return (causal_softmax_kernel, softmax_kernel, row_max_kernel, row_sum_kernel)
 
 
 @register
@@ -106,13 +107,18 @@ class TokenCrossEntropy(_Loss):
                         r"\sum_{{t}} \operatorname{{LSE}}\left({0}_{{t}}\right) - {{{1}_{{t}}}}^{{\top}} {0}_{{t}}",
                         "Add", "Pow")
 
-    def code(self, args, ctx):
+    def code(self, args, ctx):  # the log-sum-exp shared with the rule's softmax
         z, y = args
-        per_token = f"logsumexp_kernel({ctx.xp}, {z.text}) - {array_sum(ctx.xp, f'{y.atom()} * {z.atom()}', -1)}"
-        return array_sum(ctx.xp, per_token, -1)
+        lse = f"{ctx.share(f'softmax_parts({ctx.xp}, {z.text})')}[1]"
+        return f"{array_sum(ctx.xp, lse, -1)} - {array_sum(ctx.xp, f'{y.atom()} * {z.atom()}', (-2, -1))}"
+
+    def batch_sum_code(self, args, ctx):
+        z, y = args
+        lse = f"{ctx.share(f'softmax_parts({ctx.xp}, {z.text})')}[1]"
+        return f"{array_sum(ctx.xp, lse)} - {ctx.xp}.vdot({y.text}, {z.text})"
 
     def kernels(self):
-        return (logsumexp_kernel,)
+        return (softmax_parts, row_max_kernel, row_sum_kernel)
 
 
 def causal_softmax(z) -> TensorExpr:
