@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..core.tensor.base import Apply, Tensor, TensorExpr, size
+from ..core.tensor.base import Apply, Tensor, TensorExpr, replace, size
 from ..core.tensor.derive import Adjoint, Gradient, TensorDerivation
 from ..core.tensor.graph import TensorGraph
 from ..core.tensor.ops import Add, MatMul, Slice
@@ -87,15 +87,18 @@ class Stack:
         return {p.op.vjp(p.args, p, d, 1) for p, d in zip(products, self.member_adjoints)}
 
     def with_input_term(self, expr: TensorExpr) -> TensorExpr:
-        """``expr`` (an adjoint's right side) with the terms ``W_iᵀ δ_i`` replaced by the stacked
-        one, or ``expr`` itself when it does not have them all."""
-        terms = expr.args if isinstance(expr, Apply) and isinstance(expr.op, Add) else (expr,)
+        """``expr`` (an equation's right side) with the terms ``W_iᵀ δ_i`` of a sum replaced by
+        the stacked one, wherever a sum holds them all (the input's δ, or inside a gradient)."""
         replaced = self.member_terms()
-        if not replaced <= set(terms):
-            return expr
-        first = next(i for i, t in enumerate(terms) if t in replaced)
-        kept = [t for t in terms if t not in replaced]
-        return Add.apply(*kept[:first], self.input_term(), *kept[first:])
+
+        def stacked(e: TensorExpr) -> TensorExpr | None:
+            if not (isinstance(e, Apply) and isinstance(e.op, Add) and replaced <= set(e.args)):
+                return None
+            first = next(i for i, t in enumerate(e.args) if t in replaced)
+            kept = [t for t in e.args if t not in replaced]
+            return Add.apply(*kept[:first], self.input_term(), *kept[first:])
+
+        return replace(expr, stacked)
 
 
 def _product(node: Tensor, expr: TensorExpr, parameters: set) -> _Product | None:
