@@ -610,12 +610,14 @@ class JaxTensorModel(TensorModel):
     def training_step(self, optimizer="adam") -> TrainingStep:
         """One ``jax.jit`` program per step: the δ equations and ``optimizer``'s rule together,
         one parameter at a time, the state's buffers donated to the next state."""
-        return _JaxTrainingStep(self, as_optimizer(optimizer, "training_step"))
+        return JaxTrainingStep(self, as_optimizer(optimizer, "training_step"))
 
 
-class _JaxTrainingStep(TrainingStep):
+class JaxTrainingStep(TrainingStep):
     """``TrainingStep`` for a ``JaxTensorModel``: the state is a tuple of JAX arrays, one per
-    parameter, and a tuple of optimizer states, one per parameter (the rules are elementwise)."""
+    parameter, and a tuple of optimizer states, one per parameter (the rules are elementwise).
+    A step uses up the state it is given (XLA reuses its buffers for the new one): keep only the
+    state it returns."""
 
     def __init__(self, model: JaxTensorModel, optimizer):
         import jax
