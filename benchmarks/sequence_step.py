@@ -6,8 +6,8 @@ Each round times a few steps of each implementation back to back (interleaved, s
 machine slows both alike); the table gives the median time per step and the median of the
 per-round ratios symbackprop / PyTorch (below 1: symbackprop is faster). Same batch, same
 dtype (float32), same loss (a cross-entropy per step or token, mean over the batch). Both update
-their parameters and Adam's moments in place (``torch.optim.Adam`` always does; ours with
-``inplace=True``), on one core, with glibc keeping freed memory for both (``same_footing``).
+their parameters and Adam's moments in place (``torch.optim.Adam`` always does; ours through
+``model.training_step``), on one core, with glibc keeping freed memory for both (``same_footing``).
 
 Where the block's time goes (the generated code, ``model.source()``): its matrix products, as
 PyTorch's; every head's query, key and value projections run as one stacked product, forward and
@@ -37,19 +37,18 @@ BLOCK = dict(tokens=16, vocab=16, d_model=64, heads=4)
 
 
 def ours_step(graph, X, Y):
-    """One gradient + Adam step of the compiled model (float32 from data to optimizer state), the
-    parameters and Adam's moments updated in place, as ``torch.optim.Adam`` updates its own."""
+    """One gradient + Adam step of the compiled model (``model.training_step``: float32 from data
+    to optimizer state, the parameters and Adam's moments updated in place, as
+    ``torch.optim.Adam`` updates its own)."""
     model = sbp.compile(graph, dtype=np.float32)
-    optimizer = sbp.optim.Adam(lr=1e-3)
-    params = model.init_params(seed=0)
-    state = [params, optimizer.init(params)]
+    step = model.training_step(sbp.optim.Adam(lr=1e-3))
+    state = [step.init(model.init_params(seed=0))]
     X, Y = X.astype(np.float32), Y.astype(np.float32)
 
-    def step():
-        _, grad = model.loss_and_gradient(state[0], X, Y)
-        state[0], state[1] = optimizer.step(state[0], grad, state[1], inplace=True)
+    def one_step():
+        _, state[0] = step(state[0], X, Y)
 
-    return step
+    return one_step
 
 
 def torch_step(parameters, loss):

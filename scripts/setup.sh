@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 # What to install: add a package to one of these lists, nothing else needs to change.
 APT_PACKAGES=(graphviz texlive-latex-base texlive-latex-recommended texlive-fonts-recommended
               texlive-lang-cyrillic cm-super-minimal chromium chromium-driver)
-PIP_PACKAGES=(-e ".[test,serve,jax]" "torch==2.13.0")
+PIP_PACKAGES=(-e ".[test,serve,jax,bench]" "torch==2.13.0")
 VENV=.venv
 
 step=0

@@ -48,6 +48,7 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(["Model", "compile"], ".numeric.compile"),
     **dict.fromkeys(["EarlyStopping", "GradNorm", "MaxEpochs", "StepLength", "TrainResult", "train"],
                     ".numeric.train"),
+    **dict.fromkeys(["TrainState", "TrainingStep"], ".numeric.step"),
     **dict.fromkeys(["latex", "text"], ".render.printing"),
     "draw": ".render.diagram",
     "Handout": ".handout",
@@ -102,6 +103,7 @@ if TYPE_CHECKING:  # what static tools and IDEs see; nothing is imported at run 
     from .render.recurrence import bptt_latex, bptt_text
     from .numeric import optim
     from .numeric.compile import Model, compile
+    from .numeric.step import TrainingStep, TrainState
     from .numeric.train import EarlyStopping, GradNorm, MaxEpochs, StepLength, TrainResult, train
     from .render.diagram import draw
     from .render.printing import latex, text

@@ -40,9 +40,11 @@ def run_ours(problem, optimizer):
     return params
 
 
-def run_torch(problem, make_optimizer):
+def run_torch(problem, make_optimizer, start=None):
+    """torch.optim's run from ``start`` (by default the one ``run_ours`` takes)."""
     model, X, Y, batches, loss = problem
-    P = torch.tensor(model.init_params(seed=1), dtype=torch.float64, requires_grad=True)
+    start = model.init_params(seed=1) if start is None else start
+    P = torch.tensor(start, dtype=torch.float64, requires_grad=True)
     optimizer = make_optimizer([P])
     Xt, Yt = torch.tensor(X), torch.tensor(Y)
     for batch in batches:

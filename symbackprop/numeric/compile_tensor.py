@@ -37,9 +37,11 @@ from ..core.tensor.ops import Add, array_sum
 from ..core.tensor.scalar import ScalarView, parameter_order, tensor_symbols
 from .compile_layers import flat_view
 from .model import JaxCodePrinter, Model, NumPyCodePrinter, _short, chosen_functions, comment_line, float_dtype
+from .optim import as_optimizer
 from .stacks import Stack, find_stacks
+from .step import TrainingStep, TrainState
 
-__all__ = ["compile_tensor", "TensorModel", "SEED"]
+__all__ = ["compile_tensor", "TensorModel", "JaxTensorModel", "SEED"]
 
 # The adjoint of each sample's loss in the batch mean: 1/B. The code's backward pass starts here.
 SEED = Tensor("seed", ())
@@ -90,7 +92,8 @@ class _Program(CodeContext):
                 self.variables[e.lhs] = _identifier(e.lhs.name, taken)
         self.taken = taken
         self.constants: dict[str, np.ndarray] = {}
-        self.views = {p: self._view(p) for p in graph.parameters}
+        # NumPy: each parameter a view of the flat vector; JAX: the parameters come as a tuple
+        self.views = {p: self._view(p) if self.numpy else f"{{v}}[{k}]" for k, p in enumerate(graph.parameters)}
         # products of one input computed as one (NumPy; XLA fuses JAX's own way)
         self.stacks = find_stacks(graph, self.derivation) if self.numpy else []
         self.stack_of = {m: s for s in self.stacks for m in s.members}
@@ -202,12 +205,8 @@ class _Program(CodeContext):
 
     def _view(self, p: Tensor) -> str:
         """``params`` sliced into ``p``'s shape (a view), or through an index array (a copy)."""
-        start, strides = self.graph.layout[p]
-        positions = np.full(p.shape, start, dtype=np.int64)
-        for axis, step in enumerate(strides):
-            shape = [1] * len(p.shape)
-            shape[axis] = p.shape[axis]
-            positions = positions + step * np.arange(p.shape[axis]).reshape(shape)
+        start = self.graph.layout[p][0]
+        positions = flat_positions(self.graph, p)
         contiguous = np.array_equal(positions.ravel(), start + np.arange(size(p.shape)))
         if contiguous:
             return self._contiguous(start, p.shape)
@@ -229,7 +228,7 @@ class _Program(CodeContext):
         lines = ["    B = X.shape[0]"]
         if g.parameters:
             lines.append("    # parameters: views into the flat vector (no copies) where its layout allows" if self.numpy
-                         else "    # parameters: gathered from the flat vector")
+                         else "    # parameters: one array each, in the graph's order")
         for p in g.parameters:
             lines.append(f"    {self.variables[p]} = {self.views[p].format(v='params')}  # {comment_line(repr(p))}")
             self._name(p, self.variables[p], False)
@@ -362,7 +361,7 @@ class _Program(CodeContext):
         lines = ["def loss_and_gradient(params, X, Y):",
                  '    """The batch mean of the loss and its gradient, from the δ equations."""']
         lines += self._prologue(with_targets=True) + self._forward(self._loss_nodes())
-        lines.append(f"    seed = {self.xp}.full(B, 1.0 / B, dtype=params.dtype)  # ∂(batch mean)/∂L per sample")
+        lines.append(f"    seed = {self.xp}.full(B, 1.0 / B, dtype=X.dtype)  # ∂(batch mean)/∂L per sample")
         self._name(SEED, "seed", True)
         if self.numpy:
             lines.append("    grad = numpy.empty_like(params)")
@@ -394,7 +393,7 @@ class _Program(CodeContext):
             if p not in done and self.numpy:
                 lines.append(f"    {self.views[p].format(v='grad')}[...] = 0  # {comment_line(p.name)} does not reach the loss")
             elif p not in done:
-                lines.append(f"    grad_{self.variables[p]} = jnp.zeros({p.shape!r}, dtype=params.dtype)")
+                lines.append(f"    grad_{self.variables[p]} = jnp.zeros({p.shape!r}, dtype=X.dtype)")
         if not self.numpy:
             lines += self._assembled()
         value = self._loss_value()
@@ -420,18 +419,8 @@ class _Program(CodeContext):
         return lines
 
     def _assembled(self) -> list[str]:
-        """JAX: the flat gradient from the parameters' gradients, one gather into the layout's order."""
-        parts = ", ".join(f"grad_{self.variables[p]}.reshape(-1)" for p in self.graph.parameters)
-        order = np.argsort(np.concatenate([self._positions(p).ravel() for p in self.graph.parameters]))
-        if np.array_equal(order, np.arange(len(order))):
-            return [f"    grad = jnp.concatenate([{parts}])"]
-        self.constants["layout_order"] = order
-        return [f"    grad = jnp.concatenate([{parts}])[layout_order]  # into the flat vector's order"]
-
-    def _positions(self, p: Tensor) -> np.ndarray:
-        start, strides = self.graph.layout[p]
-        return np.array([start + sum(i * s for i, s in zip(index, strides)) for index in row_major(p.shape)]
-                        ).reshape(p.shape)
+        """JAX: the gradient as the parameters come, a tuple of one array per parameter."""
+        return [f"    grad = ({''.join(f'grad_{self.variables[p]}, ' for p in self.graph.parameters)})"]
 
     def is_batched(self, expr: TensorExpr) -> bool:
         """Whether ``expr`` varies by sample (it uses data, or the seed)."""
@@ -528,15 +517,24 @@ class TensorModel(Model):
             return np.zeros(self.tensor.size, dtype=self.dtype)
         bounds = np.ones(self.tensor.size)
         for p, fan_in in _fan_ins(self.tensor).items():
-            start, strides = self.tensor.layout[p]
-            for index in row_major(p.shape):
-                bounds[start + sum(i * s for i, s in zip(index, strides))] = 1 / np.sqrt(fan_in)
+            bounds[flat_positions(self.tensor, p)] = 1 / np.sqrt(fan_in)
         return np.random.default_rng(seed).uniform(-bounds, bounds).astype(self.dtype)
 
     def __repr__(self) -> str:
         t = self.tensor
-        return (f"TensorModel({t.size} parameters, inputs=({', '.join(repr(x) for x in t.inputs)}), "
+        return (f"{type(self).__name__}({t.size} parameters, inputs=({', '.join(repr(x) for x in t.inputs)}), "
                 f"predictions=({', '.join(p.name for p in t.predictions)}), dtype={self.dtype.name})")
+
+
+def flat_positions(graph: TensorGraph, p: Tensor) -> np.ndarray:
+    """Where each entry of the parameter ``p`` sits in the flat vector, as an array of ``p``'s shape."""
+    start, strides = graph.layout[p]
+    positions = np.full(p.shape, start, dtype=np.int64)
+    for axis, step in enumerate(strides):
+        shape = [1] * len(p.shape)
+        shape[axis] = p.shape[axis]
+        positions = positions + step * np.arange(p.shape[axis]).reshape(shape)
+    return positions
 
 
 def _fan_ins(graph: TensorGraph) -> dict[Tensor, int]:
@@ -597,26 +595,33 @@ def compile_tensor(graph, functions: Mapping | None = None, dtype=np.float64, ba
     tensor = _bound(as_tensor_graph(graph), functions)
     dtype = float_dtype(dtype)
     view = graph if isinstance(graph, ScalarView) and tensor is graph.tensor else ScalarView(tensor)
-    if backend not in ("numpy", "jax"):
-        raise CompileError(f"backend must be 'numpy' or 'jax', not {backend!r}")
-    program = _Program(tensor, backend)
+    if backend == "numpy":
+        program = _Program(tensor, backend)
+        code, raw = _generated(program, {"numpy": np})
+        return TensorModel(tensor, view, raw, program.text(code), dtype)
+    if backend == "jax":
+        jnp = _jax(dtype)
+        program = _Program(tensor, backend)
+        code, raw = _generated(program, {"jnp": jnp})
+        return JaxTensorModel(tensor, view, raw, program.text(code), dtype)
+    raise CompileError(f"backend must be 'numpy' or 'jax', not {backend!r}")
+
+
+def _generated(program: _Program, module: dict) -> tuple[str, dict]:
+    """The program's code, and its four functions made from it."""
     try:
         code = program.functions()
     except GraphError as error:
         raise CompileError(str(error)) from None
-    if backend == "jax":
-        namespace, wrap = _jax_namespace(dtype)
-    else:
-        namespace, wrap = {"numpy": np}, None
     # The generated lines name only the array module, the kernels and the index arrays (the
     # kernels keep their module's globals: NumPy imports lazily, which needs builtins).
-    namespace.update({"__builtins__": {}, **program.kernels, **program.constants})
+    namespace = {**module, "__builtins__": {}, **program.kernels, **program.constants}
     exec(builtins.compile(code, "<symbackprop tensor model>", "exec"), namespace)
-    raw = {name: namespace[name] for name in ("forward", "loss", "loss_and_gradient", "values")}
-    return TensorModel(tensor, view, wrap(raw) if wrap else raw, program.text(code), dtype)
+    return code, {name: namespace[name] for name in ("forward", "loss", "loss_and_gradient", "values")}
 
 
-def _jax_namespace(dtype):
+def _jax(dtype):
+    """``jax.numpy``, once JAX is known to be installed and able to compute in ``dtype``."""
     try:
         import jax
         import jax.numpy as jnp
@@ -625,16 +630,86 @@ def _jax_namespace(dtype):
     if dtype == np.float64 and not jax.config.jax_enable_x64:
         raise CompileError("float64 under JAX needs jax.config.update('jax_enable_x64', True) first; "
                            "or compile with dtype=numpy.float32")
+    return jnp
 
-    def wrap(raw):
+
+class JaxTensorModel(TensorModel):
+    """A ``TensorModel`` whose functions are ``jax.numpy`` code under ``jax.jit``.
+
+    The code takes the parameters as JAX does, a tuple of one array per parameter (``W1, b1, …``)
+    and gives the gradient in the same form, so XLA neither gathers parameters out of a flat
+    vector nor scatters a gradient into one. The model's methods still take and give flat
+    vectors in ``parameters`` order, split and joined on the host; a training step keeps the
+    tuple from step to step (see ``training_step``)."""
+
+    def __init__(self, tensor: TensorGraph, graph, raw: Mapping, source: str, dtype):
+        import jax
+
+        self._positions = [flat_positions(tensor, p) for p in tensor.parameters]
+        self._loss_and_gradient = raw["loss_and_gradient"]
         jitted = {name: jax.jit(f) for name, f in raw.items()}
 
-        def to_numpy(name):
-            def call(*arrays):
-                result = jitted[name](*arrays)
-                return tuple(np.asarray(r) for r in result) if isinstance(result, tuple) else np.asarray(result)
-            return call
+        def loss_and_gradient(params, X, Y):
+            loss, grad = jitted["loss_and_gradient"](self.arrays(params), X, Y)
+            return np.asarray(loss), self.flat(grad)
 
-        return {name: to_numpy(name) for name in raw}
+        functions = {"forward": lambda params, X: np.asarray(jitted["forward"](self.arrays(params), X)),
+                     "loss": lambda params, X, Y: np.asarray(jitted["loss"](self.arrays(params), X, Y)),
+                     "loss_and_gradient": loss_and_gradient,
+                     "values": lambda params, X: {k: np.asarray(v) for k, v in
+                                                  jitted["values"](self.arrays(params), X).items()}}
+        super().__init__(tensor, graph, functions, source, dtype)
 
-    return {"jnp": jnp}, wrap
+    def arrays(self, params: np.ndarray) -> tuple[np.ndarray, ...]:
+        """The flat vector ``params`` as one array per parameter (in ``tensor.parameters`` order)."""
+        return tuple(params[positions] for positions in self._positions)
+
+    def flat(self, arrays) -> np.ndarray:
+        """One array per parameter back into a flat vector in ``parameters`` order."""
+        flat = np.empty(self.tensor.size, dtype=self.dtype)
+        for positions, array in zip(self._positions, arrays):
+            flat[positions] = np.asarray(array)
+        return flat
+
+    def training_step(self, optimizer="adam") -> TrainingStep:
+        """One ``jax.jit`` program per step: the δ equations and ``optimizer``'s rule together,
+        one parameter at a time, the state's buffers donated to the next state."""
+        return JaxTrainingStep(self, as_optimizer(optimizer, "training_step"))
+
+
+class JaxTrainingStep(TrainingStep):
+    """``TrainingStep`` for a ``JaxTensorModel``: the state is a tuple of JAX arrays, one per
+    parameter, and a tuple of optimizer states, one per parameter (the rules are elementwise).
+    A step uses up the state it is given (XLA reuses its buffers for the new one): keep only the
+    state it returns."""
+
+    def __init__(self, model: JaxTensorModel, optimizer):
+        import jax
+
+        super().__init__(model, optimizer)
+        gradient = model._loss_and_gradient
+
+        def step(state: TrainState, X, Y):
+            loss, grads = gradient(state.params, X, Y)
+            # every parameter's rule at the first one's step count, so that XLA computes the
+            # rule's scalars (the bias corrections) once, not once per parameter
+            t = state.optimizer[0].t
+            stepped = [optimizer.step(p, g, s._replace(t=t)) for p, g, s in zip(state.params, grads, state.optimizer)]
+            return loss, TrainState(tuple(p for p, _ in stepped), tuple(s for _, s in stepped))
+
+        self._jax = jax
+        self._step = jax.jit(step, donate_argnums=0)
+
+    def init(self, params) -> TrainState:
+        """The state as the step returns it, JAX arrays throughout (the step count too), so
+        that ``jax.jit`` traces the step once."""
+        arrays = tuple(self._jax.numpy.asarray(a) for a in self.model.arrays(self.model.params(params)))
+        states = tuple(self.optimizer.init(a) for a in arrays)
+        return TrainState(arrays, self._jax.tree_util.tree_map(self._jax.numpy.asarray, states))
+
+    def __call__(self, state: TrainState, X, y=None):
+        X = self.model.inputs_array(X)
+        return self._step(state, X, self.model.targets_array(y, len(X)))
+
+    def params(self, state: TrainState) -> np.ndarray:
+        return self.model.flat(state.params)

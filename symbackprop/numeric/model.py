@@ -16,6 +16,8 @@ from sympy.printing.numpy import NumPyPrinter
 from ..core.errors import CompileError, DataError, SymbackpropError, did_you_mean, names
 from ..core.functions import ACTIVATIONS, activation
 from ..core.graph import Graph
+from .optim import as_optimizer
+from .step import TrainingStep
 
 __all__ = ["Model", "NumPyCodePrinter", "JaxCodePrinter", "chosen_functions", "comment_line", "float_dtype", "check_seed"]
 
@@ -236,6 +238,11 @@ class Model:
         X = self.inputs_array(X)
         loss, grad = self._functions["loss_and_gradient"](self.params(params), X, self.targets_array(y, len(X)))
         return float(loss), grad
+
+    def training_step(self, optimizer="adam") -> TrainingStep:
+        """``loss, state = step(state, X, y)``: one gradient and one ``optimizer`` step (an
+        optimizer or its name) at a time, in the form this model runs fastest; see ``TrainingStep``."""
+        return TrainingStep(self, as_optimizer(optimizer, "training_step"))
 
     def init_params(self, seed: int | None = None) -> np.ndarray:
         """Zeros (the lecture starts "at the point 0") or, with a seed, small uniform numbers:

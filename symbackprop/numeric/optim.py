@@ -5,7 +5,10 @@ immutable named tuple: the step count and whatever history the rule keeps);
 ``step(params, grad, state)`` returns ``(new_params, new_state)`` without touching its
 arguments, or with ``inplace=True`` overwrites ``params`` and the state's arrays instead of
 allocating new ones (for a caller that no longer needs them). Numbers keep the parameters'
-dtype: float32 parameters are updated in float32. ``latex()`` is the update rule as an
+dtype: float32 parameters are updated in float32. The rules are written once for any array
+module: given ``jax.numpy`` arrays (traced under ``jax.jit``, say) they compute with
+``jax.numpy``, which is how a model compiled with ``backend="jax"`` runs its whole training step
+as one XLA program. ``latex()`` is the update rule as an
 ``align*`` block, so a handout can show the rule that the training actually ran.
 Hyperparameters use the lecture's and PyTorch's names.
 
@@ -30,7 +33,8 @@ import numpy as np
 from ..core.errors import SymbackpropError, did_you_mean
 
 __all__ = ["OptimizerError", "GD", "SGD", "Momentum", "Nesterov", "AdaGrad", "RMSProp", "Adam",
-           "Steps", "MomentumState", "AdaGradState", "RMSPropState", "AdamState", "NAMES", "by_name"]
+           "Steps", "MomentumState", "AdaGradState", "RMSPropState", "AdamState", "NAMES", "by_name",
+           "as_optimizer"]
 
 
 class OptimizerError(SymbackpropError):
@@ -77,8 +81,19 @@ def _fraction(**values: float) -> None:
             raise OptimizerError(f"{name} must be in [0, 1), not {value!r}")
 
 
+def _module(array):
+    """The array module the rules compute with: NumPy for NumPy arrays (and lists), else the
+    array's own (``jax.numpy`` for JAX arrays, also while ``jax.jit`` traces them)."""
+    namespace = getattr(array, "__array_namespace__", None)
+    return np if namespace is None or isinstance(array, np.ndarray) else namespace()
+
+
 def _checked(params, grad) -> tuple[np.ndarray, np.ndarray]:
     """Both as arrays of the parameters' floating dtype (integers become float64)."""
+    if _module(params) is not np:
+        if params.shape != grad.shape:
+            raise OptimizerError(f"the gradient has shape {grad.shape} but the parameters {params.shape}")
+        return params, grad.astype(params.dtype)
     params = np.asarray(params)
     if not np.issubdtype(params.dtype, np.floating):
         params = params.astype(np.float64)
@@ -90,18 +105,25 @@ def _checked(params, grad) -> tuple[np.ndarray, np.ndarray]:
 
 def _zeros(params) -> np.ndarray:
     """A fresh state array shaped and typed like the parameters."""
-    return np.zeros_like(_checked(params, params)[0])
+    params = _checked(params, params)[0]
+    return _module(params).zeros_like(params)
 
 
 def _scaled(array: np.ndarray, factor: float, inplace: bool) -> np.ndarray:
     """``factor · array``: a new array, or ``array`` itself overwritten (``inplace``). Later
     ``+=`` on the result then never touches the caller's array unless it allowed it."""
-    return np.multiply(array, factor, out=array if inplace else None)
+    return np.multiply(array, factor, out=array) if inplace else array * factor
 
 
 def _descend(params: np.ndarray, step: np.ndarray, inplace: bool) -> np.ndarray:
     """``params − step``, into ``params`` itself when the caller allows it."""
-    return np.subtract(params, step, out=params if inplace else None)
+    return np.subtract(params, step, out=params) if inplace else params - step
+
+
+def _root(number):
+    """``√number`` for a bias correction: ``math.sqrt`` of a Python float, as PyTorch takes it
+    (bit for bit), or the array module's while ``jax.jit`` traces the step count."""
+    return math.sqrt(number) if isinstance(number, float) else number ** 0.5
 
 
 class Steps(NamedTuple):
@@ -128,7 +150,7 @@ class RMSPropState(NamedTuple):
 class AdamState(NamedTuple):
     m: np.ndarray
     v: np.ndarray
-    v_max: np.ndarray  # AMSGrad's running maximum (of v̂ in the lecture's form, of v in PyTorch's)
+    v_max: np.ndarray | None  # AMSGrad's running maximum (of v̂ in the lecture's form, of v in PyTorch's)
     t: int = 0
 
 
@@ -251,8 +273,9 @@ class AdaGrad:
 
     def step(self, params, grad, state: AdaGradState, inplace: bool = False) -> tuple[np.ndarray, AdaGradState]:
         params, grad = _checked(params, grad)
-        G = np.add(state.G, grad * grad, out=state.G if inplace else None)
-        denominator = np.sqrt(G + self.eps) if self.eps_inside_root else np.sqrt(G) + self.eps
+        xp = _module(params)
+        G = np.add(state.G, grad * grad, out=state.G) if inplace else state.G + grad * grad
+        denominator = xp.sqrt(G + self.eps) if self.eps_inside_root else xp.sqrt(G) + self.eps
         return _descend(params, self.lr * grad / denominator, inplace), AdaGradState(G, state.t + 1)
 
     def latex(self) -> str:
@@ -286,7 +309,8 @@ class RMSProp:
         params, grad = _checked(params, grad)
         v = _scaled(state.v, self.alpha, inplace)
         v += (1 - self.alpha) * grad * grad
-        return _descend(params, self.lr * grad / (np.sqrt(v) + self.eps), inplace), RMSPropState(v, state.t + 1)
+        root = _module(params).sqrt(v)
+        return _descend(params, self.lr * grad / (root + self.eps), inplace), RMSPropState(v, state.t + 1)
 
     def latex(self) -> str:
         return _align(r"v_k &= \alpha\,v_{k-1} + (1 - \alpha)\,\bigl(\nabla Q(w_{k-1})\bigr)^2",
@@ -328,7 +352,7 @@ class Adam:
         return "Adam (AMSGrad" + (", PyTorch's form)" if self.amsgrad_variant == "pytorch" else ")")
 
     def init(self, params) -> AdamState:
-        return AdamState(_zeros(params), _zeros(params), _zeros(params))
+        return AdamState(_zeros(params), _zeros(params), _zeros(params) if self.amsgrad else None)
 
     def step(self, params, grad, state: AdamState, inplace: bool = False) -> tuple[np.ndarray, AdamState]:
         params, grad = _checked(params, grad)
@@ -343,17 +367,17 @@ class Adam:
         v += (1 - beta2) * g * g
         # Python floats, never NumPy float64 scalars, so float32 arrays stay float32.
         correction1, correction2 = 1 - beta1**t, 1 - beta2**t
-        root2 = math.sqrt(correction2)
-        v_max = state.v_max
-        out = v_max if inplace else None
+        root2 = _root(correction2)
+        xp, v_max = _module(params), state.v_max
+        maximum = functools.partial(np.maximum, out=v_max) if inplace else xp.maximum
         if not self.amsgrad:
-            denominator = np.sqrt(v) / root2 + self.eps
+            denominator = xp.sqrt(v) / root2 + self.eps
         elif self.amsgrad_variant == "lecture":
-            v_max = np.maximum(v_max, v / correction2, out=out)
-            denominator = np.sqrt(v_max) + self.eps
+            v_max = maximum(v_max, v / correction2)
+            denominator = xp.sqrt(v_max) + self.eps
         else:
-            v_max = np.maximum(v_max, v, out=out)
-            denominator = np.sqrt(v_max) / root2 + self.eps
+            v_max = maximum(v_max, v)
+            denominator = xp.sqrt(v_max) / root2 + self.eps
         return _descend(params, (self.lr / correction1) * m / denominator, inplace), AdamState(m, v, v_max, t)
 
     def latex(self) -> str:
@@ -391,3 +415,16 @@ def by_name(name: str, **hyperparameters):
     if key not in NAMES:
         raise OptimizerError(f"unknown optimizer {name!r}{did_you_mean(key, NAMES)}; known: {', '.join(NAMES)}")
     return NAMES[key](**hyperparameters)
+
+
+def as_optimizer(optimizer, caller: str):
+    """An optimizer object: the one given, GD by default, or the one of that name (``"adam"``);
+    ``caller`` names who asked, in the error for anything else."""
+    if optimizer is None:
+        return by_name("gd")
+    if isinstance(optimizer, str):
+        return by_name(optimizer)
+    if not (callable(getattr(optimizer, "init", None)) and callable(getattr(optimizer, "step", None))):
+        raise SymbackpropError(f"{caller}: optimizer must be an optimizer such as sbp.optim.Adam(lr=0.01), or "
+                               f"a name such as 'adam', not {type(optimizer).__name__}")
+    return optimizer

@@ -43,7 +43,7 @@ from ..core.errors import DataError, SymbackpropError, SymbackpropWarning, names
 from ..core.graph import Graph
 from ..core.tensor.scalar import tensor_symbols
 from ..core.tensor.graph import TensorGraph
-from .optim import by_name
+from .optim import as_optimizer
 
 __all__ = ["train", "TrainResult", "History", "GradNorm", "StepLength", "EarlyStopping", "MaxEpochs",
            "SymmetryWarning", "TrainingDiverged", "minibatches", "symmetric_units", "check_seed"]
@@ -341,18 +341,6 @@ def _nonfinite_evaluation(loss: float, grad: np.ndarray, params: np.ndarray, par
     return None
 
 
-def _optimizer(optimizer):
-    """An optimizer object: the one given, GD by default, or the one of that name (``"adam"``)."""
-    if optimizer is None:
-        return by_name("gd")
-    if isinstance(optimizer, str):
-        return by_name(optimizer)
-    if not (callable(getattr(optimizer, "init", None)) and callable(getattr(optimizer, "step", None))):
-        raise SymbackpropError(f"train: optimizer must be an optimizer such as sbp.optim.Adam(lr=0.01), or "
-                               f"a name such as 'adam', not {type(optimizer).__name__}")
-    return optimizer
-
-
 def _criteria(stop) -> list:
     """The stopping criteria: a list of them, or one."""
     chosen = [stop] if callable(getattr(stop, "check", None)) else list(stop or ())
@@ -438,7 +426,7 @@ def train(model: Model | Graph | str, X, y=None, optimizer=None, batch_size: int
         if not (isinstance(validation, (tuple, list)) and len(validation) == 2):
             raise DataError("validation must be a pair (X_val, y_val)")
         X_val, Y_val = _data(model, *validation, "_val")
-    optimizer = _optimizer(optimizer)
+    optimizer = as_optimizer(optimizer, "train")
     if batch_size is not None:
         batch_size = min(_positive_int(batch_size, "batch_size"), len(X))
     criteria = [*_criteria(stop), MaxEpochs(_positive_int(epochs, "epochs"))]
