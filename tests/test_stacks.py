@@ -6,7 +6,6 @@ import re
 
 import numpy as np
 import pytest
-import sympy as sp
 import torch
 
 import symbackprop as sbp

@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..core.tensor.base import Apply, Tensor, TensorExpr, replace, size
-from ..core.tensor.derive import Adjoint, Gradient, TensorDerivation
+from ..core.tensor.derive import Adjoint, TensorDerivation
 from ..core.tensor.graph import TensorGraph
 from ..core.tensor.ops import Add, MatMul, Slice
 
