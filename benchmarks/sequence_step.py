@@ -1,21 +1,25 @@
 """One gradient evaluation + one Adam step of an unrolled RNN (T = 32) and of a one-block
-transformer, symbackprop's compiled δ equations against PyTorch eager, one thread.
+transformer (T = 16 tokens, d = 64, 4 heads), symbackprop's compiled δ equations against
+PyTorch eager (``nn`` modules, autograd, ``torch.optim.Adam``), one thread.
 
 Each round times a few steps of each implementation back to back (interleaved, so a busy
 machine slows both alike); the table gives the median time per step and the median of the
 per-round ratios symbackprop / PyTorch (below 1: symbackprop is faster). Same batch, same
-dtype (float32), same loss (a cross-entropy per step or token, mean over the batch).
+dtype (float32), same loss (a cross-entropy per step or token, mean over the batch). Both update
+their parameters and Adam's moments in place (``torch.optim.Adam`` always does; ours through
+``model.training_step``), on one core, with glibc keeping freed memory for both (``same_footing``).
 
-    python3 benchmarks/sequence_step.py [--rounds 7]
+Where the block's time goes (the generated code, ``model.source()``): its matrix products, as
+PyTorch's; every head's query, key and value projections run as one stacked product, forward and
+backward (``numeric/stacks.py``), and a product over a batch of d×T matrices as one product over
+all the samples' columns (``columns_product``).
+
+    python3 benchmarks/sequence_step.py [--rounds 9]
 """
 
 from __future__ import annotations
 
-import os
-
-# Before numpy and torch load their thread pools.
-for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(variable, "1")
+from same_footing import KEPT  # one thread, one core, freed memory kept: before numpy and torch load
 
 import argparse  # noqa: E402
 import statistics  # noqa: E402
@@ -33,18 +37,18 @@ BLOCK = dict(tokens=16, vocab=16, d_model=64, heads=4)
 
 
 def ours_step(graph, X, Y):
-    """One gradient + Adam step of the compiled model (float32 from data to optimizer state)."""
+    """One gradient + Adam step of the compiled model (``model.training_step``: float32 from data
+    to optimizer state, the parameters and Adam's moments updated in place, as
+    ``torch.optim.Adam`` updates its own)."""
     model = sbp.compile(graph, dtype=np.float32)
-    optimizer = sbp.optim.Adam(lr=1e-3)
-    params = model.init_params(seed=0)
-    state = [params, optimizer.init(params)]
+    step = model.training_step(sbp.optim.Adam(lr=1e-3))
+    state = [step.init(model.init_params(seed=0))]
     X, Y = X.astype(np.float32), Y.astype(np.float32)
 
-    def step():
-        _, grad = model.loss_and_gradient(state[0], X, Y)
-        state[0], state[1] = optimizer.step(state[0], grad, state[1])
+    def one_step():
+        _, state[0] = step(state[0], X, Y)
 
-    return step
+    return one_step
 
 
 def torch_step(parameters, loss):
@@ -125,12 +129,13 @@ def compare(label: str, ours, reference, rounds: int) -> None:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=7, help="interleaved timing rounds")
+    parser.add_argument("--rounds", type=int, default=9, help="interleaved timing rounds")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
-    print(f"one gradient + one Adam step, batch {BATCH}, float32, one thread; PyTorch {torch.__version__} eager CPU")
+    print(f"one gradient + one Adam step, batch {BATCH}, float32, one thread; PyTorch {torch.__version__} eager CPU; "
+          f"median of {args.rounds} interleaved rounds" + ("; freed memory kept in the heap (mallopt), for both" if KEPT else ""))
     print(f"{'model':40} {'ms ours':>9} {'ms torch':>9} {'ours/torch':>9}")
     for case in (rnn_case, block_case):
         label, ours, reference = case(rng)

@@ -22,29 +22,9 @@ from __future__ import annotations
 
 import os
 
-for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(variable, "1")
+from same_footing import KEPT  # one thread, one core, freed memory kept: before numpy and torch load
+
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
-if hasattr(os, "sched_setaffinity"):  # one core for everything, whatever thread pools a library starts
-    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-
-
-def _keep_freed_memory() -> bool:
-    """glibc returns every freed block over 128 KB to the system, so each step's temporaries
-    fault their pages in again (about half of the small CNN's step here); keep them in the heap,
-    for every implementation in this process alike. Linux with glibc only."""
-    import ctypes
-    import ctypes.util
-
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-        return bool(libc.mallopt(M_TRIM_THRESHOLD, 256 << 20) and libc.mallopt(M_MMAP_THRESHOLD, 256 << 20))
-    except (OSError, AttributeError):
-        return False
-
-
-KEPT = _keep_freed_memory()
 
 import argparse  # noqa: E402
 import functools  # noqa: E402

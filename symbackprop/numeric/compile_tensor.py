@@ -38,6 +38,7 @@ from ..core.tensor.scalar import ScalarView, parameter_order, tensor_symbols
 from .compile_layers import flat_view
 from .model import JaxCodePrinter, Model, NumPyCodePrinter, _short, chosen_functions, comment_line, float_dtype
 from .optim import as_optimizer
+from .stacks import Stack, find_stacks
 from .step import TrainingStep, TrainState
 
 __all__ = ["compile_tensor", "TensorModel", "JaxTensorModel", "SEED"]
@@ -93,6 +94,16 @@ class _Program(CodeContext):
         self.constants: dict[str, np.ndarray] = {}
         # NumPy: each parameter a view of the flat vector; JAX: the parameters come as a tuple
         self.views = {p: self._view(p) if self.numpy else f"{{v}}[{k}]" for k, p in enumerate(graph.parameters)}
+        # products of one input computed as one (NumPy; XLA fuses JAX's own way)
+        self.stacks = find_stacks(graph, self.derivation) if self.numpy else []
+        self.stack_of = {m: s for s in self.stacks for m in s.members}
+        for s in self.stacks:
+            for t in (s.weight, s.bias, s.node, s.adjoint):
+                if t is not None:
+                    self.variables[t] = _identifier(t.name.replace("…", "_to_"), taken)
+            for stacked, parts in ((s.weight, s.weights), (s.bias, s.biases)):
+                if stacked is not None:
+                    self.views[stacked] = self._contiguous(graph.layout[parts[0]][0], stacked.shape)
         self.kernels: dict[str, object] = {}
         statements = [*graph.definitions.values(), *(e.rhs for e in self.derivation.equations)]
         self.counts = Counter(e for expr in statements for e in walk(expr) if isinstance(e, Apply))
@@ -196,17 +207,21 @@ class _Program(CodeContext):
         """``params`` sliced into ``p``'s shape (a view), or through an index array (a copy)."""
         start = self.graph.layout[p][0]
         positions = flat_positions(self.graph, p)
-        n = size(p.shape)
-        contiguous = np.array_equal(positions.ravel(), start + np.arange(n))
+        contiguous = np.array_equal(positions.ravel(), start + np.arange(size(p.shape)))
         if contiguous:
-            shape = ", ".join(map(str, p.shape))
-            return f"{{v}}[{start}:{start + n}]" + (f".reshape({shape})" if len(p.shape) != 1 else "")
+            return self._contiguous(start, p.shape)
         view = flat_view(positions, self.graph.size) if len(p.shape) <= 2 else None
         if view is not None:
             return view
         name = f"index_{self.variables[p]}"
         self.constants[name] = positions
         return f"{{v}}[{name}]"
+
+    @staticmethod
+    def _contiguous(start: int, shape) -> str:
+        """The view of entries ``start …`` in row-major ``shape``."""
+        n = size(shape)
+        return f"{{v}}[{start}:{start + n}]" + (f".reshape({', '.join(map(str, shape))})" if len(shape) != 1 else "")
 
     def _prologue(self, with_targets: bool) -> list[str]:
         g = self.graph
@@ -217,6 +232,12 @@ class _Program(CodeContext):
         for p in g.parameters:
             lines.append(f"    {self.variables[p]} = {self.views[p].format(v='params')}  # {comment_line(repr(p))}")
             self._name(p, self.variables[p], False)
+        for s in self.stacks:
+            for stacked, parts in ((s.weight, s.weights), (s.bias, s.biases)):
+                if stacked is not None:
+                    shown = f"[{parts[0]}; …; {parts[-1]}]: {'×'.join(map(str, stacked.shape))}, stacked"
+                    lines.append(f"    {self.variables[stacked]} = {self.views[stacked].format(v='params')}  # {shown}")
+                    self._name(stacked, self.variables[stacked], False)
         for tensors, array in ((g.inputs, "X"), (g.targets if with_targets else (), "Y")):
             start = 0
             for t in tensors:
@@ -236,11 +257,44 @@ class _Program(CodeContext):
         for node in nodes:
             expr = self.graph.definitions[node]
             name = self.variables[node]
-            temps, body, batched = self.assign(name, expr)
+            stack = self.stack_of.get(node)
+            if stack is not None and stack.node not in self.names:
+                lines += self._stacked_forward(stack, shown)
+            temps, body, batched = self.assign(name, stack.block(stack.node, node) if stack else expr)
             lines += self._comment(temps, body, shown[node])
             self._name(node, name, batched)
             self._name(expr, name, batched)
         return lines
+
+    def _stacked_forward(self, stack: Stack, shown: dict) -> list[str]:
+        """The products of one stack at once; each is then a block of its rows."""
+        temps, body, batched = self.assign(self.variables[stack.node], stack.definition)
+        self._name(stack.node, self.variables[stack.node], batched)
+        first, last = shown[stack.members[0]], shown[stack.members[-1]]
+        return self._comment(temps, body, f"{first} … {last}, stacked")
+
+    def _stacked_backward(self, stack: Stack, member: Tensor, name: str) -> list[str]:
+        """``δ_member`` into its rows of the stack's δ; after the last one, the stacked gradients."""
+        lines = []
+        if stack.adjoint not in self.names:
+            shape = stack.node.shape
+            if len(shape) == 2:  # column by column, as columns_product reads it and writes its results
+                empty = f"numpy.empty(({self.batch}, {shape[1]}, {shape[0]}), dtype=params.dtype).swapaxes(-1, -2)"
+            else:
+                empty = f"numpy.empty(({self.batch}, {', '.join(map(str, shape))}), dtype=params.dtype)"
+            lines.append(f"{self.variables[stack.adjoint]} = {empty}")
+            self._name(stack.adjoint, self.variables[stack.adjoint], True)
+            self.filled[stack] = 0
+        lines.append(f"{self.code(stack.block(stack.adjoint, member)).text} = {name}")
+        self.filled[stack] += 1
+        if self.filled[stack] == len(stack.members):
+            for stacked, parts, rule in ((stack.weight, stack.weights, stack.weight_gradient),
+                                         (stack.bias, stack.biases, stack.bias_gradient)):
+                if stacked is not None:
+                    first, *rest = self._gradient(stacked, rule())
+                    shown = f"∂L/∂{parts[0]} … ∂L/∂{parts[-1]} at once: their rule with the stacked δ"
+                    lines += [f"{first}  # {comment_line(shown)}", *rest]
+        return self._flush() + lines
 
     def _needed(self, targets) -> list[Tensor]:
         wanted = set(targets)
@@ -313,15 +367,25 @@ class _Program(CodeContext):
             lines.append("    grad = numpy.empty_like(params)")
         lines.append("    # backward pass")
         shown = self.display.text().splitlines()
-        done = set()
+        done = {p for s in self.stacks for p in (*s.weights, *s.biases)}
+        self.filled: dict[Stack, int] = {}
         for equation, text in zip(self.derivation.equations, shown):
+            rhs = equation.rhs
+            for stack in self.stacks:
+                rhs = stack.with_input_term(rhs)
             if isinstance(equation.lhs, Adjoint):
                 name = self.variables[equation.lhs]
-                temps, body, batched = self.assign(name, equation.rhs)
+                temps, body, batched = self.assign(name, rhs)
                 self._name(equation.lhs, name, batched)
+                stack = self.stack_of.get(equation.lhs.node)
+                if stack is not None:
+                    body += self._stacked_backward(stack, equation.lhs.node, name)
+            elif equation.lhs.wrt in done:
+                temps, body = [], []
+                lines.append(f"    # {comment_line(text)}: in the stacked gradient")
             else:
-                temps = self._shared(equation.rhs)
-                body = self._gradient(equation.lhs.wrt, equation.rhs)
+                temps = self._shared(rhs)
+                body = self._gradient(equation.lhs.wrt, rhs)
                 temps += self._flush()
                 done.add(equation.lhs.wrt)
             lines += self._comment(temps, body, text)

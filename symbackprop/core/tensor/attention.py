@@ -32,7 +32,8 @@ from .derive import derive_tensor
 from .graph import TensorGraph
 from .norm import layer_norm
 from .ops import (Softmax, SoftmaxBackward, _Loss, _rows, apply_function, array_sum, concat, hadamard,
-                  logsumexp_kernel, scale, softmax, softmax_kernel, squared_error, transpose)
+                  row_max_kernel, row_sum_kernel, scale, softmax, softmax_kernel, softmax_parts, squared_error,
+                  transpose)
 
 __all__ = ["CausalSoftmax", "TokenCrossEntropy", "causal_softmax", "token_cross_entropy", "self_attention",
            "attention_graph", "transformer_block"]
@@ -77,7 +78,7 @@ class CausalSoftmax(Softmax):
         return f"causal_softmax_kernel({ctx.xp}, {args[0].text})"
 
     def kernels(self):
-        return (causal_softmax_kernel, softmax_kernel)
+        return (causal_softmax_kernel, softmax_kernel, row_max_kernel, row_sum_kernel)
 
 
 @register
@@ -106,13 +107,18 @@ class TokenCrossEntropy(_Loss):
                         r"\sum_{{t}} \operatorname{{LSE}}\left({0}_{{t}}\right) - {{{1}_{{t}}}}^{{\top}} {0}_{{t}}",
                         "Add", "Pow")
 
-    def code(self, args, ctx):
+    def code(self, args, ctx):  # the log-sum-exp shared with the rule's softmax
         z, y = args
-        per_token = f"logsumexp_kernel({ctx.xp}, {z.text}) - {array_sum(ctx.xp, f'{y.atom()} * {z.atom()}', -1)}"
-        return array_sum(ctx.xp, per_token, -1)
+        lse = f"{ctx.share(f'softmax_parts({ctx.xp}, {z.text})')}[1]"
+        return f"{array_sum(ctx.xp, lse, -1)} - {array_sum(ctx.xp, f'{y.atom()} * {z.atom()}', (-2, -1))}"
+
+    def batch_sum_code(self, args, ctx):
+        z, y = args
+        lse = f"{ctx.share(f'softmax_parts({ctx.xp}, {z.text})')}[1]"
+        return f"{array_sum(ctx.xp, lse)} - {ctx.xp}.vdot({y.text}, {z.text})"
 
     def kernels(self):
-        return (logsumexp_kernel,)
+        return (softmax_parts, row_max_kernel, row_sum_kernel)
 
 
 def causal_softmax(z) -> TensorExpr:
@@ -137,21 +143,26 @@ def self_attention(definitions: dict, X: TensorExpr, d_model: int, heads: int = 
     per head ``h`` (``d_k = d_model / heads``) ``Q^(h) = W_Q^(h) X + b_Q^(h)``, ``K^(h)``,
     ``V^(h)`` likewise, ``S^(h) = Q^(h)ᵀ K^(h) / √d_k``, ``A^(h) = softmax(S^(h))``,
     ``H^(h) = V^(h) A^(h)ᵀ``; then ``M = W_O [H^(1); …] + b_O``. Returns ``M`` and the
-    parameters in ``nn.MultiheadAttention``'s order (projections of all heads, then the output).
+    parameters in ``nn.MultiheadAttention``'s order: the projections' weights (the rows of its
+    ``in_proj_weight``: every head's ``W_Q``, then ``W_K``, then ``W_V``), their biases
+    (``in_proj_bias``), then the output's ``W_O``, ``b_O``. The weights lie one after another in
+    the flat vector, so the compiled code computes all the projections as one product.
     ``adjoints`` (when given) receives the name of each ``A^(h)``'s adjoint, so that the softmax's
     rule prints as ``δ_S = (diag(A) − A Aᵀ) δ_A``."""
     _check_sizes(d_model=d_model, heads=heads)
     if d_model % heads:
         raise GraphError(f"d_model = {d_model} does not split into {heads} heads")
     d_k = d_model // heads
-    parameters: dict[str, list] = {"Q": [], "K": [], "V": []}
+    weights: dict[str, list] = {"Q": [], "K": [], "V": []}
+    biases: dict[str, list] = {"Q": [], "K": [], "V": []}
     outputs = []
     for h in range(1, heads + 1):
         mark = f"^({h})" if heads > 1 else ""
         projected = {}
         for role in ("Q", "K", "V"):
             W, b = Tensor(f"W_{role}{mark}", (d_k, d_model)), Tensor(f"b_{role}{mark}", d_k)
-            parameters[role] += [W, b]
+            weights[role].append(W)
+            biases[role].append(b)
             projected[role] = Tensor(f"{role}{mark}")
             definitions[projected[role]] = W @ X + b
         S, A, H = Tensor(f"S{mark}"), Tensor(f"A{mark}"), Tensor(f"H{mark}")
@@ -164,7 +175,7 @@ def self_attention(definitions: dict, X: TensorExpr, d_model: int, heads: int = 
     W_O, b_O = Tensor(f"W_O", (d_model, d_model)), Tensor(f"b_O", d_model)
     M = Tensor(f"M")
     definitions[M] = W_O @ (concat(*outputs, axis=0) if heads > 1 else outputs[0]) + b_O
-    return M, [*parameters["Q"], *parameters["K"], *parameters["V"], W_O, b_O]
+    return M, [*weights["Q"], *weights["K"], *weights["V"], *biases["Q"], *biases["K"], *biases["V"], W_O, b_O]
 
 
 def attention_graph(tokens: int, d_model: int, heads: int = 1, causal: bool = False) -> TensorGraph:
@@ -173,7 +184,7 @@ def attention_graph(tokens: int, d_model: int, heads: int = 1, causal: bool = Fa
 
     >>> g = attention_graph(tokens=3, d_model=4, heads=2)
     >>> [p.name for p in g.parameters][:4]
-    ['W_Q^(1)', 'b_Q^(1)', 'W_Q^(2)', 'b_Q^(2)']
+    ['W_Q^(1)', 'W_Q^(2)', 'W_K^(1)', 'W_K^(2)']
     """
     _check_sizes(tokens=tokens)
     X, Y, L = Tensor("X", (d_model, tokens)), Tensor("Y", (d_model, tokens)), Tensor("L")

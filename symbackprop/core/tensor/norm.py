@@ -59,17 +59,17 @@ def mean_kernel(xp, x, axis):
     return x.mean(axis=axis, keepdims=True)
 
 
-def normalize_kernel(xp, x, axis, eps):
-    """``(x − mean) / √(var + ε)`` along ``axis`` (the population variance, as PyTorch's norms)."""
+def normalize_parts(xp, x, axis, eps):
+    """``(x̂, 1/σ)``: ``x̂ = (x − mean) / σ`` with ``σ = √(var + ε)`` along ``axis`` (the population
+    variance, as PyTorch's norms), and ``1/σ``, which the backward rule reuses."""
     centred = x - mean_kernel(xp, x, axis)
-    return centred / xp.sqrt(mean_kernel(xp, centred * centred, axis) + eps)
+    inverse_sigma = 1 / xp.sqrt(mean_kernel(xp, centred * centred, axis) + eps)
+    return centred * inverse_sigma, inverse_sigma
 
 
-def normalize_backward_kernel(xp, x, xhat, d, axis, eps):
-    """``(δ − mean(δ) − x̂ ⊙ mean(δ ⊙ x̂)) / σ(x)`` along ``axis``."""
-    centred = x - mean_kernel(xp, x, axis)
-    sigma = xp.sqrt(mean_kernel(xp, centred * centred, axis) + eps)
-    return (d - mean_kernel(xp, d, axis) - xhat * mean_kernel(xp, d * xhat, axis)) / sigma
+def normalize_backward_kernel(xp, xhat, d, inverse_sigma, axis):
+    """``(δ − mean(δ) − x̂ ⊙ mean(δ ⊙ x̂)) / σ(x)`` along ``axis``, ``1/σ`` from the forward pass."""
+    return (d - mean_kernel(xp, d, axis) - xhat * mean_kernel(xp, d * xhat, axis)) * inverse_sigma
 
 
 def _groups(shape, axis: int) -> list[list[int]]:
@@ -119,12 +119,15 @@ class Normalize(Op):
         """The array axis the statistics are taken along: the features', or the batch's."""
         return int(x.batched)
 
+    def parts(self, x: Code, ctx) -> str:
+        """The variable holding ``normalize_parts`` of ``x``: computed once, forward and backward."""
+        return ctx.share(f"normalize_parts({ctx.xp}, {x.text}, {self.axis(x)}, {float(EPS)!r})")
+
     def code(self, args, ctx):
-        x = args[0]
-        return f"normalize_kernel({ctx.xp}, {x.text}, {self.axis(x)}, {float(EPS)!r})"
+        return f"{self.parts(args[0], ctx)}[0]"
 
     def kernels(self):
-        return (mean_kernel, normalize_kernel)
+        return (mean_kernel, normalize_parts)
 
 
 @register
@@ -162,11 +165,10 @@ class NormalizeBackward(Normalize):
 
     def code(self, args, ctx):
         x, xhat, d = args
-        return (f"normalize_backward_kernel({ctx.xp}, {x.text}, {xhat.text}, {d.text}, {self.axis(x)}, "
-                f"{float(EPS)!r})")
+        return f"normalize_backward_kernel({ctx.xp}, {xhat.text}, {d.text}, {self.parts(x, ctx)}[1], {self.axis(x)})"
 
     def kernels(self):
-        return (mean_kernel, normalize_backward_kernel)
+        return (mean_kernel, normalize_parts, normalize_backward_kernel)
 
 
 _COUPLED = ("batch norm couples the samples of a batch: each entry depends on the whole batch, so it "

@@ -52,7 +52,8 @@ __all__ = ["Add", "Scale", "Hadamard", "Elementwise", "MatMul", "Outer", "Dot", 
            "FUNCTION_TEXT", "FUNCTION_LATEX", "add", "scale", "hadamard", "elementwise", "matmul",
            "outer", "dot", "transpose", "reshape", "flatten", "concat", "tsum", "mean", "softmax",
            "squared_error", "binary_cross_entropy", "softmax_cross_entropy", "squared_norm",
-           "apply_function", "softmax_kernel", "logsumexp_kernel", "softmax_parts", "array_sum"]
+           "apply_function", "softmax_kernel", "softmax_parts", "row_max_kernel", "row_sum_kernel", "array_sum",
+           "columns_product"]
 
 _XI = sp.Symbol("ξ")
 
@@ -314,6 +315,15 @@ def _is_transpose(expr) -> bool:
     return isinstance(expr, Apply) and isinstance(expr.op, Transpose)
 
 
+def columns_product(xp, W, X):
+    """``W X_b`` for every sample's matrix ``X_b`` (``X``: B × n × T) as one matrix product: the
+    columns of all the samples as B·T rows times ``Wᵀ``. The rows are a view when ``X`` is laid
+    out column by column, as this product's own results are (a copy otherwise), and the result
+    keeps that layout: a chain of such products never copies."""
+    rows = X.swapaxes(-1, -2).reshape(-1, X.shape[-2])
+    return (rows @ W.T).reshape(X.shape[0], X.shape[-1], W.shape[0]).swapaxes(-1, -2)
+
+
 @register
 @dataclass(frozen=True)
 class MatMul(Op):
@@ -347,6 +357,8 @@ class MatMul(Op):
 
     def code(self, args, ctx):
         A, B = args
+        if len(B.shape) == 2 and B.batched and not A.batched:
+            return f"columns_product({ctx.xp}, {A.text}, {B.text})"
         if len(B.shape) == 2 or not B.batched:
             return f"{A.atom()} @ {B.atom()}"
         if A.batched:
@@ -354,6 +366,9 @@ class MatMul(Op):
         if _is_transpose(A.expr):  # Wᵀ δ, one row per sample: δ @ W
             return f"{B.atom()} @ {ctx.code(A.expr.args[0]).atom()}"
         return f"{B.atom()} @ {A.atom()}.T"  # W a, one row per sample: a @ Wᵀ
+
+    def kernels(self):
+        return (columns_product,)
 
     def batch_sum_code(self, args, ctx):
         A, B = args
@@ -769,25 +784,35 @@ class Expand(Op):
 
 # -- softmax ------------------------------------------------------------------------------------------
 
+def row_max_kernel(xp, z):
+    """The largest entry of each row (the last axis, kept as an axis of length 1), as a tree of
+    pairwise maxima of the rows' halves: NumPy reduces short rows (an attention head's 16
+    scores) one row at a time, several times slower."""
+    while z.shape[-1] > 1:
+        half = (z.shape[-1] + 1) // 2  # an odd row's middle entry is in both halves
+        z = xp.maximum(z[..., :half], z[..., z.shape[-1] - half:])
+    return z
+
+
+def row_sum_kernel(xp, z):
+    """Σ along the last axis (kept): a matrix product with a column of ones (BLAS), several
+    times faster than NumPy's reduction of short rows."""
+    return z @ xp.ones((z.shape[-1], 1), dtype=z.dtype)
+
+
 def softmax_kernel(xp, z):
     """softmax along the last axis, shifted by the largest entry so that nothing overflows."""
-    e = xp.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+    e = xp.exp(z - row_max_kernel(xp, z))
+    return e / row_sum_kernel(xp, e)
 
 
 def softmax_parts(xp, z):
     """``(softmax(z), log Σ exp z)`` along the last axis from one shifted exponential: a softmax
     cross-entropy and its rule ``softmax(z) − y`` share it."""
-    shift = z.max(axis=-1, keepdims=True)
+    shift = row_max_kernel(xp, z)
     e = xp.exp(z - shift)
-    total = e.sum(axis=-1, keepdims=True)
+    total = row_sum_kernel(xp, e)
     return e / total, xp.log(total[..., 0]) + shift[..., 0]
-
-
-def logsumexp_kernel(xp, z):
-    """log Σ exp along the last axis, shifted by the largest entry."""
-    shift = z.max(axis=-1, keepdims=True)
-    return xp.log(xp.exp(z - shift).sum(axis=-1)) + shift[..., 0]
 
 
 def _rows(shape: Shape) -> list[list[int]]:
@@ -826,7 +851,7 @@ class Softmax(Op):
         return f"{ctx.share(f'softmax_parts({ctx.xp}, {args[0].text})')}[0]"
 
     def kernels(self):
-        return (softmax_parts,)
+        return (softmax_parts, row_max_kernel, row_sum_kernel)
 
 
 @register
@@ -855,7 +880,10 @@ class SoftmaxBackward(Op):
 
     def code(self, args, ctx):
         s, d = args
-        return f"{s.atom()} * ({d.atom()} - {array_sum(ctx.xp, f'{s.atom()} * {d.atom()}', -1, keepdims=True)})"
+        return f"{s.atom()} * ({d.atom()} - row_sum_kernel({ctx.xp}, {s.atom()} * {d.atom()}))"
+
+    def kernels(self):
+        return (row_sum_kernel,)
 
 
 # -- losses and penalties (per sample: a scalar) -----------------------------------------------------
@@ -954,7 +982,7 @@ class SoftmaxCrossEntropy(_Loss):
         return f"{array_sum(ctx.xp, lse)} - {ctx.xp}.vdot({y.text}, {z.text})"
 
     def kernels(self):
-        return (softmax_parts,)
+        return (softmax_parts, row_max_kernel, row_sum_kernel)
 
 
 LOSS_OPS = {cls.name: cls for cls in (SquaredError, BinaryCrossEntropy, SoftmaxCrossEntropy)}
