@@ -9,7 +9,6 @@ import torch
 import torch.nn.functional as F
 
 import symbackprop as sbp
-from symbackprop.render.tensor import TEXT
 from tensor_params import close, flat, t64, unflat
 
 T = sbp.tensor

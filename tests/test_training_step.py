@@ -4,7 +4,6 @@ program per step) against the same references in JAX's 64-bit mode."""
 
 import numpy as np
 import pytest
-import torch
 
 import symbackprop as sbp
 from test_optim import PARITY, problem, run_torch  # noqa: F401  (problem is a fixture)

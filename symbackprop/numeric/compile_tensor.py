@@ -31,7 +31,7 @@ import sympy as sp
 
 from ..core.errors import CompileError, DataError, GraphError
 from ..core.tensor.base import Apply, Code, CodeContext, Scalar, Tensor, TensorExpr, replace, row_major, size, walk
-from ..core.tensor.derive import Adjoint, Gradient, as_tensor_graph, derive_tensor
+from ..core.tensor.derive import Adjoint, as_tensor_graph, derive_tensor
 from ..core.tensor.graph import TensorGraph
 from ..core.tensor.ops import Add, array_sum
 from ..core.tensor.scalar import ScalarView, parameter_order, tensor_symbols

@@ -28,7 +28,6 @@ import sympy as sp
 from ..errors import GraphError
 from ..functions import logsumexp, relu
 from .base import Tensor, TensorExpr, ShapeError, call, register, shape_text, template
-from .derive import derive_tensor
 from .graph import TensorGraph
 from .norm import layer_norm
 from .ops import (Softmax, SoftmaxBackward, _Loss, _rows, apply_function, array_sum, concat, hadamard,
@@ -172,8 +171,8 @@ def self_attention(definitions: dict, X: TensorExpr, d_model: int, heads: int = 
             adjoints[A] = f"δ_A{mark}"
         definitions[H] = projected["V"] @ transpose(A)
         outputs.append(H)
-    W_O, b_O = Tensor(f"W_O", (d_model, d_model)), Tensor(f"b_O", d_model)
-    M = Tensor(f"M")
+    W_O, b_O = Tensor("W_O", (d_model, d_model)), Tensor("b_O", d_model)
+    M = Tensor("M")
     definitions[M] = W_O @ (concat(*outputs, axis=0) if heads > 1 else outputs[0]) + b_O
     return M, [*weights["Q"], *weights["K"], *weights["V"], *biases["Q"], *biases["K"], *biases["V"], W_O, b_O]
 

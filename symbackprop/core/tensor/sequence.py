@@ -33,7 +33,7 @@ import sympy as sp
 
 from ..errors import GraphError
 from ..functions import sigmoid
-from .base import Apply, Op, Tensor, TensorExpr, leaves, replace, template, register, walk
+from .base import Apply, Op, Tensor, TensorExpr, replace, template, register, walk
 from .derive import Adjoint, Gradient, derive_tensor
 from .graph import TensorGraph
 from .ops import Add, add, apply_function, hadamard, softmax_cross_entropy, squared_error
