@@ -7,6 +7,7 @@ tokens), the scores ``S = Qᵀ K / √d_k`` (row ``i``: query ``i``), ``A = soft
 and the head's output ``H = V Aᵀ`` (column ``i``: ``Σ_j A_ij v_j``). The softmax's
 vector-Jacobian rule is the op table's ``(diag(s) − s sᵀ) δ``, applied to each row of ``A``:
 
+>>> from symbackprop.core.tensor.derive import derive_tensor
 >>> from symbackprop.render.tensor import TEXT
 >>> g = attention_graph(tokens=3, d_model=4)
 >>> d = derive_tensor(g)
