@@ -121,3 +121,21 @@ def test_the_jax_step_is_traced_once_and_keeps_float32():
     for _ in range(30):
         _, numpy_state = numpy_step(numpy_state, X, Y)
     assert np.allclose(step.params(state), numpy_step.params(numpy_state), rtol=1e-4, atol=1e-5)
+
+
+def test_a_used_up_or_foreign_state_is_a_clear_error():
+    pytest.importorskip("jax")
+    graph = sbp.mlp((3, 2, 2), loss="softmax_cross_entropy")
+    model = sbp.compile(graph, dtype=np.float32, backend="jax")
+    step = model.training_step("adam")
+    X, Y = np.ones((4, 3)), np.tile([1.0, 0.0], (4, 1))
+    first = step.init(model.init_params(seed=0))
+    _, second = step(first, X, Y)
+    with pytest.raises(sbp.SymbackpropError, match="used up by an earlier step"):
+        step(first, X, Y)
+    numpy_step = sbp.compile(graph, dtype=np.float32).training_step("adam")
+    with pytest.raises(sbp.SymbackpropError, match="not one this step made"):
+        step(numpy_step.init(model.init_params(seed=0)), X, Y)
+    with pytest.raises(sbp.SymbackpropError, match="one row per sample and 3 columns"):
+        step(second, np.ones((4, 5)), Y)
+    assert step.params(second).shape == (len(model.parameters),)

@@ -708,8 +708,21 @@ class JaxTrainingStep(TrainingStep):
         return TrainState(arrays, self._jax.tree_util.tree_map(self._jax.numpy.asarray, states))
 
     def __call__(self, state: TrainState, X, y=None):
+        self._check(state)
         X = self.model.inputs_array(X)
         return self._step(state, X, self.model.targets_array(y, len(X)))
 
     def params(self, state: TrainState) -> np.ndarray:
+        self._check(state)
         return self.model.flat(state.params)
+
+    def _check(self, state) -> None:
+        """A clear error for a state this step cannot take: not one of its own, or used up."""
+        shapes = tuple(p.shape for p in self.model.tensor.parameters)
+        params = getattr(state, "params", None)
+        if not (isinstance(params, tuple) and tuple(getattr(p, "shape", None) for p in params) == shapes):
+            raise DataError("the state is not one this step made: start from step.init(params), "
+                            "then pass the state each step returns")
+        if any(p.is_deleted() for p in params if hasattr(p, "is_deleted")):
+            raise DataError("this state was used up by an earlier step (its buffers went to the state that step "
+                            "returned): pass the state each step returns")
