@@ -44,3 +44,20 @@ def test_float64_without_the_64_bit_mode_is_a_clear_error():
 def test_a_scalar_graph_has_no_jax_backend():
     with pytest.raises(sbp.SymbackpropError, match="compiles tensor graphs"):
         sbp.compile(sbp.Graph.from_text("inputs: x\na = w*x\n"), backend="jax")
+
+
+@pytest.mark.parametrize("backend", ["numpy", "jax"])
+def test_the_program_shows_the_kernels_it_calls_and_no_others(backend):
+    """An operation offers every kernel it may need; ``source()`` shows those the code calls,
+    also through another kernel (softmax_parts calls the row kernels), and the source runs."""
+    graph = sbp.mlp((3, 4, 2), loss="softmax_cross_entropy")
+    source = sbp.compile(graph, dtype=np.float32, backend=backend).source()
+    defined = [line.split("(")[0][4:] for line in source.splitlines() if line.startswith("def ")]
+    assert defined[:3] == ["softmax_parts", "row_max_kernel", "row_sum_kernel"]
+    assert "columns_product" not in source
+    namespace = {"numpy": np, "jnp": np}
+    exec(compile(source, "<source>", "exec"), namespace)  # every name the shown code calls is defined in it
+    params, (X, Y) = np.ones(26, np.float32) / 10, data(graph.tensor)
+    assert np.isfinite(namespace["loss"](params if backend == "numpy" else
+                                         (params[:12].reshape(4, 3), params[:4], params[:8].reshape(2, 4), params[:2]),
+                                         X.astype(np.float32), Y.astype(np.float32)))
