@@ -58,7 +58,12 @@ def test_the_step_leaves_the_callers_array_alone_and_returns_the_loss_before_the
     assert not np.array_equal(after, step.params(state))  # params(state) was a copy
 
 
-def test_a_step_needs_an_optimizer():
+def test_a_step_needs_an_optimizer_and_parameters():
+    T = sbp.tensor
+    x, y, z, L = T.Tensor("x", 3), T.Tensor("y", 3), T.Tensor("z", 3), T.Tensor("L")
+    fixed = T.Graph({z: T.tanh(x), L: T.squared_error(z, y)}, inputs=[x], targets=[y], predictions=[z])
+    with pytest.raises(sbp.SymbackpropError, match="no parameters to train"):
+        sbp.compile(fixed).training_step("adam")
     model = sbp.compile(sbp.mlp((2, 2, 1), loss="squared_error"))
     with pytest.raises(sbp.SymbackpropError, match="training_step: optimizer must be an optimizer"):
         model.training_step(0.1)

@@ -454,6 +454,20 @@ class _Program(CodeContext):
         return "\n\n".join(parts + [functions])
 
 
+def _one_parameter(state, k: int):
+    """The ``k``-th parameter's optimizer state out of one whose arrays are tuples, one entry per
+    parameter (the step count is everyone's)."""
+    return state._replace(**{name: value[k] for name, value in zip(state._fields, state) if isinstance(value, tuple)})
+
+
+def _gathered(states: list):
+    """One optimizer state from the parameters' own: each array a tuple of theirs, the first's
+    step count (the same for all)."""
+    first = states[0]
+    return first._replace(**{name: tuple(getattr(s, name) for s in states)
+                             for name, value in zip(first._fields, first) if name != "t" and value is not None})
+
+
 def _called(sources: dict[str, str], code: str) -> list[str]:
     """The kernels ``code`` calls, directly or through other kernels, in ``sources``' order (an
     operation offers every kernel it may need; the program shows only those it uses)."""
@@ -693,10 +707,11 @@ class JaxTensorModel(TensorModel):
 
 
 class JaxTrainingStep(TrainingStep):
-    """``TrainingStep`` for a ``JaxTensorModel``: the state is a tuple of JAX arrays, one per
-    parameter, and a tuple of optimizer states, one per parameter (the rules are elementwise).
-    A step uses up the state it is given (XLA reuses its buffers for the new one): keep only the
-    state it returns."""
+    """``TrainingStep`` for a ``JaxTensorModel``: the state holds a tuple of JAX arrays, one per
+    parameter, and one optimizer state whose arrays are such tuples too (``m``: one moment per
+    parameter) around one step count, as optax keeps its state. The rules are elementwise, so
+    each parameter's update is the rule applied to its own arrays. A step uses up the state it
+    is given (XLA reuses its buffers for the new one): keep only the state it returns."""
 
     def __init__(self, model: JaxTensorModel, optimizer):
         import jax
@@ -706,21 +721,20 @@ class JaxTrainingStep(TrainingStep):
 
         def step(state: TrainState, X, Y):
             loss, grads = gradient(state.params, X, Y)
-            # every parameter's rule at the first one's step count, so that XLA computes the
-            # rule's scalars (the bias corrections) once, not once per parameter
-            t = state.optimizer[0].t
-            stepped = [optimizer.step(p, g, s._replace(t=t)) for p, g, s in zip(state.params, grads, state.optimizer)]
-            return loss, TrainState(tuple(p for p, _ in stepped), tuple(s for _, s in stepped))
+            stepped = [optimizer.step(p, g, _one_parameter(state.optimizer, k))
+                       for k, (p, g) in enumerate(zip(state.params, grads))]
+            return loss, TrainState(tuple(p for p, _ in stepped), _gathered([s for _, s in stepped]))
 
         self._jax = jax
         self._step = jax.jit(step, donate_argnums=0)
+        self._shapes = tuple(p.shape for p in model.tensor.parameters)
 
     def init(self, params) -> TrainState:
         """The state as the step returns it, JAX arrays throughout (the step count too), so
         that ``jax.jit`` traces the step once."""
         arrays = tuple(self._jax.numpy.asarray(a) for a in self.model.arrays(self.model.params(params)))
-        states = tuple(self.optimizer.init(a) for a in arrays)
-        return TrainState(arrays, self._jax.tree_util.tree_map(self._jax.numpy.asarray, states))
+        state = _gathered([self.optimizer.init(a) for a in arrays])
+        return TrainState(arrays, self._jax.tree_util.tree_map(self._jax.numpy.asarray, state))
 
     def __call__(self, state: TrainState, X, y=None):
         self._check(state)
@@ -733,9 +747,8 @@ class JaxTrainingStep(TrainingStep):
 
     def _check(self, state) -> None:
         """A clear error for a state this step cannot take: not one of its own, or used up."""
-        shapes = tuple(p.shape for p in self.model.tensor.parameters)
         params = getattr(state, "params", None)
-        if not (isinstance(params, tuple) and tuple(getattr(p, "shape", None) for p in params) == shapes):
+        if not (isinstance(params, tuple) and tuple(getattr(p, "shape", None) for p in params) == self._shapes):
             raise DataError("the state is not one this step made: start from step.init(params), "
                             "then pass the state each step returns")
         if any(p.is_deleted() for p in params if hasattr(p, "is_deleted")):

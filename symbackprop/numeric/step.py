@@ -26,6 +26,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..core.errors import SymbackpropError
+
 __all__ = ["TrainState", "TrainingStep"]
 
 
@@ -44,6 +46,8 @@ class TrainingStep:
     """
 
     def __init__(self, model, optimizer):
+        if model.init_params().size == 0:
+            raise SymbackpropError("training_step: the model has no parameters to train")
         self.model, self.optimizer = model, optimizer
 
     def init(self, params) -> TrainState:
