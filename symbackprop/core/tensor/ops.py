@@ -785,9 +785,11 @@ class Expand(Op):
 # -- softmax ------------------------------------------------------------------------------------------
 
 def row_max_kernel(xp, z):
-    """The largest entry of each row (the last axis, kept as an axis of length 1), as a tree of
-    pairwise maxima of the rows' halves: NumPy reduces short rows (an attention head's 16
-    scores) one row at a time, several times slower."""
+    """The largest entry of each row (the last axis, kept as an axis of length 1), in NumPy as a
+    tree of pairwise maxima of the rows' halves: NumPy reduces short rows (an attention head's 16
+    scores) one row at a time, several times slower. XLA (``jax.numpy``) fuses the plain reduction."""
+    if xp.__name__ != "numpy":
+        return z.max(axis=-1, keepdims=True)
     while z.shape[-1] > 1:
         half = (z.shape[-1] + 1) // 2  # an odd row's middle entry is in both halves
         z = xp.maximum(z[..., :half], z[..., z.shape[-1] - half:])
@@ -795,8 +797,10 @@ def row_max_kernel(xp, z):
 
 
 def row_sum_kernel(xp, z):
-    """Σ along the last axis (kept): a matrix product with a column of ones (BLAS), several
-    times faster than NumPy's reduction of short rows."""
+    """Σ along the last axis (kept): in NumPy a matrix product with a column of ones (BLAS),
+    several times faster than NumPy's reduction of short rows; XLA fuses the plain sum."""
+    if xp.__name__ != "numpy":
+        return z.sum(axis=-1, keepdims=True)
     return z @ xp.ones((z.shape[-1], 1), dtype=z.dtype)
 
 
