@@ -8,6 +8,7 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import symbackprop as sbp
 from symbackprop import ParseError, parse_expression, prime, relu, sigmoid
 from symbackprop.parsing.parse import MAX_DEPTH
 
@@ -211,3 +212,37 @@ def test_primes_on_built_in_functions_are_their_derivatives(text, reference):
     ours = parse_expression(text, symbols={"x": x, "y": y}).rewrite(sp.exp)
     for value in (-0.7, 0.3, 1.9):
         assert abs(complex((ours - reference).subs(x, value).subs(y, 1.3).evalf())) < 1e-12
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("|x|·2", 2 * sp.Abs(x)),
+    ("2|x|", 2 * sp.Abs(x)),
+    ("|x - |y||", sp.Abs(x - sp.Abs(y))),
+    ("| x - |y| |", sp.Abs(x - sp.Abs(y))),
+    ("|x| |y|", sp.Abs(x) * sp.Abs(y)),
+    ("|x|^2 - |-x + 1|", sp.Abs(x) ** 2 - sp.Abs(1 - x)),
+    ("tanh(|w11 x|)", sp.tanh(sp.Abs(w11 * x))),
+])
+def test_absolute_value_bars(text, expected):
+    assert parse_expression(text) == expected
+
+
+@pytest.mark.parametrize("text, line_1, column", [
+    ("|x + 1", "the '|' at column 1 is not closed", 7),
+    ("(|x)|", "the '|' at column 2 is not closed", 4),
+    ("||", "expected a number, a name, '(' or '|'", 3),
+])
+def test_unclosed_bars_point_at_the_problem(text, line_1, column):
+    with pytest.raises(ParseError) as caught:
+        parse_expression(text)
+    assert line_1 in str(caught.value).splitlines()[0]
+    assert (caught.value.line, caught.value.column) == (1, column)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.recursive(_leaves, lambda children: st.one_of(_combine(children), children.map(sp.Abs)), max_leaves=10)
+       .filter(lambda e: not e.has(sp.zoo, sp.nan, sp.oo, -sp.oo, sp.I, sp.re, sp.im, sp.sign, sp.E)))
+def test_the_text_printer_reads_back(expr):
+    """What ``sbp.text`` writes (``·``, ``|u|``, ``f'(u)``, ``σ``) is what the parser reads."""
+    parsed = parse_expression(sbp.text(expr), functions={"f": f})
+    assert parsed == expr or sp.expand(parsed - expr) == 0

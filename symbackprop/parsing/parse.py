@@ -11,15 +11,17 @@ Grammar::
     term       := unary (('*' | '/' | '·' | '×') unary | implicit-product)*
     unary      := ('-' | '+') unary | power
     power      := primary (('^' | '**') unary)?          right-associative: 2^3^2 = 2^9
-    primary    := number | name | call | '(' expression ')'
+    primary    := number | name | call | '(' expression ')' | '|' expression '|'
     call       := name "'"* '(' expression (',' expression)* ')'      f'(u) is the derivative f'
 
 - **Numbers** are exact: ``2`` is an Integer, ``0.5`` and ``1e-3`` are Rationals (1/2, 1/1000),
   so a derivation never carries rounding error and ``0.5*x`` equals ``x/2``.
 - **Names** start with a letter (Greek included) and go on with letters, digits and ``_``;
   superscript digits are powers (``x²`` is ``x^2``). ``π`` is the number π.
+- **Absolute values** as the text printer writes them, ``|u|`` (``abs(u)`` too); a bar that
+  follows an operand closes the innermost open one, so ``|a - |b||`` nests.
 - **Implicit multiplication** where it is unambiguous: ``2x``, ``2(x + 1)``, ``(a)(b)``,
-  ``(a)x`` and ``x y`` (names separated by a space). ``x(y)`` is a call, so it is an error
+  ``(a)x``, ``2|x|`` (outside bars) and ``x y`` (names separated by a space). ``x(y)`` is a call, so it is an error
   unless ``x`` is a function; ``x 2`` and ``2 3`` are errors.
 - **Functions**: the activation library (``sigmoid``/``σ``, ``tanh``, ``relu``/``ReLU``,
   ``softplus``, ``identity``/``linear``, ``logsumexp``), ``exp``, ``log``/``ln``, ``sqrt``,
@@ -78,7 +80,7 @@ _SPACE = re.compile(r"\s+")
 _PRIMES = {"'": 1, "′": 1, "″": 2, "‴": 3}     # f'(u) or f′(u); f″(u) is f''(u)
 _WORD = re.compile(r"\w+")
 _OPERATORS = {"**": "^", "^": "^", "+": "+", "-": "-", "−": "-", "*": "*", "·": "*", "⋅": "*",
-              "×": "*", "/": "/", "(": "(", ")": ")", ",": ","}
+              "×": "*", "/": "/", "(": "(", ")": ")", ",": ",", "|": "|"}
 # Characters that are Python rather than mathematics, with what to say about them.
 _REFUSED = {
     "'": "string literals are not allowed", '"': "string literals are not allowed",
@@ -248,6 +250,7 @@ class _Parser:
         self.tokens = _tokens(text, self.error)
         self.token = next(self.tokens)
         self.depth = 0
+        self.bars = 0   # absolute values open: inside one, a '|' after an operand closes it
         self.budget = budget
         self.levels: dict[sp.Expr, int] = {}   # memo of nesting_levels
 
@@ -350,8 +353,8 @@ class _Parser:
                     # 1/q of a number directly: Pow would first deduce its assumptions (1 ms each)
                     factor = sp.Rational(factor.q, factor.p) if factor.is_Rational else sp.Pow(factor, -1)
                 factors.append(factor)
-            elif token.kind == "name" or token.kind == "(":
-                factors.append(self.power())    # implicit product: 2x, 2(x+1), (a)(b), x y
+            elif token.kind in ("name", "(") or (token.kind == "|" and not self.bars):
+                factors.append(self.power())    # implicit product: 2x, 2(x+1), (a)(b), x y, 2|x|
             elif token.kind == "number":
                 raise self.error("a number cannot follow here without an operator; write '*'",
                                  token.start)
@@ -417,6 +420,15 @@ class _Parser:
             self.expect(")", f"the '(' at column {self.offset + token.start + 1} is not closed")
             self.depth -= 1
             return inner
+        if token.kind == "|":
+            self.advance()
+            self.enter(token.start)
+            self.bars += 1
+            inner = self.expression()
+            self.expect("|", f"the '|' at column {self.offset + token.start + 1} is not closed")
+            self.bars -= 1
+            self.depth -= 1
+            return sp.Abs(inner)
         if token.kind == "name":
             self.advance()
             primes = 0
@@ -426,7 +438,7 @@ class _Parser:
             if self.token.kind == "(" or primes:
                 return self.call(token, primes)
             return self.symbol(token)
-        raise self.unexpected("expected a number, a name or '('")
+        raise self.unexpected("expected a number, a name, '(' or '|'")
 
     def number(self, token: _Token) -> sp.Rational:
         mantissa, _, exponent = token.text.lower().partition("e")
