@@ -166,3 +166,24 @@ def test_gated_cells_entries_are_the_scalar_path_sums(cell):
         entry = derivation.entry(w)
         assert entry != 0
         assert sp.expand(scalar.expand(entry - sbp.gradient(scalar, w))) == 0, w
+
+
+def test_a_multi_head_attention_handout_fits_its_entry_and_prints_every_slice():
+    """Two heads: the δ of each head is a slice of W_Oᵀ δ_M (LaTeX ``_{3:4}``), and the entry of
+    ∂L/∂W_Q, thousands of symbols written out, is shown in the δ entries, with a sentence saying so."""
+    graph = sbp.tensor.attention_graph(tokens=3, d_model=4, heads=2)
+    assert r"\right)_{3:4}" in sbp.tensor.derive(graph).latex()
+    h = sbp.sequence_handout(graph, wrt="W_Q1_1_2", optimizers=[])
+    tex = h.tex()
+    assert (r"\left[\delta_{Q}^{(1)} {X}^{\top}\right]_{1,2} &= X_{2 1} \cdot \delta_{Q^{(1)}_{11}} + "
+            r"X_{2 2} \cdot \delta_{Q^{(1)}_{12}} + X_{2 3} \cdot \delta_{Q^{(1)}_{13}}") in tex
+    assert "too long for a line" in tex
+    rnn = sbp.sequence_handout(elman_rnn(3, (1, 2, 1), loss="squared_error", outputs="last"), wrt="W_1_2",
+                               optimizers=[])
+    assert "too long for a line" not in rnn.tex()  # short path sums are written out in full
+
+
+@pytest.mark.parametrize("wrt", [None, 3, []])
+def test_sequence_handout_needs_entries_to_expand(wrt):
+    with pytest.raises(sbp.SymbackpropError, match="wrt names the parameter entries"):
+        sbp.sequence_handout(elman_rnn(3, (1, 2, 1)), wrt=wrt)

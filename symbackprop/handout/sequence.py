@@ -16,6 +16,7 @@ True
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Iterable
 
@@ -28,14 +29,17 @@ from ..core.tensor.scalar import ScalarView
 from ..render.recurrence import bptt_latex
 from ..core.tensor.base import Apply, row_major, size
 from ..core.tensor.derive import Gradient
-from ..core.tensor.scalar import entry_of
+from ..core.tensor.entries import evaluate
+from ..core.tensor.scalar import entry_of, tensor_symbols
 from ..render.tensor import LATEX
 from . import handout as _handout
+from .equations import Adjoint
 from .model import Formula, Math, Section, Text, paragraph
 
 __all__ = ["sequence_handout", "MAX_ENTRIES"]
 
 MAX_ENTRIES = 400  # scalar node entries the handout draws and expands; beyond it, a clear refusal
+_LONGEST_ENTRY = 90  # printed characters that still fit on a line beside their left-hand side
 
 _WORDS = {
     "en": {
@@ -47,6 +51,9 @@ _WORDS = {
                 "shared weight's gradient is the sum over the steps of its per-step term.",
         "entry": "One entry of the matrix equation for {w}, expanded: the sum of its path sums, one term for "
                  "each path highlighted in the diagram (one per step the weight is used at).",
+        "long": "Written out in the weights and inputs this entry is too long for a line, so it is shown in "
+                "the entries of the δ's, which the backward pass below computes; the section on the "
+                "derivative with respect to {w} lists its paths one by one.",
     },
     "ru": {
         "title": "Матричная форма",
@@ -57,13 +64,18 @@ _WORDS = {
                 "общего веса есть сумма по шагам его вкладов.",
         "entry": "Один элемент матричного уравнения для {w}, раскрытый как сумма по путям: по слагаемому на "
                  "каждый путь, выделенный на схеме (по одному на каждый шаг, где используется вес).",
+        "long": "Выписанный через веса и входы, этот элемент не помещается в строку, поэтому он записан через "
+                "элементы δ, которые вычисляет обратный проход ниже; в разделе о производной по {w} его пути "
+                "перечислены по одному.",
     },
 }
 
 
-def _entry_by_term(derivation, w: str) -> str:
+def _entry_by_term(derivation, w: str) -> tuple[str, bool]:
     """``∂L/∂w = [∂L/∂W]_(i,j) = [Σ terms]_(i,j)``, then each term's entry as its path sum on a
-    row of its own (a shared weight: one term per step it is used at), in an ``align*`` block."""
+    row of its own (a shared weight: one term per step it is used at), in an ``align*`` block;
+    and whether an entry too long for a line was written in the δ entries instead (attention's
+    path sums run to thousands of symbols)."""
     tensor, index = entry_of(derivation.graph, w)
     position, at = row_major(tensor.shape).index(index), ",".join(str(i + 1) for i in index)
     rhs = derivation.gradient(tensor)
@@ -71,10 +83,28 @@ def _entry_by_term(derivation, w: str) -> str:
     lines = [rf"\frac{{\partial {LATEX.doprint(sp.Symbol(derivation.graph.output.name))}}}{{\partial "
              rf"{LATEX.doprint(sp.Symbol(w))}}} &= \left[{LATEX.doprint(Gradient(derivation.graph.output, tensor))}"
              rf"\right]_{{{at}}} = \left[{LATEX.doprint(rhs)}\right]_{{{at}}}"]
+    shortened = False
     for term in terms:  # each term on its own row: the paths entering at one step
         entry = LATEX.doprint(derivation.entries(term)[position])
+        if _printed_length(entry) > _LONGEST_ENTRY:
+            entry, shortened = LATEX.doprint(_in_deltas(derivation, term)[position]), True
         lines.append(rf"\left[{LATEX.doprint(term)}\right]_{{{at}}} &= {entry}")
-    return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}"
+    return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}", shortened
+
+
+def _printed_length(latex: str) -> int:
+    """About how many characters ``latex`` prints: a command (``\\cdot``) is one, ``\\left`` and
+    ``\\right`` size a bracket that is counted anyway, and braces, ``^``, ``_`` and spaces print nothing."""
+    latex = re.sub(r"\\(left|right)\b", "", latex)
+    return len(re.sub(r"[{}\s^_]", "", re.sub(r"\\[a-zA-Z]+", "x", latex)))
+
+
+def _in_deltas(derivation, expr) -> list[sp.Expr]:
+    """The entries of ``expr`` with each δ's entries left as the scalar backward pass's ``δ_v``."""
+    values = dict(tensor_symbols(derivation.graph))
+    for delta in derivation.deltas:
+        values[delta] = [Adjoint(v) for v in values[delta.node]]
+    return evaluate(expr, values)
 
 
 def sequence_handout(graph: TensorGraph, wrt: Iterable | str, lang: str = "en", **options):
@@ -89,7 +119,10 @@ def sequence_handout(graph: TensorGraph, wrt: Iterable | str, lang: str = "en", 
     if entries > MAX_ENTRIES:
         raise SymbackpropError(f"the handout draws every scalar entry and this graph has {entries:,} (more than "
                                f"{MAX_ENTRIES:,}); build it at small sizes, e.g. elman_rnn(3, (1, 2, 1))")
-    chosen = [wrt] if isinstance(wrt, str) else list(wrt)
+    chosen = [wrt] if isinstance(wrt, str) else list(wrt) if isinstance(wrt, Iterable) else None
+    if not chosen or not all(isinstance(w, str) for w in chosen):
+        raise SymbackpropError(f"sequence_handout: wrt names the parameter entries to expand, e.g. wrt='W_1_2', "
+                               f"not {wrt!r}")
     result = _handout(ScalarView(graph), wrt=chosen, lang=lang, **options)
     words = _WORDS[lang]
     derivation = derive_tensor(graph)
@@ -97,7 +130,10 @@ def sequence_handout(graph: TensorGraph, wrt: Iterable | str, lang: str = "en", 
     if graph.metadata.get("recurrent") and graph.metadata["recurrent"]["steps"] >= 3:
         blocks += [Text((words["bptt"],)), Formula(bptt_latex(graph))]
     for w in chosen:
-        blocks += [paragraph(words["entry"], w=Math(sp.Symbol(w))), Formula(_entry_by_term(derivation, w))]
+        formula, shortened = _entry_by_term(derivation, w)
+        blocks += [paragraph(words["entry"], w=Math(sp.Symbol(w))), Formula(formula)]
+        if shortened:
+            blocks.append(paragraph(words["long"], w=Math(sp.Symbol(w))))
     matrix = Section(Text((words["title"],)), tuple(blocks))
     sections = list(result.document.sections)
     sections.insert(2, matrix)  # after the introduction and the network's diagram

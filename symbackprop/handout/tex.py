@@ -98,6 +98,7 @@ _CYRILLIC_DEFAULTS = "".join(rf"\DeclareTextSymbolDefault{{\CYR{n}}}{{T2A}}\Decl
 def _preamble(document: Document) -> str:
     language = "russian" if document.lang == "ru" else "english"
     cyrillic = "" if document.lang == "ru" else "\n  " + _CYRILLIC_DEFAULTS
+    # the subtitle sits in a \parbox: \maketitle sets \author in a tabular, which never breaks a line
     return rf"""\documentclass[a4paper,11pt]{{article}}
 \usepackage{{iftex}}
 \ifPDFTeX
@@ -114,7 +115,7 @@ def _preamble(document: Document) -> str:
 \setlength{{\parindent}}{{0pt}}
 \setlength{{\parskip}}{{0.5em}}
 \title{{{escape(document.title)}}}
-\author{{{escape(document.subtitle)}}}
+\author{{\parbox{{\textwidth}}{{\centering {escape(document.subtitle)}}}}}
 \date{{}}
 """
 

@@ -639,7 +639,8 @@ class Slice(Op):
 
     def notation(self):
         where = ", ".join([":"] * self.axis + [f"{self.start + 1}:{self.stop}"])
-        return template(f"{{0}}[{where}]", rf"{{0}}_{{{where}}}", "Atom", "Pow")
+        # the LaTeX template is a format string too: the subscript's braces are doubled
+        return template(f"{{0}}[{where}]", rf"{{0}}_{{{{{where}}}}}", "Atom", "Pow")
 
     def code(self, args, ctx):
         (x,) = args
