@@ -39,7 +39,7 @@ from .compile_layers import flat_view
 from .model import JaxCodePrinter, Model, NumPyCodePrinter, _short, chosen_functions, comment_line, float_dtype
 from .optim import as_optimizer
 from .stacks import Stack, find_stacks
-from .step import TrainingStep, TrainState
+from .step import JaxTrainingStep, TrainingStep
 
 __all__ = ["compile_tensor", "TensorModel", "JaxTensorModel", "SEED"]
 
@@ -454,20 +454,6 @@ class _Program(CodeContext):
         return "\n\n".join(parts + [functions])
 
 
-def _one_parameter(state, k: int):
-    """The ``k``-th parameter's optimizer state out of one whose arrays are tuples, one entry per
-    parameter (the step count is everyone's)."""
-    return state._replace(**{name: value[k] for name, value in zip(state._fields, state) if isinstance(value, tuple)})
-
-
-def _gathered(states: list):
-    """One optimizer state from the parameters' own: each array a tuple of theirs, the first's
-    step count (the same for all)."""
-    first = states[0]
-    return first._replace(**{name: tuple(getattr(s, name) for s in states)
-                             for name, value in zip(first._fields, first) if name != "t" and value is not None})
-
-
 def _called(sources: dict[str, str], code: str) -> list[str]:
     """The kernels ``code`` calls, directly or through other kernels, in ``sources``' order (an
     operation offers every kernel it may need; the program shows only those it uses)."""
@@ -675,7 +661,7 @@ class JaxTensorModel(TensorModel):
         import jax
 
         self._positions = [flat_positions(tensor, p) for p in tensor.parameters]
-        self._loss_and_gradient = raw["loss_and_gradient"]
+        self.jax_loss_and_gradient = raw["loss_and_gradient"]  # over a tuple of arrays, unjitted
         jitted = {name: jax.jit(f) for name, f in raw.items()}
 
         def loss_and_gradient(params, X, Y):
@@ -704,53 +690,3 @@ class JaxTensorModel(TensorModel):
         """One ``jax.jit`` program per step: the δ equations and ``optimizer``'s rule together,
         one parameter at a time, the state's buffers donated to the next state."""
         return JaxTrainingStep(self, as_optimizer(optimizer, "training_step"))
-
-
-class JaxTrainingStep(TrainingStep):
-    """``TrainingStep`` for a ``JaxTensorModel``: the state holds a tuple of JAX arrays, one per
-    parameter, and one optimizer state whose arrays are such tuples too (``m``: one moment per
-    parameter) around one step count, as optax keeps its state. The rules are elementwise, so
-    each parameter's update is the rule applied to its own arrays. A step uses up the state it
-    is given (XLA reuses its buffers for the new one): keep only the state it returns."""
-
-    def __init__(self, model: JaxTensorModel, optimizer):
-        import jax
-
-        super().__init__(model, optimizer)
-        gradient = model._loss_and_gradient
-
-        def step(state: TrainState, X, Y):
-            loss, grads = gradient(state.params, X, Y)
-            stepped = [optimizer.step(p, g, _one_parameter(state.optimizer, k))
-                       for k, (p, g) in enumerate(zip(state.params, grads))]
-            return loss, TrainState(tuple(p for p, _ in stepped), _gathered([s for _, s in stepped]))
-
-        self._jax = jax
-        self._step = jax.jit(step, donate_argnums=0)
-        self._shapes = tuple(p.shape for p in model.tensor.parameters)
-
-    def init(self, params) -> TrainState:
-        """The state as the step returns it, JAX arrays throughout (the step count too), so
-        that ``jax.jit`` traces the step once."""
-        arrays = tuple(self._jax.numpy.asarray(a) for a in self.model.arrays(self.model.params(params)))
-        state = _gathered([self.optimizer.init(a) for a in arrays])
-        return TrainState(arrays, self._jax.tree_util.tree_map(self._jax.numpy.asarray, state))
-
-    def __call__(self, state: TrainState, X, y=None):
-        self._check(state)
-        X = self.model.inputs_array(X)
-        return self._step(state, X, self.model.targets_array(y, len(X)))
-
-    def params(self, state: TrainState) -> np.ndarray:
-        self._check(state)
-        return self.model.flat(state.params)
-
-    def _check(self, state) -> None:
-        """A clear error for a state this step cannot take: not one of its own, or used up."""
-        params = getattr(state, "params", None)
-        if not (isinstance(params, tuple) and tuple(getattr(p, "shape", None) for p in params) == self._shapes):
-            raise DataError("the state is not one this step made: start from step.init(params), "
-                            "then pass the state each step returns")
-        if any(p.is_deleted() for p in params if hasattr(p, "is_deleted")):
-            raise DataError("this state was used up by an earlier step (its buffers went to the state that step "
-                            "returned): pass the state each step returns")

@@ -2,9 +2,10 @@
 
 ``Model.training_step(optimizer)`` makes one. Its state (``TrainState``) holds the parameters
 and the optimizer's state, in whatever form the model's backend runs fastest: NumPy arrays
-updated in place, or, for a model compiled with ``backend="jax"``, JAX arrays that the step
-(one ``jax.jit`` program: the δ equations and the update rule together) replaces by donating
-their buffers. ``step.params(state)`` gives the parameters back in the model's flat order.
+updated in place (``TrainingStep``), or, for a model compiled with ``backend="jax"``, JAX arrays
+that the step (one ``jax.jit`` program: the δ equations and the update rule together) replaces
+by donating their buffers (``JaxTrainingStep``). ``step.params(state)`` gives the parameters
+back in the model's flat order.
 
 >>> import numpy as np, symbackprop as sbp
 >>> model = sbp.compile(sbp.mlp((2, 3, 1), loss="squared_error"))
@@ -26,9 +27,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..core.errors import SymbackpropError
+from ..core.errors import DataError, SymbackpropError
 
-__all__ = ["TrainState", "TrainingStep"]
+__all__ = ["TrainState", "TrainingStep", "JaxTrainingStep"]
 
 
 class TrainState(NamedTuple):
@@ -65,3 +66,69 @@ class TrainingStep:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.model!r}, {self.optimizer!r})"
+
+
+class JaxTrainingStep(TrainingStep):
+    """``TrainingStep`` for a model compiled with ``backend="jax"`` (a ``JaxTensorModel``).
+
+    The state holds a tuple of JAX arrays, one per parameter, and one optimizer state whose
+    arrays are such tuples too (``m``: one moment per parameter) around one step count, as optax
+    keeps its state. The rules are elementwise, so each parameter's update is the rule applied
+    to its own arrays. A step uses up the state it is given (XLA reuses its buffers for the new
+    one): keep only the state it returns."""
+
+    def __init__(self, model, optimizer):
+        import jax
+
+        super().__init__(model, optimizer)
+        gradient = model.jax_loss_and_gradient
+
+        def step(state: TrainState, X, Y):
+            loss, grads = gradient(state.params, X, Y)
+            stepped = [optimizer.step(p, g, _one_parameter(state.optimizer, k))
+                       for k, (p, g) in enumerate(zip(state.params, grads))]
+            return loss, TrainState(tuple(p for p, _ in stepped), _gathered([s for _, s in stepped]))
+
+        self._jax = jax
+        self._step = jax.jit(step, donate_argnums=0)
+        self._shapes = tuple(p.shape for p in model.tensor.parameters)
+
+    def init(self, params) -> TrainState:
+        """The state as the step returns it, JAX arrays throughout (the step count too), so
+        that ``jax.jit`` traces the step once."""
+        arrays = tuple(self._jax.numpy.asarray(a) for a in self.model.arrays(self.model.params(params)))
+        state = _gathered([self.optimizer.init(a) for a in arrays])
+        return TrainState(arrays, self._jax.tree_util.tree_map(self._jax.numpy.asarray, state))
+
+    def __call__(self, state: TrainState, X, y=None):
+        self._check(state)
+        X = self.model.inputs_array(X)
+        return self._step(state, X, self.model.targets_array(y, len(X)))
+
+    def params(self, state: TrainState) -> np.ndarray:
+        self._check(state)
+        return self.model.flat(state.params)
+
+    def _check(self, state) -> None:
+        """A clear error for a state this step cannot take: not one of its own, or used up."""
+        params = getattr(state, "params", None)
+        if not (isinstance(params, tuple) and tuple(getattr(p, "shape", None) for p in params) == self._shapes):
+            raise DataError("the state is not one this step made: start from step.init(params), "
+                            "then pass the state each step returns")
+        if any(p.is_deleted() for p in params if hasattr(p, "is_deleted")):
+            raise DataError("this state was used up by an earlier step (its buffers went to the state that step "
+                            "returned): pass the state each step returns")
+
+
+def _one_parameter(state, k: int):
+    """The ``k``-th parameter's optimizer state out of one whose arrays are tuples, one entry per
+    parameter (the step count is everyone's)."""
+    return state._replace(**{name: value[k] for name, value in zip(state._fields, state) if isinstance(value, tuple)})
+
+
+def _gathered(states: list):
+    """One optimizer state from the parameters' own: each array a tuple of theirs, the first's
+    step count (the same for all)."""
+    first = states[0]
+    return first._replace(**{name: tuple(getattr(s, name) for s in states)
+                             for name, value in zip(first._fields, first) if name != "t" and value is not None})
