@@ -43,7 +43,9 @@ class TrainingStep:
 
     This is the NumPy form: the gradient from ``model.loss_and_gradient`` and the update rule
     written into the state's arrays (``inplace=True``), so a step allocates no parameter-sized
-    arrays. ``init`` copies the parameters, so the caller's array is never overwritten.
+    arrays. ``init`` copies the parameters, so the caller's array is never overwritten; an
+    earlier state shares its arrays with the later ones, so, as under JAX, pass the state each
+    step returns (``step.params`` copies what you want to keep).
     """
 
     def __init__(self, model, optimizer):
