@@ -30,3 +30,12 @@ def test_an_unknown_language_or_entry_is_a_clear_error():
         sbp.handout.tensor_handout(sbp.mlp((2, 2, 1), loss="squared_error"), lang="de")
     with pytest.raises(sbp.SymbackpropError, match="not a parameter of the scalar view"):
         sbp.handout.tensor_handout(sbp.mlp((2, 2, 1), loss="squared_error"), entry="x1")
+
+
+def test_the_cnn_handout_prints_its_padded_convolutions():
+    """conv2d with padding: its rule's LaTeX template carries ``_{p=1}``, which a format string
+    once read as a field and the handout of examples/tensor/cnn.sbp failed."""
+    from pathlib import Path
+    cnn = sbp.load(Path(__file__).resolve().parent.parent / "examples" / "tensor" / "cnn.sbp").tensor
+    tex = sbp.handout(cnn).tex()
+    assert r"\ast_{p=1} \operatorname{rot180}" in tex and r"\star_{p=1}" in tex

@@ -21,7 +21,7 @@ from ..core.errors import NotDenseError, SymbackpropError
 from ..core.graph import Graph
 from ..core.layers import derive_layers
 from ..numeric.point import Point, evaluate, forward_value, undefined_functions
-from .equations import Adjoint, Row, SumOver, closed_rows, leibniz_rows, number
+from .equations import LATEX, LINE_WIDTH, Adjoint, Row, SumOver, closed_rows, leibniz_rows, number, printed_length
 from .model import (Document, Equations, Figure, Formula, Math, Question, Section, Table, Text,
                     blocks, paragraph)
 from .strings import has_string, plural, say, template
@@ -155,12 +155,20 @@ class Context:
 
 # -- sections ----------------------------------------------------------------------------------------
 
+def _addends(expr: sp.Expr) -> tuple:
+    """A definition as one term, or, a sum too wide for a line (a loss over many outputs), as
+    its addends, which the page then breaks between."""
+    if expr.is_Add and printed_length(LATEX.doprint(expr)) > LINE_WIDTH:
+        return tuple((term,) for term in LATEX._as_ordered_terms(expr))
+    return ((expr,),)
+
+
 def network_section(ctx: Context) -> Section:
     g, of = ctx.graph, ctx.bp.of
     summary = ctx.summary_width
     caption = ctx.text("network_caption") if summary is None else ctx.text("summary_caption", k=summary)
     figure = ctx.figure("network", caption)
-    rows = tuple(Row(node, ((expr,),)) for node, expr in g.definitions.items())
+    rows = tuple(Row(node, _addends(expr)) for node, expr in g.definitions.items())
     return Section(ctx.heading("network"), blocks(
         ctx.text("network_text", inputs=ctx.math_list(g.inputs), count=len(g.parameters), of=Math(of)),
         figure,

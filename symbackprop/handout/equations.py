@@ -18,6 +18,7 @@ SymPy's own ``Mul`` would reorder. ``Adjoint(v)`` is the symbol ``δ_v``.
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Sequence
@@ -29,7 +30,10 @@ from ..core.derive import Partial
 from ..render.mathml import MathMLPrinter
 from ..render.printing import LaTeXPrinter
 
-__all__ = ["Adjoint", "SumOver", "Row", "leibniz_rows", "closed_rows", "derivation_mathml", "rows_latex", "rows_mathml", "number", "LATEX", "MATHML"]
+__all__ = ["Adjoint", "SumOver", "Row", "leibniz_rows", "closed_rows", "derivation_mathml", "rows_latex", "rows_mathml",
+           "wrapped", "printed_length", "number", "LATEX", "MATHML"]
+
+LINE_WIDTH = 70  # printed characters of a formula's right side that fit on a line of the page
 
 LATEX = LaTeXPrinter()
 MATHML = MathMLPrinter()
@@ -147,10 +151,38 @@ def _terms_latex(terms: Sequence[Term]) -> str:
     return " + ".join(products) if products else "0"
 
 
-def rows_latex(rows: Sequence[Row]) -> str:
-    """An ``align*`` environment, one line per row, aligned at the relation."""
-    lines = []
+def printed_length(latex: str) -> int:
+    """About how many characters ``latex`` prints: a command (``\\cdot``) is one, ``\\left`` and
+    ``\\right`` size a bracket that is counted anyway, and braces, ``^``, ``_`` and spaces print nothing."""
+    latex = re.sub(r"\\(left|right)\b", "", latex)
+    return len(re.sub(r"[{}\s^_]", "", re.sub(r"\\[a-zA-Z]+", "x", latex)))
+
+
+def wrapped(rows: Sequence[Row], width: int = LINE_WIDTH) -> list[Row]:
+    """The rows with each one too wide for a page broken between its terms: the first line
+    keeps the left side and the relation, the others continue with ``+`` (a δ with many
+    children, a loss over many outputs, a worked example's many path products)."""
+    out: list[Row] = []
     for row in rows:
+        lines: list[list[Term]] = [[]]
+        used = 0
+        for term in row.terms:
+            size = printed_length(_terms_latex([term])) + 2
+            if lines[-1] and used + size > width:
+                lines.append([])
+                used = 0
+            lines[-1].append(term)
+            used += size
+        out += [Row(row.lhs if k == 0 else None, tuple(line), row.relation, continued=row.continued or k > 0)
+                for k, line in enumerate(lines)]
+    return out
+
+
+def rows_latex(rows: Sequence[Row]) -> str:
+    """An ``align*`` environment, one line per row (a row too wide for a page on several),
+    aligned at the relation."""
+    lines = []
+    for row in wrapped(rows):
         lhs = LATEX.doprint(row.lhs) + " " if row.lhs is not None else ""
         lead = r"&\quad + " if row.continued else f"&{row.relation} "
         lines.append(lhs + lead + _terms_latex(row.terms))
@@ -180,7 +212,7 @@ def rows_mathml(rows: Sequence[Row]) -> str:
     Cells of a table are not in display style by default, so the table asks for it (else
     fractions shrink)."""
     lines = []
-    for row in rows:
+    for row in wrapped(rows):
         lhs = _mathml_factor(row.lhs, None) if row.lhs is not None else "<mrow></mrow>"
         lead = ('<mrow><mspace width="1em"></mspace><mo>+</mo></mrow>' if row.continued
                 else f"<mo>{html.escape(row.relation)}</mo>")

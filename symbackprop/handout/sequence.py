@@ -16,7 +16,6 @@ True
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from typing import Iterable
 
@@ -33,7 +32,7 @@ from ..core.tensor.entries import evaluate
 from ..core.tensor.scalar import entry_of, tensor_symbols
 from ..render.tensor import LATEX
 from . import handout as _handout
-from .equations import Adjoint
+from .equations import Adjoint, printed_length
 from .model import Formula, Math, Section, Text, paragraph
 
 __all__ = ["sequence_handout", "MAX_ENTRIES"]
@@ -86,17 +85,10 @@ def _entry_by_term(derivation, w: str) -> tuple[str, bool]:
     shortened = False
     for term in terms:  # each term on its own row: the paths entering at one step
         entry = LATEX.doprint(derivation.entries(term)[position])
-        if _printed_length(entry) > _LONGEST_ENTRY:
+        if printed_length(entry) > _LONGEST_ENTRY:
             entry, shortened = LATEX.doprint(_in_deltas(derivation, term)[position]), True
         lines.append(rf"\left[{LATEX.doprint(term)}\right]_{{{at}}} &= {entry}")
     return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}", shortened
-
-
-def _printed_length(latex: str) -> int:
-    """About how many characters ``latex`` prints: a command (``\\cdot``) is one, ``\\left`` and
-    ``\\right`` size a bracket that is counted anyway, and braces, ``^``, ``_`` and spaces print nothing."""
-    latex = re.sub(r"\\(left|right)\b", "", latex)
-    return len(re.sub(r"[{}\s^_]", "", re.sub(r"\\[a-zA-Z]+", "x", latex)))
 
 
 def _in_deltas(derivation, expr) -> list[sp.Expr]:

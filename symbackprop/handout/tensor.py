@@ -14,7 +14,7 @@ from ..core.errors import SymbackpropError
 from ..core.tensor.derive import as_tensor_graph, derive_tensor
 from ..core.tensor.scalar import scalar_graph
 from ..render.printing import derivation_latex
-from ..render.tensor import definitions_latex, entry_latex
+from ..render.tensor import definitions_latex, entry_rows
 from ..render.tensor_diagram import draw_tensor
 from .model import Document, Figure, Formula, Section, Text, blocks
 
@@ -97,7 +97,7 @@ def _entry_section(tensor, derivation, entry, lang: str) -> Section:
     if w not in scalar.parameters:
         raise SymbackpropError(f"{w} is not a parameter of the scalar view; choose one such as {scalar.parameters[0]}")
     n = count_paths(scalar, w)
-    parts = [_text(lang, "entry_text", w=str(w), n=n), Formula(_align([entry_latex(derivation, w).replace(" = ", " &= ", 1)]))]
+    parts = [_text(lang, "entry_text", w=str(w), n=n), Formula(_align(entry_rows(derivation, w)))]
     if n <= PATHS_SHOWN:
         parts += [_text(lang, "paths_text"), Formula(derivation_latex(derive(scalar, w)))]
     return Section(_text(lang, "entry"), blocks(parts))

@@ -115,9 +115,13 @@ def _preamble(document: Document) -> str:
 \setlength{{\parindent}}{{0pt}}
 \setlength{{\parskip}}{{0.5em}}
 \title{{{escape(document.title)}}}
-\author{{\parbox{{\textwidth}}{{\centering {escape(document.subtitle)}}}}}
+\author{{\parbox{{0.9\textwidth}}{{\centering {escape(document.subtitle)}}}}}
 \date{{}}
 """
+
+
+_MANY_COLUMNS = 6  # a table wider than this is set in a smaller type
+_LONG_CELL = 90  # characters of LaTeX beyond which a cell becomes a paragraph that may break
 
 
 class _Writer:
@@ -149,17 +153,28 @@ class _Writer:
                     f"{{{self.figures[block.name]}}}\n\n"
                     rf"{{\small {self.text(block.caption)}}}" "\n\\end{center}\n")
         if isinstance(block, Table):
-            columns = "|".join("l" for _ in block.header)
-            head = " & ".join(rf"\textbf{{{self.cell(c)}}}" for c in block.header)
-            body = "".join(" & ".join(self.cell(c) for c in row) + r" \\ \hline" "\n" for row in block.rows)
-            return (rf"\begin{{longtable}}{{|{columns}|}}\hline" "\n"
-                    rf"{head} \\ \hline\endhead" "\n" f"{body}\\end{{longtable}}\n")
+            return self.table(block)
         if isinstance(block, Question):
             labelled = "".join(rf"\par\hspace*{{1.5em}}${LATEX.doprint(label)} = $\,\dotfill" "\n"
                                for label in block.blanks)
             return (rf"\textbf{{{block.number}.}} {self.text(block.prompt)}" "\n\n" + labelled
                     + "\\vspace{1.6em}\\hrule\n" * block.blank_lines)
         raise TypeError(f"no LaTeX for {type(block).__name__}")
+
+    def table(self, table: Table) -> str:
+        """A ``longtable``, kept inside the page: many columns (an optimizer's step over every
+        chosen parameter) in a smaller type with narrower gaps, and a column of long cells
+        (a state's definition) as a paragraph column, in which a formula breaks at its + and −."""
+        cells = [[self.cell(c) for c in row] for row in table.rows]
+        head = " & ".join(rf"\textbf{{{self.cell(c)}}}" for c in table.header)
+        widest = [max((len(row[j]) for row in cells), default=0) for j in range(len(table.header))]
+        columns = "|".join(r"p{0.5\textwidth}" if width > _LONG_CELL else "l" for width in widest)
+        body = "".join(" & ".join(row) + r" \\ \hline" "\n" for row in cells)
+        text = (rf"\begin{{longtable}}{{|{columns}|}}\hline" "\n"
+                rf"{head} \\ \hline\endhead" "\n" f"{body}\\end{{longtable}}\n")
+        if len(table.header) > _MANY_COLUMNS:
+            return "{\\footnotesize\\setlength{\\tabcolsep}{2pt}\n" + text + "}\n"
+        return text
 
     def answer(self, q: Question) -> str:
         return (rf"\textbf{{{q.number}.}} {self.text(q.prompt)}" "\n\n"

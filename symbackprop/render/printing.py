@@ -269,9 +269,11 @@ def derivation_latex(d) -> str:
     head = _LATEX.doprint(Partial(d.of, d.wrt))
     if not d.paths:
         return rf"\begin{{align*}}{head} &= 0\end{{align*}}"
-    leibniz = " + ".join(r" \cdot ".join(_LATEX.doprint(p) for p in path.partials) for path in d.paths)
+    leibniz = [r" \cdot ".join(_LATEX.doprint(p) for p in path.partials) for path in d.paths]
     terms = [path_term_text(path.factors, _LATEX, r" \cdot ") for path in d.paths]
-    lines = [rf"{head} &= {leibniz}"]
+    # the Leibniz sum on one line for up to two paths, as the lecture writes it; else a path a line
+    lines = ([rf"{head} &= {' + '.join(leibniz)}"] if len(leibniz) <= 2
+             else [rf"{head} &= {leibniz[0]}", *(r"&\quad + " + t for t in leibniz[1:])])
     if not (len(d.paths) == 1 and len(d.paths[0].factors) == 1):
         lines.append("&= " + terms[0])
         lines += ["&\\quad + " + t for t in terms[1:]]

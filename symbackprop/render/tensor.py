@@ -29,7 +29,7 @@ from .printing import LaTeXPrinter, TextPrinter, greek_latex, name_latex
 
 __all__ = ["TensorTextPrinter", "TensorLaTeXPrinter", "TensorMathMLPrinter", "TEXT", "LATEX", "MATHML",
            "tensor_name_latex", "derivation_text", "derivation_latex", "derivation_mathml", "definitions_latex", "entry_text",
-           "entry_latex"]
+           "entry_latex", "entry_rows"]
 
 _SUPERSCRIPT = re.compile(r"^(.*?)\^\(([^()]*)\)$")
 
@@ -320,4 +320,28 @@ def entry_text(derivation, parameter) -> str:
 def entry_latex(derivation, parameter) -> str:
     """The same chain in LaTeX (one line)."""
     return " = ".join(_entry_parts(derivation, parameter, LATEX, r"\left[{}\right]_{{{}}}"))
+
+
+def _spread(term: sp.Expr) -> list[sp.Expr]:
+    """A product holding a sum of several addends, ``h·x·(1 − h)·(W₁(o₁ − y₁) + W₂(o₂ − y₂) + …)``,
+    as one product per addend (a path each, here), so that a page can hold them a row each;
+    a difference such as ``o₁ − y₁`` stays whole."""
+    sums = [f for f in term.args if f.is_Add] if term.is_Mul else []
+    longest = max(sums, key=lambda f: len(f.args), default=None)
+    if longest is None or len(longest.args) <= 2:
+        return [term]
+    rest = term / longest
+    return [rest * addend for addend in longest.args]
+
+
+def entry_rows(derivation, parameter) -> list[str]:
+    """The same chain as ``align*`` rows, for a page: one ``=`` a row, and the scalar path sum
+    one term a row."""
+    first, *middle, _ = _entry_parts(derivation, parameter, LATEX, r"\left[{}\right]_{{{}}}")
+    terms = [t for term in sp.Add.make_args(derivation.entry(parameter)) for t in _spread(term)]
+    rows = [f"{first} &= {middle[0]}", *(f"&= {part}" for part in middle[1:]), f"&= {LATEX.doprint(terms[0])}"]
+    for term in terms[1:]:
+        sign, term = ("-", -term) if term.could_extract_minus_sign() else ("+", term)
+        rows.append(rf"&\quad {sign} {LATEX.parenthesize(term, PRECEDENCE['Add'])}")
+    return rows
 

@@ -312,6 +312,16 @@ def template(text: str, latex: str, precedence: str = "Atom", wrap: str | None =
     return Notation("template", text, latex, PRECEDENCE[precedence], PRECEDENCE[wrap] if wrap else 0)
 
 
+def literal(text: str) -> str:
+    """``text`` as it must be written inside a template, a format string: braces doubled, so
+    that LaTeX's ``_{p=1}`` prints as itself rather than asking for an argument named ``p=1``.
+
+    >>> template(f"{{0}}{literal('_(p=1)')}", rf"{{0}}{literal('_{p=1}')}").latex.format("x")
+    'x_{p=1}'
+    """
+    return text.replace("{", "{{").replace("}", "}}")
+
+
 @dataclass(frozen=True)
 class Code:
     """An argument as the code generator sees it: the code ``text`` computing it, its per-sample

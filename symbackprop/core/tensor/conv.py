@@ -31,7 +31,7 @@ import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
 
 from ..errors import GraphError
-from .base import Notation, Op, ShapeError, call, register, row_major, shape_text, size, template
+from .base import Notation, Op, ShapeError, call, literal, register, row_major, shape_text, size, template
 
 __all__ = ["Conv1d", "Conv2d", "ConvInputGrad", "ConvKernelGrad", "MaxPool1d", "MaxPool2d", "AvgPool1d",
            "AvgPool2d", "MaxPoolRoute", "AvgPoolSpread", "conv1d", "conv2d", "max_pool1d", "max_pool2d",
@@ -413,7 +413,7 @@ class ConvInputGrad(Op):
 
     def notation(self):
         return template(f"{{0}} ∗{_subscript(self)} rot180({{1}})",
-                        rf"{{0}} \ast{_subscript(self, latex=True)} \operatorname{{{{rot180}}}}\left({{1}}\right)",
+                        rf"{{0}} \ast{literal(_subscript(self, latex=True))} \operatorname{{{{rot180}}}}\left({{1}}\right)",
                         "Mul", "Pow")
 
     def code(self, args, ctx):

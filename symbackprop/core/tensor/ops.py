@@ -44,7 +44,7 @@ from ..derive import local_partials
 from ..errors import GraphError
 from ..functions import identity, is_undefined, logsumexp, prime, sigmoid, softplus
 from .base import (ONE, ZERO, Apply, Code, Notation, Op, Scalar, Shape, ShapeError, TensorExpr, as_expr,
-                   call, infix, postfix, register, row_major, shape_text, size, template)
+                   call, infix, postfix, register, literal, row_major, shape_text, size, template)
 
 __all__ = ["Add", "Scale", "Hadamard", "Elementwise", "MatMul", "Outer", "Dot", "Transpose", "Reshape",
            "Flatten", "Concat", "Slice", "Sum", "Mean", "Expand", "Softmax", "SoftmaxBackward",
@@ -639,8 +639,7 @@ class Slice(Op):
 
     def notation(self):
         where = ", ".join([":"] * self.axis + [f"{self.start + 1}:{self.stop}"])
-        # the LaTeX template is a format string too: the subscript's braces are doubled
-        return template(f"{{0}}[{where}]", rf"{{0}}_{{{{{where}}}}}", "Atom", "Pow")
+        return template(f"{{0}}[{where}]", rf"{{0}}{literal(f'_{{{where}}}')}", "Atom", "Pow")
 
     def code(self, args, ctx):
         (x,) = args

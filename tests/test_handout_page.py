@@ -1,0 +1,49 @@
+"""Every formula and table of a handout stays inside the page: pdflatex, run on the handout's
+own .tex, reports no line wider than the text (an "Overfull \\hbox"). The cases are those that
+once ran off the page or stopped LaTeX: the lecture's optimizer table (twelve columns; wider in
+Russian), a worked example's many path products, a δ with many children, a loss over many
+outputs, a tied weight's long entry, attention's path sums, a subtitle naming many inputs."""
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import symbackprop as sbp
+
+pytestmark = [pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed"),
+              pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")]
+
+T = sbp.tensor
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+HANDOUTS = {
+    "lecture-en": lambda: sbp.handout(sbp.lecture_network()),
+    "lecture-ru": lambda: sbp.handout(sbp.lecture_network(), lang="ru"),
+    "autoencoder": lambda: sbp.handout(sbp.load(EXAMPLES / "tensor" / "autoencoder.sbp").tensor),
+    "lstm": lambda: sbp.sequence_handout(T.lstm(2, (1, 2, 1), loss="squared_error", outputs="last"), wrt="W_f_1_1",
+                                         optimizers=[]),
+    "attention-2-heads": lambda: sbp.sequence_handout(T.attention_graph(2, 4, heads=2), wrt="W_Q1_1_2",
+                                                      optimizers=[], lang="ru"),
+}
+
+
+def overfull_lines(log: str) -> list[float]:
+    """How far (in pt) each overfull line of a pdflatex log sticks out."""
+    return [float(width) for width in re.findall(r"Overfull \\hbox \(([0-9.]+)pt too wide\)", log)]
+
+
+def test_overfull_lines_are_read_from_the_log():
+    log = "Overfull \\hbox (12.00002pt too wide) in paragraph at lines 21--21\nOverfull \\hbox (0.5pt too wide)"
+    assert overfull_lines(log) == [12.00002, 0.5]
+
+
+@pytest.mark.parametrize("name", HANDOUTS)
+def test_nothing_runs_off_the_page(name, tmp_path):
+    HANDOUTS[name]().save(tmp_path / name, pdf=False)
+    run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", f"{name}.tex"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    log = (tmp_path / f"{name}.log").read_text(errors="replace")
+    assert run.returncode == 0, log[-2000:]
+    assert max(overfull_lines(log), default=0.0) < 1.0, [line for line in log.splitlines() if "Overfull" in line]
