@@ -146,8 +146,11 @@ def _factors(term: Term, first: bool, printer):
     return [printer.parenthesize(f, how[0], strict=how[1]) for f in term]
 
 
-def _terms_latex(terms: Sequence[Term]) -> str:
-    products = [r" \cdot ".join(_factors(term, i == 0, LATEX)) or "1" for i, term in enumerate(terms)]
+def _terms_latex(terms: Sequence[Term], continued: bool = False) -> str:
+    """The terms joined by ``+``; after a ``+`` (a continued row's first term too) a negative
+    lone term is parenthesized."""
+    products = [r" \cdot ".join(_factors(term, i == 0 and not continued, LATEX)) or "1"
+                for i, term in enumerate(terms)]
     return " + ".join(products) if products else "0"
 
 
@@ -185,7 +188,7 @@ def rows_latex(rows: Sequence[Row]) -> str:
     for row in wrapped(rows):
         lhs = LATEX.doprint(row.lhs) + " " if row.lhs is not None else ""
         lead = r"&\quad + " if row.continued else f"&{row.relation} "
-        lines.append(lhs + lead + _terms_latex(row.terms))
+        lines.append(lhs + lead + _terms_latex(row.terms, row.continued))
     return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}"
 
 
@@ -197,12 +200,12 @@ def _mathml_factor(factor: sp.Expr, how: tuple[int, bool] | None) -> str:
     return element.toxml()
 
 
-def _terms_mathml(terms: Sequence[Term]) -> str:
+def _terms_mathml(terms: Sequence[Term], continued: bool = False) -> str:
     parts = []
     for i, term in enumerate(terms):
         if i:
             parts.append("<mo>+</mo>")
-        how = _factor_precedence(term, i == 0)
+        how = _factor_precedence(term, i == 0 and not continued)
         parts.append("<mo>·</mo>".join(_mathml_factor(f, how) for f in term) or "<mn>1</mn>")
     return "<mrow>" + ("".join(parts) or "<mn>0</mn>") + "</mrow>"
 
@@ -217,5 +220,5 @@ def rows_mathml(rows: Sequence[Row]) -> str:
         lead = ('<mrow><mspace width="1em"></mspace><mo>+</mo></mrow>' if row.continued
                 else f"<mo>{html.escape(row.relation)}</mo>")
         lines.append(f'<mtr><mtd class="lhs">{lhs}</mtd>'
-                     f'<mtd class="rhs">{lead}{_terms_mathml(row.terms)}</mtd></mtr>')
+                     f'<mtd class="rhs">{lead}{_terms_mathml(row.terms, row.continued)}</mtd></mtr>')
     return f'<math display="block"><mtable displaystyle="true">{"".join(lines)}</mtable></math>'
