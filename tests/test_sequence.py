@@ -172,7 +172,7 @@ def test_a_multi_head_attention_handout_fits_its_entry_and_prints_every_slice():
     """Two heads: the δ of each head is a slice of W_Oᵀ δ_M (LaTeX ``_{3:4}``), and the entry of
     ∂L/∂W_Q, thousands of symbols written out, is shown in the δ entries, with a sentence saying so."""
     graph = sbp.tensor.attention_graph(tokens=3, d_model=4, heads=2)
-    assert r"\right)_{3:4}" in sbp.tensor.derive(graph).latex()
+    assert r"{\left({W_{O}}^{\top} \delta_{M}\right)}_{3:4}" in sbp.tensor.derive(graph).latex()
     h = sbp.sequence_handout(graph, wrt="W_Q1_1_2", optimizers=[])
     tex = h.tex()
     assert (r"\left[\delta_{Q}^{(1)} {X}^{\top}\right]_{1,2} &= X_{2 1} \cdot \delta_{Q^{(1)}_{11}} + "

@@ -215,6 +215,24 @@ def test_latex_and_mathml_of_the_same_equations():
     assert "argmax" in mathml and "_" not in mathml.replace("</", "")
 
 
+PRINTED = {**CASES, "two-convolutions": lambda: sbp.load(Path(__file__).resolve().parent.parent / "examples" / "tensor"
+                                                          / "cnn.sbp").tensor,
+           "attention-2-heads": lambda: T.attention_graph(3, 4, heads=2), "lstm": lambda: T.lstm(2, (1, 2, 1)),
+           "gru": lambda: T.gru(2, (1, 2, 1)), "layer-norm-block": lambda: T.transformer_block(3, 4, 4)}
+
+
+@pytest.mark.parametrize("case", PRINTED)
+def test_every_derivation_prints_in_text_latex_and_mathml(case):
+    """Every rule's notation, at the attributes these graphs give it (padding, stride, heads'
+    slices, pooling windows): a LaTeX template is a format string, where a stray brace once
+    raised instead of printing."""
+    derivation = T.derive(PRINTED[case]())
+    text, latex, mathml = derivation.text(forward=True), derivation.latex(forward=True), derivation.mathml()
+    assert text.count("\n") >= len(derivation.equations)
+    assert latex.startswith("\\begin{align*}") and latex.count("{") == latex.count("}")
+    assert mathml.startswith('<math display="block">')
+
+
 def test_shape_errors_name_the_definition():
     x, W, h = t("x", 3), t("W", (2, 4)), t("h")
     with pytest.raises(T.ShapeError, match=r"in the definition of h: cannot multiply 2×4 by 3"):

@@ -639,7 +639,8 @@ class Slice(Op):
 
     def notation(self):
         where = ", ".join([":"] * self.axis + [f"{self.start + 1}:{self.stop}"])
-        return template(f"{{0}}[{where}]", rf"{{0}}{literal(f'_{{{where}}}')}", "Atom", "Pow")
+        # the sliced tensor braced, as it may carry a subscript of its own (δ_z)
+        return template(f"{{0}}[{where}]", "{{{0}}}" + literal("_{" + where + "}"), "Atom", "Pow")
 
     def code(self, args, ctx):
         (x,) = args
