@@ -279,3 +279,14 @@ def test_the_zero_start_check_of_a_large_model_finds_the_symbolic_groups_from_nu
         model = sbp.compile(graph)
         assert set(equal_units(model)) == set(symmetric_units(graph))
     assert equal_units(sbp.compile(sbp.mlp((3, 4, 2), loss="squared_error")))  # 4 hidden units alike
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(graph=tensor_graphs())
+def test_random_tensor_graphs_print_in_latex_and_mathml(graph):
+    """Random stacks of the operations (convolutions, pools, gates, skips, tied weights,
+    concatenations, softmax, penalties) print forward and backward in LaTeX and MathML."""
+    derivation = T.derive(graph)
+    latex = derivation.latex(forward=True)
+    assert latex.count("{") == latex.count("}")  # and MathML, converted from it, refuses a double subscript
+    assert derivation.mathml().startswith('<math display="block">')
