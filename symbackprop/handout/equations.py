@@ -18,7 +18,6 @@ SymPy's own ``Mul`` would reorder. ``Adjoint(v)`` is the symbol ``δ_v``.
 from __future__ import annotations
 
 import html
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Sequence
@@ -28,12 +27,11 @@ from sympy.printing.precedence import PRECEDENCE
 
 from ..core.derive import Partial
 from ..render.mathml import MathMLPrinter
-from ..render.printing import LaTeXPrinter
+from ..render.printing import LINE_WIDTH, LaTeXPrinter, printed_length
 
 __all__ = ["Adjoint", "SumOver", "Row", "leibniz_rows", "closed_rows", "derivation_mathml", "rows_latex", "rows_mathml",
            "wrapped", "printed_length", "number", "LATEX", "MATHML"]
 
-LINE_WIDTH = 70  # printed characters of a formula's right side that fit on a line of the page
 
 LATEX = LaTeXPrinter()
 MATHML = MathMLPrinter()
@@ -152,13 +150,6 @@ def _terms_latex(terms: Sequence[Term], continued: bool = False) -> str:
     products = [r" \cdot ".join(_factors(term, i == 0 and not continued, LATEX)) or "1"
                 for i, term in enumerate(terms)]
     return " + ".join(products) if products else "0"
-
-
-def printed_length(latex: str) -> int:
-    """About how many characters ``latex`` prints: a command (``\\cdot``) is one, ``\\left`` and
-    ``\\right`` size a bracket that is counted anyway, and braces, ``^``, ``_`` and spaces print nothing."""
-    latex = re.sub(r"\\(left|right)\b", "", latex)
-    return len(re.sub(r"[{}\s^_]", "", re.sub(r"\\[a-zA-Z]+", "x", latex)))
 
 
 def wrapped(rows: Sequence[Row], width: int = LINE_WIDTH) -> list[Row]:

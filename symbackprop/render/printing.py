@@ -29,7 +29,9 @@ from ..core.products import split_product
 
 __all__ = ["TextPrinter", "LaTeXPrinter", "text", "latex", "symbol_latex", "name_latex", "greek_latex",
            "layered_parts", "path_term_text",
-           "derivation_text", "derivation_latex"]
+           "derivation_text", "derivation_latex", "printed_length", "LINE_WIDTH"]
+
+LINE_WIDTH = 70  # printed characters of a formula's right side that fit on a line of an A4 page
 
 _SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 _LAYERED_NAME = re.compile(r"^([A-Za-z]+)(\d+)_(\d+)(?:_(\d+))?$")
@@ -262,6 +264,13 @@ def derivation_text(d) -> str:
     if len(d.paths) == 1 and len(d.paths[0].factors) == 1:
         return f"{head} = {terms}"
     return f"{head} = {leibniz}\n{pad} = {terms}"
+
+
+def printed_length(latex: str) -> int:
+    """About how many characters ``latex`` prints: a command (``\\cdot``) is one, ``\\left`` and
+    ``\\right`` size a bracket that is counted anyway, and braces, ``^``, ``_`` and spaces print nothing."""
+    latex = re.sub(r"\\(left|right)\b", "", latex)
+    return len(re.sub(r"[{}\s^_]", "", re.sub(r"\\[a-zA-Z]+", "x", latex)))
 
 
 def derivation_latex(d) -> str:

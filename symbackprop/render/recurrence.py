@@ -9,7 +9,7 @@ generic step ``t`` (``core.tensor.sequence.bptt``), in text and LaTeX.
 from __future__ import annotations
 
 from ..core.tensor.sequence import bptt
-from .tensor import LATEX, TEXT
+from .tensor import TEXT, align
 
 __all__ = ["bptt_text", "bptt_latex"]
 
@@ -21,5 +21,4 @@ def bptt_text(graph) -> str:
 
 def bptt_latex(graph) -> str:
     """The same equations as an ``align*`` block."""
-    lines = [f"{LATEX.doprint(lhs)} &= {LATEX.doprint(rhs)}" for lhs, rhs in bptt(graph)]
-    return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}"
+    return align(bptt(graph))

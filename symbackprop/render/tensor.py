@@ -25,7 +25,7 @@ from ..core.tensor.base import Apply, Tensor
 from ..core.tensor.derive import Adjoint, Gradient
 from ..core.tensor.scalar import entry_of
 from .mathml import MathMLPrinter
-from .printing import LaTeXPrinter, TextPrinter, greek_latex, name_latex
+from .printing import LINE_WIDTH, LaTeXPrinter, TextPrinter, greek_latex, name_latex, printed_length
 
 __all__ = ["TensorTextPrinter", "TensorLaTeXPrinter", "TensorMathMLPrinter", "TEXT", "LATEX", "MATHML",
            "tensor_name_latex", "derivation_text", "derivation_latex", "derivation_mathml", "definitions_latex", "entry_text",
@@ -283,16 +283,30 @@ def derivation_text(derivation, forward: bool = False) -> str:
     return "\n".join(f"{TEXT.doprint(lhs)} = {TEXT.doprint(rhs)}" for lhs, rhs in _lines(derivation, forward))
 
 
+def align(equations) -> str:
+    """An ``align*`` block of ``(lhs, rhs)`` pairs. A right side too wide for a line of the page
+    (a GRU's δ_t, a sum over heads) is broken between the terms of its sum, a term a row."""
+    lines = []
+    for lhs, rhs in equations:
+        shown = LATEX.doprint(rhs)
+        if not (isinstance(rhs, Apply) and rhs.op.name == "add" and printed_length(shown) > LINE_WIDTH):
+            lines.append(f"{LATEX.doprint(lhs)} &= {shown}")
+            continue
+        lines.append(f"{LATEX.doprint(lhs)} &= {LATEX.doprint(rhs.args[0])}")
+        for term in rhs.args[1:]:
+            text = LATEX._wrapped(term, PRECEDENCE["Add"])
+            lines.append(rf"&\quad - {text[1:]}" if text.startswith("-") else rf"&\quad + {text}")
+    return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}"
+
+
 def derivation_latex(derivation, forward: bool = False) -> str:
     """An ``align*`` block of the same equations."""
-    lines = [f"{LATEX.doprint(lhs)} &= {LATEX.doprint(rhs)}" for lhs, rhs in _lines(derivation, forward)]
-    return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}"
+    return align(_lines(derivation, forward))
 
 
 def definitions_latex(graph) -> str:
     """The forward pass of a tensor graph as an ``align*`` block."""
-    lines = [f"{LATEX.doprint(node)} &= {LATEX.doprint(expr)}" for node, expr in graph.definitions.items()]
-    return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}"
+    return align(graph.definitions.items())
 
 
 def derivation_mathml(derivation, forward: bool = False) -> str:
