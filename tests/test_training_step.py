@@ -144,3 +144,22 @@ def test_a_used_up_or_foreign_state_is_a_clear_error():
     with pytest.raises(sbp.SymbackpropError, match="one row per sample and 3 columns"):
         step(second, np.ones((4, 5)), Y)
     assert step.params(second).shape == (len(model.parameters),)
+
+
+def test_a_scalar_model_steps_as_its_own_loop_does():
+    """A scalar graph's compiled model (not a tensor one): the step is loss_and_gradient and the
+    rule, in place; the same numbers as the loop written out with the pure rule."""
+    graph = sbp.Graph.from_text("inputs: x1, x2\ntargets: y\npredictions: z\nz = tanh(w1*x1 + w2*x2 + b)\nL = (z - y)^2/2\n")
+    model = sbp.compile(graph)
+    rng = np.random.default_rng(2)
+    X, y = rng.normal(size=(12, 2)), rng.normal(size=12)
+    rule = sbp.optim.Momentum(lr=0.1, alpha=0.8)
+    step = model.training_step(rule)
+    state = step.init(model.init_params(seed=1))
+    params, rule_state = model.init_params(seed=1), rule.init(model.init_params(seed=1))
+    for batch in (slice(0, 6), slice(6, 12)) * 5:
+        loss, state = step(state, X[batch], y[batch])
+        expected_loss, grad = model.loss_and_gradient(params, X[batch], y[batch])
+        params, rule_state = rule.step(params, grad, rule_state)
+        assert float(loss) == expected_loss
+    assert np.array_equal(step.params(state), params)
