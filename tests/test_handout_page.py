@@ -2,7 +2,8 @@
 own .tex, reports no line wider than the text (an "Overfull \\hbox"). The cases are those that
 once ran off the page or stopped LaTeX: the lecture's optimizer table (twelve columns; wider in
 Russian), a worked example's many path products, a δ with many children, a loss over many
-outputs, a tied weight's long entry, attention's path sums, a subtitle naming many inputs."""
+outputs, a tied weight's long entry, attention's path sums, a GRU's BPTT and its long path
+products, a subtitle naming many inputs."""
 
 import re
 import shutil
@@ -10,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import sympy as sp
 
 import symbackprop as sbp
 
@@ -24,6 +26,8 @@ HANDOUTS = {
     "autoencoder": lambda: sbp.handout(sbp.load(EXAMPLES / "tensor" / "autoencoder.sbp").tensor),
     "lstm": lambda: sbp.sequence_handout(T.lstm(2, (1, 2, 1), loss="squared_error", outputs="last"), wrt="W_f_1_1",
                                          optimizers=[]),
+    "gru": lambda: sbp.sequence_handout(T.gru(3, (1, 2, 1), loss="squared_error", outputs="last"), wrt="W_z_1_1",
+                                        optimizers=[]),
     "attention-2-heads": lambda: sbp.sequence_handout(T.attention_graph(2, 4, heads=2), wrt="W_Q1_1_2",
                                                       optimizers=[], lang="ru"),
 }
@@ -47,3 +51,14 @@ def test_nothing_runs_off_the_page(name, tmp_path):
     log = (tmp_path / f"{name}.log").read_text(errors="replace")
     assert run.returncode == 0, log[-2000:]
     assert max(overfull_lines(log), default=0.0) < 1.0, [line for line in log.splitlines() if "Overfull" in line]
+
+
+def test_a_product_too_wide_for_a_line_goes_on_with_a_dot():
+    from symbackprop.handout.equations import Row, rows_latex, rows_mathml
+
+    factors = tuple(sp.Symbol(f"alpha_{i}") + 1 for i in range(12))
+    latex = rows_latex([Row(sp.Symbol("L"), (factors,))])
+    first, rest = latex.splitlines()[1:3]
+    assert first.startswith(r"L &= \left(\alpha_{0} + 1\right)") and rest.startswith(r"&\qquad \cdot \left(")
+    assert latex.count(r"\left(") == 12  # every factor once, none lost at the break
+    assert rows_mathml([Row(sp.Symbol("L"), (factors,))]).count("<mtr>") == 2

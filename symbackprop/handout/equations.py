@@ -88,13 +88,15 @@ Term = Sequence[sp.Expr]
 
 @dataclass(frozen=True)
 class Row:
-    """``lhs relation term₁ + term₂ + …``; ``lhs=None`` continues the previous line, and
-    ``continued=True`` starts it with ``+`` (the rest of a long sum) instead of the relation."""
+    """``lhs relation term₁ + term₂ + …``; ``lhs=None`` continues the previous line,
+    ``continued=True`` starts it with ``+`` (the rest of a long sum) instead of the relation,
+    and ``times=True`` with ``·`` (the rest of a product too long for one line)."""
 
     lhs: sp.Expr | None
     terms: tuple[Term, ...]
     relation: str = "="
     continued: bool = False
+    times: bool = False
 
 
 def _path_rows(head: sp.Expr, groups: Sequence[Sequence[sp.Expr]], one_line: bool) -> list[Row]:
@@ -128,26 +130,26 @@ def derivation_mathml(d) -> str:
     return rows_mathml(leibniz_rows(d) + (closed if d.paths else []))
 
 
-def _factor_precedence(term: Term, first: bool) -> tuple[int, bool] | None:
+def _factor_precedence(term: Term, first: bool, times: bool = False) -> tuple[int, bool] | None:
     """How to parenthesize the factors of one term: a lone first factor prints bare
     (``a = s1·m1 + s2·m2``), a lone later one like an addend (``+ (−0.45)``), the factors of a
-    product each whole (``f'(u)·(1 − z²)``)."""
-    if len(term) == 1:
+    product (or of the rest of one, ``times``) each whole (``f'(u)·(1 − z²)``)."""
+    if len(term) == 1 and not times:
         return None if first else (PRECEDENCE["Add"], False)
     return PRECEDENCE["Mul"], True
 
 
-def _factors(term: Term, first: bool, printer):
-    how = _factor_precedence(term, first)
+def _factors(term: Term, first: bool, printer, times: bool = False):
+    how = _factor_precedence(term, first, times)
     if how is None:
         return [printer._print(term[0])]
     return [printer.parenthesize(f, how[0], strict=how[1]) for f in term]
 
 
-def _terms_latex(terms: Sequence[Term], continued: bool = False) -> str:
+def _terms_latex(terms: Sequence[Term], continued: bool = False, times: bool = False) -> str:
     """The terms joined by ``+``; after a ``+`` (a continued row's first term too) a negative
-    lone term is parenthesized."""
-    products = [r" \cdot ".join(_factors(term, i == 0 and not continued, LATEX)) or "1"
+    lone term is parenthesized, as is every factor after a ``·``."""
+    products = [r" \cdot ".join(_factors(term, i == 0 and not continued, LATEX, times)) or "1"
                 for i, term in enumerate(terms)]
     return " + ".join(products) if products else "0"
 
@@ -155,21 +157,46 @@ def _terms_latex(terms: Sequence[Term], continued: bool = False) -> str:
 def wrapped(rows: Sequence[Row], width: int = LINE_WIDTH) -> list[Row]:
     """The rows with each one too wide for a page broken between its terms: the first line
     keeps the left side and the relation, the others continue with ``+`` (a δ with many
-    children, a loss over many outputs, a worked example's many path products)."""
+    children, a loss over many outputs, a worked example's many path products); a single
+    product wider than a line goes on over lines that start with ``·`` (a GRU's long paths)."""
     out: list[Row] = []
     for row in rows:
-        lines: list[list[Term]] = [[]]
-        used = 0
+        lines: list[tuple[list[Term], str]] = []  # (terms, how the line starts: "first", "+" or "·")
+        pending: list[Term] = []
+        used, start = 0, "first"
         for term in row.terms:
             size = printed_length(_terms_latex([term])) + 2
-            if lines[-1] and used + size > width:
-                lines.append([])
-                used = 0
-            lines[-1].append(term)
+            if pending and used + size > width:
+                lines.append((pending, start))
+                pending, used, start = [], 0, "+"
+            if size > width and len(term) > 1:
+                first, *rest = _runs(term, width)
+                lines.append((pending + [first], start))
+                lines += [([run], "·") for run in rest]
+                pending, used, start = [], 0, "+"
+                continue
+            pending.append(term)
             used += size
-        out += [Row(row.lhs if k == 0 else None, tuple(line), row.relation, continued=row.continued or k > 0)
-                for k, line in enumerate(lines)]
+        if pending or not lines:
+            lines.append((pending, start))
+        out += [Row(row.lhs if k == 0 else None, tuple(terms), row.relation,
+                    continued=row.continued if start == "first" else start == "+", times=start == "·")
+                for k, (terms, start) in enumerate(lines)]
     return out
+
+
+def _runs(product: Term, width: int) -> list[tuple[sp.Expr, ...]]:
+    """The factors of a product too wide for a line, in runs that each fit on one."""
+    runs: list[list[sp.Expr]] = [[]]
+    used = 0
+    for factor in product:
+        size = printed_length(_terms_latex([(factor,)], times=True)) + 1  # as it prints in the product
+        if runs[-1] and used + size > width:
+            runs.append([])
+            used = 0
+        runs[-1].append(factor)
+        used += size
+    return [tuple(run) for run in runs]
 
 
 def rows_latex(rows: Sequence[Row]) -> str:
@@ -178,8 +205,8 @@ def rows_latex(rows: Sequence[Row]) -> str:
     lines = []
     for row in wrapped(rows):
         lhs = LATEX.doprint(row.lhs) + " " if row.lhs is not None else ""
-        lead = r"&\quad + " if row.continued else f"&{row.relation} "
-        lines.append(lhs + lead + _terms_latex(row.terms, row.continued))
+        lead = r"&\qquad \cdot " if row.times else r"&\quad + " if row.continued else f"&{row.relation} "
+        lines.append(lhs + lead + _terms_latex(row.terms, row.continued, row.times))
     return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}"
 
 
@@ -191,12 +218,12 @@ def _mathml_factor(factor: sp.Expr, how: tuple[int, bool] | None) -> str:
     return element.toxml()
 
 
-def _terms_mathml(terms: Sequence[Term], continued: bool = False) -> str:
+def _terms_mathml(terms: Sequence[Term], continued: bool = False, times: bool = False) -> str:
     parts = []
     for i, term in enumerate(terms):
         if i:
             parts.append("<mo>+</mo>")
-        how = _factor_precedence(term, i == 0 and not continued)
+        how = _factor_precedence(term, i == 0 and not continued, times)
         parts.append("<mo>·</mo>".join(_mathml_factor(f, how) for f in term) or "<mn>1</mn>")
     return "<mrow>" + ("".join(parts) or "<mn>0</mn>") + "</mrow>"
 
@@ -208,8 +235,9 @@ def rows_mathml(rows: Sequence[Row]) -> str:
     lines = []
     for row in wrapped(rows):
         lhs = _mathml_factor(row.lhs, None) if row.lhs is not None else "<mrow></mrow>"
-        lead = ('<mrow><mspace width="1em"></mspace><mo>+</mo></mrow>' if row.continued
+        lead = ('<mrow><mspace width="2em"></mspace><mo>·</mo></mrow>' if row.times
+                else '<mrow><mspace width="1em"></mspace><mo>+</mo></mrow>' if row.continued
                 else f"<mo>{html.escape(row.relation)}</mo>")
         lines.append(f'<mtr><mtd class="lhs">{lhs}</mtd>'
-                     f'<mtd class="rhs">{lead}{_terms_mathml(row.terms, row.continued)}</mtd></mtr>')
+                     f'<mtd class="rhs">{lead}{_terms_mathml(row.terms, row.continued, row.times)}</mtd></mtr>')
     return f'<math display="block"><mtable displaystyle="true">{"".join(lines)}</mtable></math>'
