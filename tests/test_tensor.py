@@ -290,3 +290,18 @@ def test_random_tensor_graphs_print_in_latex_and_mathml(graph):
     latex = derivation.latex(forward=True)
     assert latex.count("{") == latex.count("}")  # and MathML, converted from it, refuses a double subscript
     assert derivation.mathml().startswith('<math display="block">')
+
+
+def test_a_sum_too_wide_for_a_line_breaks_in_latex_and_mathml_alike():
+    x = t("x", 3)
+    weights = [t(f"W_{k}", (2, 3)) for k in range(1, 9)]
+    h, L = t("h", 2), t("L")
+    total = weights[0] @ x
+    for W in weights[1:]:
+        total = total + T.tanh(W @ x)
+    graph = T.Graph({h: total, L: T.squared_norm(h)}, inputs=[x])
+    latex = T.derive(graph).latex(forward=True)
+    continued = [line for line in latex.splitlines() if line.startswith(r"&\quad + ")]
+    assert len(continued) == 7 and latex.splitlines()[1] == r"h &= W_{1} x \\"
+    mathml = T.derive(graph).mathml(forward=True)
+    assert mathml.count('<mspace width="1em"></mspace><mo>+</mo>') == 7

@@ -266,10 +266,15 @@ def derivation_text(d) -> str:
     return f"{head} = {leibniz}\n{pad} = {terms}"
 
 
+_NAMED = r"\\(tanh|sinh|cosh|sech|exp|log|ln|sin|cos|max|min)\b"  # functions that print their names
+
+
 def printed_length(latex: str) -> int:
-    """About how many characters ``latex`` prints: a command (``\\cdot``) is one, ``\\left`` and
-    ``\\right`` size a bracket that is counted anyway, and braces, ``^``, ``_`` and spaces print nothing."""
+    """About how many characters ``latex`` prints: a named function (``\\tanh``) its name, any
+    other command (``\\delta``, ``\\cdot``) one; ``\\left`` and ``\\right`` size a bracket that
+    is counted anyway, and braces, ``^``, ``_`` and spaces print nothing."""
     latex = re.sub(r"\\(left|right)\b", "", latex)
+    latex = re.sub(_NAMED, lambda name: name.group(1), latex)
     return len(re.sub(r"[{}\s^_]", "", re.sub(r"\\[a-zA-Z]+", "x", latex)))
 
 

@@ -97,11 +97,12 @@ class _StringNotation(_TensorNotation):
         return self._print(expr.value)
 
     def _sum(self, terms) -> str:
-        out = self._print(terms[0])
-        for term in terms[1:]:
-            text = self._wrapped(term, PRECEDENCE["Add"])
-            out += f" - {text[1:]}" if text.startswith("-") else f" + {text}"
-        return out
+        return self._print(terms[0]) + "".join(f" {self.addend(term)}" for term in terms[1:])
+
+    def addend(self, term) -> str:
+        """``term`` as it follows in a sum: ``+ t`` or ``- t``."""
+        text = self._wrapped(term, PRECEDENCE["Add"])
+        return f"- {text[1:]}" if text.startswith("-") else f"+ {text}"
 
     def _infix(self, args, notation):
         return getattr(notation, self.field).join(args)
@@ -202,15 +203,16 @@ class TensorMathMLPrinter(_TensorNotation, MathMLPrinter):
     def _sum(self, terms):
         row = self._row(self._print(terms[0]))
         for term in terms[1:]:
-            negative = isinstance(term, Apply) and term.op.name == "scale" and term.op.factor.could_extract_minus_sign()
-            if negative:
-                row.appendChild(self._mo("-"))
-                row.appendChild(self._print(Apply(term.op.__class__(-term.op.factor), term.args)
-                                            if term.op.factor != -1 else term.args[0]))
-            else:
-                row.appendChild(self._mo("+"))
-                row.appendChild(self._wrapped(term, PRECEDENCE["Add"]))
+            for element in self.addend(term):
+                row.appendChild(element)
         return row
+
+    def addend(self, term) -> list:
+        """``term`` as it follows in a sum: the elements of ``+ t`` or ``− t``."""
+        if isinstance(term, Apply) and term.op.name == "scale" and term.op.factor.could_extract_minus_sign():
+            positive = Apply(term.op.__class__(-term.op.factor), term.args) if term.op.factor != -1 else term.args[0]
+            return [self._mo("-"), self._print(positive)]
+        return [self._mo("+"), self._wrapped(term, PRECEDENCE["Add"])]
 
     def _subscripted(self, text: str, tag: str):
         """``⋆_(p=1)`` or ``maxpool_2×2`` as the name with a subscript."""
@@ -287,16 +289,17 @@ def align(equations) -> str:
     """An ``align*`` block of ``(lhs, rhs)`` pairs. A right side too wide for a line of the page
     (a GRU's δ_t, a sum over heads) is broken between the terms of its sum, a term a row."""
     lines = []
-    for lhs, rhs in equations:
-        shown = LATEX.doprint(rhs)
-        if not (isinstance(rhs, Apply) and rhs.op.name == "add" and printed_length(shown) > LINE_WIDTH):
-            lines.append(f"{LATEX.doprint(lhs)} &= {shown}")
-            continue
-        lines.append(f"{LATEX.doprint(lhs)} &= {LATEX.doprint(rhs.args[0])}")
-        for term in rhs.args[1:]:
-            text = LATEX._wrapped(term, PRECEDENCE["Add"])
-            lines.append(rf"&\quad - {text[1:]}" if text.startswith("-") else rf"&\quad + {text}")
+    for lhs, (first, *rest) in _broken(equations):
+        lines.append(f"{LATEX.doprint(lhs)} &= {LATEX.doprint(first)}")
+        lines += [rf"&\quad {LATEX.addend(term)}" for term in rest]
     return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}"
+
+
+def _broken(equations):
+    """``(lhs, terms)``: the right side whole, or, too wide for a line, the terms of its sum."""
+    for lhs, rhs in equations:
+        wide = isinstance(rhs, Apply) and rhs.op.name == "add" and printed_length(LATEX.doprint(rhs)) > LINE_WIDTH
+        yield lhs, (rhs.args if wide else (rhs,))
 
 
 def derivation_latex(derivation, forward: bool = False) -> str:
@@ -310,10 +313,15 @@ def definitions_latex(graph) -> str:
 
 
 def derivation_mathml(derivation, forward: bool = False) -> str:
-    """A display ``<math>`` table: left sides right-aligned, right sides left."""
-    rows = "".join(f'<mtr><mtd class="lhs">{MATHML.doprint(lhs)}</mtd><mtd class="rhs"><mo>=</mo>'
-                   f"{MATHML.doprint(rhs)}</mtd></mtr>" for lhs, rhs in _lines(derivation, forward))
-    return f'<math display="block"><mtable displaystyle="true">{rows}</mtable></math>'
+    """A display ``<math>`` table: left sides right-aligned, right sides left; a sum too wide for
+    a line goes on over rows that start with its ``+`` or ``−``, as in LaTeX."""
+    rows = []
+    for lhs, (first, *rest) in _broken(_lines(derivation, forward)):
+        rows.append(f'<mtr><mtd class="lhs">{MATHML.doprint(lhs)}</mtd><mtd class="rhs"><mo>=</mo>'
+                    f"{MATHML.doprint(first)}</mtd></mtr>")
+        rows += ['<mtr><mtd class="lhs"></mtd><mtd class="rhs"><mspace width="1em"></mspace>'
+                 + "".join(e.toxml() for e in MATHML.addend(term)) + "</mtd></mtr>" for term in rest]
+    return f'<math display="block"><mtable displaystyle="true">{"".join(rows)}</mtable></math>'
 
 
 def _entry_parts(derivation, parameter, printer, indexed: str) -> list[str]:
