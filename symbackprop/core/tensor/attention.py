@@ -31,9 +31,8 @@ from ..functions import logsumexp, relu
 from .base import Tensor, TensorExpr, ShapeError, call, register, shape_text, template
 from .graph import TensorGraph
 from .norm import layer_norm
-from .ops import (Softmax, SoftmaxBackward, _Loss, _rows, apply_function, array_sum, concat, hadamard,
-                  row_max_kernel, row_sum_kernel, scale, softmax, softmax_kernel, softmax_parts, squared_error,
-                  transpose)
+from .ops import (Softmax, SoftmaxBackward, SoftmaxCrossEntropy, _Loss, _rows, apply_function, array_sum, concat,
+                  row_max_kernel, row_sum_kernel, scale, softmax, softmax_kernel, squared_error, transpose)
 
 __all__ = ["CausalSoftmax", "TokenCrossEntropy", "causal_softmax", "token_cross_entropy", "self_attention",
            "attention_graph", "transformer_block"]
@@ -83,24 +82,21 @@ class CausalSoftmax(Softmax):
 
 @register
 @dataclass(frozen=True)
-class TokenCrossEntropy(_Loss):
+class TokenCrossEntropy(SoftmaxCrossEntropy):
     """``Σ_t LSE(z_t) − y_tᵀ z_t`` over the rows ``z_t`` of T×V logits (one-hot rows ``y_t``): a
-    softmax cross-entropy per token, summed; its rule is ``softmax(z) − y``, row by row."""
+    softmax cross-entropy per token, summed. Its rule (``softmax(z) − y``, row by row), its batch
+    sum and its kernels are the softmax cross-entropy's."""
 
     name = "token_cross_entropy"
 
     def shape(self, z, y):
         if len(z) != 2:
             raise ShapeError(f"token cross-entropy takes T×V logits (a row per token), not {shape_text(z)}")
-        return super().shape(z, y)
+        return _Loss.shape(self, z, y)
 
     def entries(self, shapes, z, y):
         return [sp.Add(*[logsumexp(*[z[k] for k in row]) - sp.Add(*[y[k] * z[k] for k in row])
                          for row in _rows(shapes[0])])]
-
-    def vjp(self, args, out, seed, i):
-        z, y = args
-        return hadamard(seed, softmax(z) - y if i == 0 else -1 * z)
 
     def notation(self):
         return template("Σ_t LSE({0}_t) - {1}_tᵀ {0}_t",
@@ -111,14 +107,6 @@ class TokenCrossEntropy(_Loss):
         z, y = args
         lse = f"{ctx.share(f'softmax_parts({ctx.xp}, {z.text})')}[1]"
         return f"{array_sum(ctx.xp, lse, -1)} - {array_sum(ctx.xp, f'{y.atom()} * {z.atom()}', (-2, -1))}"
-
-    def batch_sum_code(self, args, ctx):
-        z, y = args
-        lse = f"{ctx.share(f'softmax_parts({ctx.xp}, {z.text})')}[1]"
-        return f"{array_sum(ctx.xp, lse)} - {ctx.xp}.vdot({y.text}, {z.text})"
-
-    def kernels(self):
-        return (softmax_parts, row_max_kernel, row_sum_kernel)
 
 
 def causal_softmax(z) -> TensorExpr:
