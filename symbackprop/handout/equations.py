@@ -27,7 +27,7 @@ from sympy.printing.precedence import PRECEDENCE
 
 from ..core.derive import Partial
 from ..render.mathml import MathMLPrinter
-from ..render.printing import LINE_WIDTH, LaTeXPrinter, printed_length
+from ..render.printing import LINE_WIDTH, LaTeXPrinter, aligned, printed_length
 
 __all__ = ["Adjoint", "SumOver", "Row", "leibniz_rows", "closed_rows", "derivation_mathml", "rows_latex", "rows_mathml",
            "wrapped", "printed_length", "number", "LATEX", "MATHML"]
@@ -207,7 +207,7 @@ def rows_latex(rows: Sequence[Row]) -> str:
         lhs = LATEX.doprint(row.lhs) + " " if row.lhs is not None else ""
         lead = r"&\qquad \cdot " if row.times else r"&\quad + " if row.continued else f"&{row.relation} "
         lines.append(lhs + lead + _terms_latex(row.terms, row.continued, row.times))
-    return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}"
+    return aligned(lines)
 
 
 @lru_cache(maxsize=8192)

@@ -25,6 +25,7 @@ from ..core.errors import SymbackpropError
 from ..core.tensor.derive import derive_tensor
 from ..core.tensor.graph import TensorGraph
 from ..core.tensor.scalar import ScalarView
+from ..render.printing import aligned
 from ..render.recurrence import bptt_latex
 from ..core.tensor.base import Apply, row_major, size
 from ..core.tensor.derive import Gradient
@@ -88,7 +89,7 @@ def _entry_by_term(derivation, w: str) -> tuple[str, bool]:
         if printed_length(entry) > _LONGEST_ENTRY:
             entry, shortened = LATEX.doprint(_in_deltas(derivation, term)[position]), True
         lines.append(rf"\left[{LATEX.doprint(term)}\right]_{{{at}}} &= {entry}")
-    return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}", shortened
+    return aligned(lines), shortened
 
 
 def _in_deltas(derivation, expr) -> list[sp.Expr]:

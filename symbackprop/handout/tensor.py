@@ -14,6 +14,7 @@ from ..core.errors import SymbackpropError
 from ..core.tensor.derive import as_tensor_graph, derive_tensor
 from ..core.tensor.scalar import scalar_graph
 from ..render.printing import derivation_latex
+from ..render.printing import aligned
 from ..render.tensor import definitions_latex, entry_rows
 from ..render.tensor_diagram import draw_tensor
 from .model import Document, Figure, Formula, Section, Text, blocks
@@ -64,10 +65,6 @@ def _text(lang: str, key: str, **values) -> Text:
     return Text((_STRINGS[lang][key].format(**values),))
 
 
-def _align(lines: list[str]) -> str:
-    return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}"
-
-
 def tensor_document(graph, entry=None, lang: str = "en") -> Document:
     """The handout of a tensor graph (``sbp.tensor.Graph``, ``sbp.mlp``, a model file with shapes).
 
@@ -97,7 +94,7 @@ def _entry_section(tensor, derivation, entry, lang: str) -> Section:
     if w not in scalar.parameters:
         raise SymbackpropError(f"{w} is not a parameter of the scalar view; choose one such as {scalar.parameters[0]}")
     n = count_paths(scalar, w)
-    parts = [_text(lang, "entry_text", w=str(w), n=n), Formula(_align(entry_rows(derivation, w)))]
+    parts = [_text(lang, "entry_text", w=str(w), n=n), Formula(aligned(entry_rows(derivation, w)))]
     if n <= PATHS_SHOWN:
         parts += [_text(lang, "paths_text"), Formula(derivation_latex(derive(scalar, w)))]
     return Section(_text(lang, "entry"), blocks(parts))

@@ -29,7 +29,7 @@ from ..core.products import split_product
 
 __all__ = ["TextPrinter", "LaTeXPrinter", "text", "latex", "symbol_latex", "name_latex", "greek_latex",
            "layered_parts", "path_term_text",
-           "derivation_text", "derivation_latex", "printed_length", "LINE_WIDTH"]
+           "derivation_text", "derivation_latex", "aligned", "printed_length", "LINE_WIDTH"]
 
 LINE_WIDTH = 70  # printed characters of a formula's right side that fit on a line of an A4 page
 
@@ -269,6 +269,11 @@ def derivation_text(d) -> str:
 _NAMED = r"\\(tanh|sinh|cosh|sech|exp|log|ln|sin|cos|max|min)\b"  # functions that print their names
 
 
+def aligned(lines: list[str]) -> str:
+    """The rows ``lines`` (each with its ``&``) as an ``align*`` block."""
+    return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}"
+
+
 def printed_length(latex: str) -> int:
     """About how many characters ``latex`` prints: a named function (``\\tanh``) its name, any
     other command (``\\delta``, ``\\cdot``) one; ``\\left`` and ``\\right`` size a bracket that
@@ -293,4 +298,4 @@ def derivation_latex(d) -> str:
         lines += ["&\\quad + " + t for t in terms[1:]]
     else:
         lines = [rf"{head} &= {terms[0]}"]
-    return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}"
+    return aligned(lines)

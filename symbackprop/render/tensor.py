@@ -25,11 +25,11 @@ from ..core.tensor.base import Apply, Tensor
 from ..core.tensor.derive import Adjoint, Gradient
 from ..core.tensor.scalar import entry_of
 from .mathml import MathMLPrinter
-from .printing import LINE_WIDTH, LaTeXPrinter, TextPrinter, greek_latex, name_latex, printed_length
+from .printing import LINE_WIDTH, LaTeXPrinter, TextPrinter, aligned, greek_latex, name_latex, printed_length
 
 __all__ = ["TensorTextPrinter", "TensorLaTeXPrinter", "TensorMathMLPrinter", "TEXT", "LATEX", "MATHML",
            "tensor_name_latex", "derivation_text", "derivation_latex", "derivation_mathml", "definitions_latex", "entry_text",
-           "entry_latex", "entry_rows"]
+           "entry_rows"]
 
 _SUPERSCRIPT = re.compile(r"^(.*?)\^\(([^()]*)\)$")
 
@@ -292,7 +292,7 @@ def align(equations) -> str:
     for lhs, (first, *rest) in _broken(equations):
         lines.append(f"{LATEX.doprint(lhs)} &= {LATEX.doprint(first)}")
         lines += [rf"&\quad {LATEX.addend(term)}" for term in rest]
-    return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}"
+    return aligned(lines)
 
 
 def _broken(equations):
@@ -337,11 +337,6 @@ def _entry_parts(derivation, parameter, printer, indexed: str) -> list[str]:
 def entry_text(derivation, parameter) -> str:
     """``∂L/∂w = [∂L/∂W]_(i,j) = [<its equation>]_(i,j) = <the scalar path sum>`` (1-based)."""
     return " = ".join(_entry_parts(derivation, parameter, TEXT, "[{}]_({})"))
-
-
-def entry_latex(derivation, parameter) -> str:
-    """The same chain in LaTeX (one line)."""
-    return " = ".join(_entry_parts(derivation, parameter, LATEX, r"\left[{}\right]_{{{}}}"))
 
 
 def _spread(term: sp.Expr) -> list[sp.Expr]:
