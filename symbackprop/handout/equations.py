@@ -154,6 +154,12 @@ def _terms_latex(terms: Sequence[Term], continued: bool = False, times: bool = F
     return " + ".join(products) if products else "0"
 
 
+@lru_cache(maxsize=8192)
+def _width(term: tuple) -> int:
+    """How wide a term prints (cached: the LaTeX and the MathML of a handout wrap the same rows)."""
+    return printed_length(_terms_latex([term]))
+
+
 def wrapped(rows: Sequence[Row], width: int = LINE_WIDTH) -> list[Row]:
     """The rows with each one too wide for a page broken between its terms: the first line
     keeps the left side and the relation, the others continue with ``+`` (a δ with many
@@ -165,7 +171,7 @@ def wrapped(rows: Sequence[Row], width: int = LINE_WIDTH) -> list[Row]:
         pending: list[Term] = []
         used, start = 0, "first"
         for term in row.terms:
-            size = printed_length(_terms_latex([term])) + 2
+            size = _width(tuple(term)) + 2
             if pending and used + size > width:
                 lines.append((pending, start))
                 pending, used, start = [], 0, "+"

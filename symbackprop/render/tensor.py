@@ -289,17 +289,19 @@ def align(equations) -> str:
     """An ``align*`` block of ``(lhs, rhs)`` pairs. A right side too wide for a line of the page
     (a GRU's δ_t, a sum over heads) is broken between the terms of its sum, a term a row."""
     lines = []
-    for lhs, (first, *rest) in _broken(equations):
-        lines.append(f"{LATEX.doprint(lhs)} &= {LATEX.doprint(first)}")
+    for lhs, shown, (first, *rest) in _broken(equations):
+        lines.append(f"{LATEX.doprint(lhs)} &= {LATEX.doprint(first) if rest else shown}")
         lines += [rf"&\quad {LATEX.addend(term)}" for term in rest]
     return aligned(lines)
 
 
 def _broken(equations):
-    """``(lhs, terms)``: the right side whole, or, too wide for a line, the terms of its sum."""
+    """``(lhs, LaTeX of the right side, terms)``: the terms are the right side whole, or, too wide
+    for a line, the terms of its sum."""
     for lhs, rhs in equations:
-        wide = isinstance(rhs, Apply) and rhs.op.name == "add" and printed_length(LATEX.doprint(rhs)) > LINE_WIDTH
-        yield lhs, (rhs.args if wide else (rhs,))
+        shown = LATEX.doprint(rhs)
+        wide = isinstance(rhs, Apply) and rhs.op.name == "add" and printed_length(shown) > LINE_WIDTH
+        yield lhs, shown, (rhs.args if wide else (rhs,))
 
 
 def derivation_latex(derivation, forward: bool = False) -> str:
@@ -316,7 +318,7 @@ def derivation_mathml(derivation, forward: bool = False) -> str:
     """A display ``<math>`` table: left sides right-aligned, right sides left; a sum too wide for
     a line goes on over rows that start with its ``+`` or ``−``, as in LaTeX."""
     rows = []
-    for lhs, (first, *rest) in _broken(_lines(derivation, forward)):
+    for lhs, _, (first, *rest) in _broken(_lines(derivation, forward)):
         rows.append(f'<mtr><mtd class="lhs">{MATHML.doprint(lhs)}</mtd><mtd class="rhs"><mo>=</mo>'
                     f"{MATHML.doprint(first)}</mtd></mtr>")
         rows += ['<mtr><mtd class="lhs"></mtd><mtd class="rhs"><mspace width="1em"></mspace>'
