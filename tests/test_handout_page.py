@@ -62,3 +62,14 @@ def test_a_product_too_wide_for_a_line_goes_on_with_a_dot():
     assert first.startswith(r"L &= \left(\alpha_{0} + 1\right)") and rest.startswith(r"&\qquad \cdot \left(")
     assert latex.count(r"\left(") == 12  # every factor once, none lost at the break
     assert rows_mathml([Row(sp.Symbol("L"), (factors,))]).count("<mtr>") == 2
+
+
+def test_a_product_broken_after_a_difference_keeps_its_parentheses():
+    """(h − y) · (a long sum): broken after its first factor, the row must read (h − y), not
+    h − y, or the reader (and the answer checker) takes it for h − (y · …)."""
+    from symbackprop.handout.equations import Row, rows_latex
+
+    h, y = sp.symbols("h1 y")
+    long_sum = sp.Add(*[sp.Symbol(f"a{i}") * sp.Heaviside(sp.Symbol(f"b{i}")) for i in range(8)])
+    first_row = rows_latex([Row(sp.Symbol("L"), ((h - y, long_sum),))]).splitlines()[1]
+    assert first_row == r"L &= \left(h_{1} - y\right) \\"

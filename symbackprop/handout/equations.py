@@ -90,13 +90,15 @@ Term = Sequence[sp.Expr]
 class Row:
     """``lhs relation term₁ + term₂ + …``; ``lhs=None`` continues the previous line,
     ``continued=True`` starts it with ``+`` (the rest of a long sum) instead of the relation,
-    and ``times=True`` with ``·`` (the rest of a product too long for one line)."""
+    and ``times=True`` with ``·`` (the rest of a product too long for one line); ``split=True``
+    says that the row's last product goes on in the next row."""
 
     lhs: sp.Expr | None
     terms: tuple[Term, ...]
     relation: str = "="
     continued: bool = False
     times: bool = False
+    split: bool = False
 
 
 def _path_rows(head: sp.Expr, groups: Sequence[Sequence[sp.Expr]], one_line: bool) -> list[Row]:
@@ -146,10 +148,11 @@ def _factors(term: Term, first: bool, printer, times: bool = False):
     return [printer.parenthesize(f, how[0], strict=how[1]) for f in term]
 
 
-def _terms_latex(terms: Sequence[Term], continued: bool = False, times: bool = False) -> str:
+def _terms_latex(terms: Sequence[Term], continued: bool = False, times: bool = False, split: bool = False) -> str:
     """The terms joined by ``+``; after a ``+`` (a continued row's first term too) a negative
-    lone term is parenthesized, as is every factor after a ``·``."""
-    products = [r" \cdot ".join(_factors(term, i == 0 and not continued, LATEX, times)) or "1"
+    lone term is parenthesized, as is every factor of a product broken over rows."""
+    last = len(terms) - 1
+    products = [r" \cdot ".join(_factors(term, i == 0 and not continued, LATEX, times or (split and i == last))) or "1"
                 for i, term in enumerate(terms)]
     return " + ".join(products) if products else "0"
 
@@ -177,16 +180,18 @@ def wrapped(rows: Sequence[Row], width: int = LINE_WIDTH) -> list[Row]:
                 pending, used, start = [], 0, "+"
             if size > width and len(term) > 1:
                 first, *rest = _runs(term, width)
-                lines.append((pending + [first], start))
-                lines += [([run], "·") for run in rest]
+                lines.append((pending + [first], start + "…"))
+                lines += [([run], "·" + "…" * (k < len(rest) - 1)) for k, run in enumerate(rest)]
                 pending, used, start = [], 0, "+"
                 continue
             pending.append(term)
             used += size
         if pending or not lines:
             lines.append((pending, start))
+        # a start ending in "…" marks a row whose last product goes on in the next one
         out += [Row(row.lhs if k == 0 else None, tuple(terms), row.relation,
-                    continued=row.continued if start == "first" else start == "+", times=start == "·")
+                    continued=row.continued if start.startswith("first") else start.startswith("+"),
+                    times=start.startswith("·"), split=start.endswith("…"))
                 for k, (terms, start) in enumerate(lines)]
     return out
 
@@ -212,7 +217,7 @@ def rows_latex(rows: Sequence[Row]) -> str:
     for row in wrapped(rows):
         lhs = LATEX.doprint(row.lhs) + " " if row.lhs is not None else ""
         lead = r"&\qquad \cdot " if row.times else r"&\quad + " if row.continued else f"&{row.relation} "
-        lines.append(lhs + lead + _terms_latex(row.terms, row.continued, row.times))
+        lines.append(lhs + lead + _terms_latex(row.terms, row.continued, row.times, row.split))
     return aligned(lines)
 
 
@@ -224,12 +229,12 @@ def _mathml_factor(factor: sp.Expr, how: tuple[int, bool] | None) -> str:
     return element.toxml()
 
 
-def _terms_mathml(terms: Sequence[Term], continued: bool = False, times: bool = False) -> str:
+def _terms_mathml(terms: Sequence[Term], continued: bool = False, times: bool = False, split: bool = False) -> str:
     parts = []
     for i, term in enumerate(terms):
         if i:
             parts.append("<mo>+</mo>")
-        how = _factor_precedence(term, i == 0 and not continued, times)
+        how = _factor_precedence(term, i == 0 and not continued, times or (split and i == len(terms) - 1))
         parts.append("<mo>·</mo>".join(_mathml_factor(f, how) for f in term) or "<mn>1</mn>")
     return "<mrow>" + ("".join(parts) or "<mn>0</mn>") + "</mrow>"
 
@@ -245,5 +250,5 @@ def rows_mathml(rows: Sequence[Row]) -> str:
                 else '<mrow><mspace width="1em"></mspace><mo>+</mo></mrow>' if row.continued
                 else f"<mo>{html.escape(row.relation)}</mo>")
         lines.append(f'<mtr><mtd class="lhs">{lhs}</mtd>'
-                     f'<mtd class="rhs">{lead}{_terms_mathml(row.terms, row.continued, row.times)}</mtd></mtr>')
+                     f'<mtd class="rhs">{lead}{_terms_mathml(row.terms, row.continued, row.times, row.split)}</mtd></mtr>')
     return f'<math display="block"><mtable displaystyle="true">{"".join(lines)}</mtable></math>'
